@@ -1,0 +1,141 @@
+"""Scored candidate sentences -> an extractive Answer with citations (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qa.question import STRICT_KINDS, QuestionInfo, find_spans
+from qa.text import WORD_RE
+from qa.types import Answer, Article, Citation, Passage, Sentence, Span
+
+ABSTAIN_MESSAGE = "I couldn't find this in the articles."
+
+
+@dataclass(frozen=True)
+class AnswerParams:
+    """Sentence scoring and abstention; chosen by benchmarks/tune.py and benchmarks/calibrate.py."""
+
+    w_dense: float = 1.0  # question-sentence cosine
+    w_lexical: float = 0.5  # idf-weighted share of the question's terms in the sentence
+    w_passage: float = 0.3  # the fused score of the best passage holding the sentence, relative to the top one
+    w_kind: float = 0.1  # the sentence holds a span of the asked-for type (date, number, person…)
+    w_year: float = 0.15  # the sentence names the year the question names
+    threshold: float = 0.55  # below this evidence score: "not found"
+    dated_margin: float = 0.15  # sentences from other dates this close to the best are shown too
+    max_quotes: int = 3
+    passages_considered: int = 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: Sentence
+    passage: Passage
+    dense: float
+    lexical: float
+    kind_match: bool
+    year_match: bool
+    score: float
+
+    @property
+    def evidence(self) -> float:
+        """What the abstention threshold is compared with: the sentence's own support."""
+        return self.dense + 0.5 * self.lexical
+
+
+def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dense: float, lexical: float,
+                    info: QuestionInfo, params: AnswerParams, article_year: str | None = None) -> Candidate:
+    kind_match = bool(info.kind) and bool(find_spans(sentence.text, info.kind))
+    year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
+    rel = passage.score / top_score if top_score > 0 else 0.0
+    score = (params.w_dense * dense + params.w_lexical * lexical + params.w_passage * rel
+             + params.w_kind * kind_match + params.w_year * year_match)
+    return Candidate(sentence, passage, dense, lexical, kind_match, year_match, score)
+
+
+def short_answer(sentence: Sentence, info: QuestionInfo, question: str) -> Span | None:
+    """The one span of the asked-for type in the sentence that the question doesn't already say."""
+    if not info.kind:
+        return None
+    asked = {w.lower() for w in WORD_RE.findall(question)}
+    spans = [
+        (a, b) for a, b in find_spans(sentence.text, info.kind)
+        if not {w.lower() for w in WORD_RE.findall(sentence.text[a:b])} <= asked
+    ]
+    if len(spans) != 1:
+        return None
+    a, b = spans[0]
+    return Span(kind=info.kind, start=sentence.start + a, end=sentence.start + b, text=sentence.text[a:b])
+
+
+def date_key(article: Article) -> str:
+    return article.date or ""
+
+
+def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, Article],
+           params: AnswerParams) -> tuple[list[Candidate], bool]:
+    """The candidates to quote (best first, or newest first when dated) and whether they are dated."""
+    ranked = sorted(candidates, key=lambda c: (-c.score, c.sentence.id))
+    if info.kind in STRICT_KINDS:
+        ranked = [c for c in ranked if c.kind_match]
+    if not ranked:
+        return [], False
+    best = ranked[0]
+    close = [c for c in ranked if c.score >= best.score - params.dated_margin]
+    per_article: dict[str, Candidate] = {}
+    for c in close:
+        per_article.setdefault(c.sentence.article_id, c)
+    dates = {articles[a].date for a in per_article if articles[a].date}
+    if info.latest and len(per_article) > 1:
+        newest = max(per_article.values(), key=lambda c: (date_key(articles[c.sentence.article_id]), c.score))
+        return [newest], False
+    if info.years or len(dates) < 2:
+        return [best], False
+    quotes = sorted(per_article.values(), key=lambda c: (date_key(articles[c.sentence.article_id]), c.score),
+                    reverse=True)[: params.max_quotes]
+    return quotes, True
+
+
+def build_answer(
+    question: str,
+    query: str,
+    candidates: list[Candidate],
+    passages: list[Passage],
+    info: QuestionInfo,
+    articles: dict[str, Article],
+    params: AnswerParams,
+    *,
+    notices: tuple[str, ...] = (),
+    unknown_names: tuple[str, ...] = (),
+) -> Answer:
+    """Quote the chosen sentences verbatim, or abstain when the evidence is weak.
+
+    Abstains when the best sentence's evidence is under the calibrated threshold, when the question
+    names something that appears nowhere in the collection, or when it asks for a phone number,
+    e-mail or web address and no candidate holds one.
+    """
+    quotes, dated = choose(candidates, info, articles, params)
+    confidence = max((c.evidence for c in quotes), default=0.0)
+    reason = ""
+    if unknown_names:
+        reason = "the articles never mention " + ", ".join(f"“{n}”" for n in unknown_names)
+    elif not quotes:
+        reason = f"no passage holds a {info.kind}" if info.kind in STRICT_KINDS else "no passage matched"
+    elif confidence < params.threshold:
+        reason = "the closest passages match too weakly"
+    if reason:
+        return Answer(question=question, answer="", abstained=True, citations=(), passages=tuple(passages),
+                      message=ABSTAIN_MESSAGE, notices=notices + (f"Not answered: {reason}.",), query=query,
+                      confidence=confidence, articles=articles)
+    citations = []
+    for n, c in enumerate(quotes, 1):
+        a = articles[c.sentence.article_id]
+        citations.append(Citation(
+            number=n, article_id=a.id, title=a.title, date=a.date, date_approximate=a.date_approximate,
+            source=a.source, url=a.url, start=c.sentence.start, end=c.sentence.end, quote=c.sentence.text,
+            chunk_id=c.passage.chunk.id, score=c.score, short_answer=short_answer(c.sentence, info, question),
+        ))
+    return Answer(
+        question=question, answer=" ".join(c.quote for c in citations), abstained=False,
+        citations=tuple(citations), passages=tuple(passages), message="", notices=notices, query=query,
+        dated=dated, confidence=confidence, articles=articles,
+    )

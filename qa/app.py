@@ -1,0 +1,581 @@
+"""Web chat: a Gradio UI and an article page over pipeline.Engine."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from qa.article_page import (
+    CONTENT_SECURITY_POLICY,
+    format_date,
+    parse_spans,
+    render_article_page,
+    render_not_found,
+)
+from qa.errors import QAError, UsageError
+from qa.types import Article
+
+log = logging.getLogger(__name__)
+
+ABSTAIN_MESSAGE = "I couldn't find this in the articles."
+DEFAULT_TITLE = "News articles"
+MAX_HISTORY_MESSAGES = 20  # older turns do not help a follow-up and only slow the query
+MAX_QUESTION_CHARS = 2000  # the engine truncates by tokens; this only bounds the request
+PASSAGE_CONTEXT_CHARS = 260  # text shown either side of a cited sentence in a source card
+RELOAD_INTERVAL_S = 5.0  # how often, at most, a question checks the index on disk
+EMPTY_QUESTION = "Type a question first."
+
+_CSS = """
+.gradio-container { max-width: 980px !important; margin: 0 auto !important; }
+#qa-header { padding: 0.25rem 0.25rem 0; }
+#qa-header h1 { font-size: 1.6rem; line-height: 1.2; margin: 0 0 0.2rem; font-weight: 700; }
+#qa-header .qa-sub { color: var(--body-text-color-subdued); font-size: 0.95rem; margin: 0; }
+#qa-header .qa-sub b { color: var(--body-text-color); font-weight: 600; }
+#qa-chat .qa-answer { display: flex; flex-direction: column; gap: 0.6rem; }
+#qa-chat .qa-quote {
+  margin: 0; padding: 0.15rem 0 0.15rem 0.85rem; border-left: 3px solid var(--color-accent);
+  font-size: 1.02rem; line-height: 1.55;
+}
+#qa-chat .qa-quote strong { background: var(--color-accent-soft); border-radius: 3px; padding: 0 0.15em; }
+#qa-chat .qa-ref {
+  display: inline-block; font-size: 0.75rem; font-weight: 600; line-height: 1; vertical-align: 0.2em;
+  color: var(--color-accent); margin-left: 0.2rem; text-decoration: none;
+}
+#qa-chat .qa-note, #qa-chat .qa-notice {
+  margin: 0; font-size: 0.85rem; color: var(--body-text-color-subdued);
+}
+#qa-chat .qa-notice::before { content: "ⓘ "; }
+#qa-chat .qa-abstain-msg { margin: 0; font-weight: 600; font-size: 1.02rem; }
+#qa-chat .qa-error { margin: 0; color: var(--error-text-color, #b42318); font-weight: 600; }
+#qa-chat .qa-sources-h {
+  font-size: 0.72rem; letter-spacing: 0.06em; text-transform: uppercase; font-weight: 700;
+  color: var(--body-text-color-subdued); margin: 0.4rem 0 0;
+}
+#qa-chat .qa-card {
+  border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.7rem 0.85rem;
+  background: var(--background-fill-primary); display: flex; flex-direction: column; gap: 0.35rem;
+}
+#qa-chat .qa-card-h { display: flex; gap: 0.5rem; align-items: baseline; }
+#qa-chat .qa-num {
+  flex: none; min-width: 1.4rem; height: 1.4rem; border-radius: 999px; font-size: 0.75rem; font-weight: 700;
+  display: inline-flex; align-items: center; justify-content: center;
+  background: var(--color-accent); color: white;
+}
+#qa-chat .qa-num.qa-near { background: var(--neutral-400); }
+#qa-chat .qa-title { font-weight: 650; line-height: 1.3; }
+#qa-chat .qa-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); display: flex; flex-wrap: wrap; gap: 0.1rem 0.7rem; }
+#qa-chat .qa-passage { font-size: 0.88rem; line-height: 1.5; color: var(--body-text-color); }
+#qa-chat .qa-passage mark {
+  background: #fff0a6; color: #1f2328; border-radius: 3px; padding: 0 0.1em;
+}
+#qa-chat .qa-scores { font-size: 0.75rem; color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
+#qa-chat .qa-open { font-size: 0.85rem; font-weight: 600; align-self: flex-start; }
+#qa-chat .qa-label {
+  font-size: 0.7rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.05em;
+  color: var(--body-text-color-subdued); border: 1px dashed var(--border-color-primary);
+  border-radius: 999px; padding: 0 0.45rem; align-self: flex-start;
+}
+#qa-chat details > summary { cursor: pointer; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+#qa-chat details[open] > summary { margin-bottom: 0.5rem; }
+#qa-chat details .qa-card { margin-bottom: 0.5rem; }
+#qa-examples { gap: 0.4rem !important; }
+#qa-examples button { flex: 0 1 auto !important; min-width: 0 !important; white-space: normal; text-align: left; }
+#qa-articles .qa-list { display: flex; flex-direction: column; gap: 0.5rem; }
+#qa-articles a { font-weight: 600; }
+footer { opacity: 0.7; }
+@media (max-width: 640px) {
+  #qa-header h1 { font-size: 1.3rem; }
+  .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
+  #qa-chat .qa-card { padding: 0.6rem 0.65rem; }
+}
+"""
+
+
+# ---------------------------------------------------------------- pure rendering
+
+
+def _esc(text: object) -> str:
+    """Escape for HTML and keep each message one block: a blank line would end the
+    raw-HTML block and let the chatbot's Markdown renderer reinterpret the rest."""
+    return html.escape(str(text)).replace("\r", "").replace("\n", " ")
+
+
+def _fmt(value: Any) -> str:
+    try:
+        return f"{float(value):.3f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def article_link(article_id: str, start: int | None = None, end: int | None = None) -> str:
+    """Address of the article page, the span highlighted and scrolled to."""
+    path = "/articles/" + quote(str(article_id), safe="")
+    if start is None or end is None:
+        return path
+    return f"{path}?{urlencode({'start': int(start), 'end': int(end)})}#cite"
+
+
+def collection_summary(articles: Mapping[str, Article]) -> str:
+    """ "5 articles · approx. 2010 – approx. December 2024" (plain text)."""
+    count = len(articles)
+    noun = "article" if count == 1 else "articles"
+    dated = sorted((a.date, a.date_approximate) for a in articles.values() if a.date)
+    if not dated:
+        return f"{count} {noun}"
+    first, last = dated[0], dated[-1]
+    if first == last:
+        return f"{count} {noun} · {format_date(*first)}"
+    return f"{count} {noun} · {format_date(*first)} – {format_date(*last)}"
+
+
+def default_examples(articles: Mapping[str, Article], limit: int = 3) -> list[str]:
+    """Example questions built from the newest titles, e.g. 'What does “<title>” report?'."""
+    newest = sorted(articles.values(), key=lambda a: (a.date or "", a.id), reverse=True)
+    return [f"What does “{a.title}” report?" for a in newest[:limit]]
+
+
+def header_html(title: str, articles: Mapping[str, Article]) -> str:
+    return (
+        f"<h1>{_esc(title)}</h1>"
+        f'<p class="qa-sub"><b>{_esc(collection_summary(articles))}</b> · '
+        "answers are quoted word for word from the articles, with their sources</p>"
+    )
+
+
+def articles_html(articles: Mapping[str, Article]) -> str:
+    """The collection as a list of links, newest first."""
+    items = []
+    for a in sorted(articles.values(), key=lambda a: (a.date or "", a.id), reverse=True):
+        meta = [format_date(a.date, a.date_approximate)]
+        if a.source:
+            meta.append(a.source)
+        items.append(
+            '<div class="qa-card">'
+            f'<a href="{_esc(article_link(a.id))}" target="_blank" rel="noopener">{_esc(a.title)}</a>'
+            f'<div class="qa-meta">{"".join(f"<span>{_esc(m)}</span>" for m in meta)}</div>'
+            "</div>"
+        )
+    return f'<div class="qa-list">{"".join(items)}</div>'
+
+
+def user_message_html(question: str) -> str:
+    """The user's words, escaped and wrapped so Markdown leaves them alone."""
+    return f'<p class="qa-user">{_esc(question)}</p>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="qa-answer"><p class="qa-error">{_esc(message)}</p></div>'
+
+
+def _window(text: str, start: int, end: int, context: int = PASSAGE_CONTEXT_CHARS) -> tuple[int, int]:
+    """Bounds of ``text`` around [start, end), widened by ``context`` and snapped to spaces."""
+    lo = max(0, start - context)
+    hi = min(len(text), end + context)
+    if lo > 0:
+        space = text.find(" ", lo, start)
+        lo = space + 1 if space != -1 else lo
+    if hi < len(text):
+        space = text.rfind(" ", end, hi)
+        hi = space if space != -1 else hi
+    return lo, hi
+
+
+def _passage_html(text: str, start: int | None = None, end: int | None = None) -> str:
+    """A passage, trimmed around the cited sentence (marked) when there is one."""
+    if start is None or end is None or not 0 <= start < end <= len(text):
+        lo, hi = 0, len(text)
+        if hi > 2 * PASSAGE_CONTEXT_CHARS:
+            _, hi = _window(text, 0, 2 * PASSAGE_CONTEXT_CHARS, 0)
+        body = _esc(text[lo:hi].strip())
+    else:
+        lo, hi = _window(text, start, end)
+        body = (
+            _esc(text[lo:start]) + "<mark>" + _esc(text[start:end]) + "</mark>" + _esc(text[end:hi])
+        )
+    before = "… " if lo > 0 else ""
+    after = " …" if hi < len(text) else ""
+    return f'<div class="qa-passage">{before}{body}{after}</div>'
+
+
+def _scores_html(passage: Mapping[str, Any] | None, score: Any) -> str:
+    parts = (passage or {}).get("scores") or {}
+    bits = [f"score {_fmt(score)}"]
+    bits += [f"{name} {_fmt(parts[name])}" for name in ("dense", "lexical", "date") if name in parts]
+    return f'<div class="qa-scores">{" · ".join(bits)}</div>'
+
+
+def _meta_html(date: str | None, approximate: bool, source: str | None) -> str:
+    meta = [format_date(date, approximate)]
+    if source:
+        meta.append(source)
+    return f'<div class="qa-meta">{"".join(f"<span>{_esc(m)}</span>" for m in meta)}</div>'
+
+
+def _quote_html(citation: Mapping[str, Any]) -> str:
+    """The quote with its short answer (if any) in bold, then its marker."""
+    quote_text = str(citation.get("quote", ""))
+    start = citation.get("start", 0)
+    short = citation.get("short_answer") or None
+    body = _esc(quote_text)
+    if isinstance(short, Mapping):
+        s, e = short.get("start"), short.get("end")
+        if isinstance(s, int) and isinstance(e, int) and start <= s < e <= start + len(quote_text):
+            a, b = s - start, e - start
+            body = f"{_esc(quote_text[:a])}<strong>{_esc(quote_text[a:b])}</strong>{_esc(quote_text[b:])}"
+    number = int(citation.get("number", 0))
+    return (
+        f'<blockquote class="qa-quote">“{body}”'
+        f'<a class="qa-ref" href="#qa-src-{number}" title="source {number}">[{number}]</a></blockquote>'
+    )
+
+
+def _citation_card(citation: Mapping[str, Any], passage: Mapping[str, Any] | None,
+                   article: Article | None) -> str:
+    number = int(citation.get("number", 0))
+    start, end = int(citation.get("start", 0)), int(citation.get("end", 0))
+    if passage is not None and "text" in passage:
+        p_start = int(passage.get("start", 0))
+        excerpt = _passage_html(str(passage["text"]), start - p_start, end - p_start)
+    elif article is not None:
+        excerpt = _passage_html(article.text, start, end)
+    else:
+        excerpt = _passage_html(str(citation.get("quote", "")), 0, len(str(citation.get("quote", ""))))
+    source = citation.get("source") or (article.source if article else None)
+    return (
+        f'<div class="qa-card" id="qa-src-{number}">'
+        f'<div class="qa-card-h"><span class="qa-num">{number}</span>'
+        f'<span class="qa-title">{_esc(citation.get("title", ""))}</span></div>'
+        f'{_meta_html(citation.get("date"), bool(citation.get("date_approximate")), source)}'
+        f"{excerpt}"
+        f'{_scores_html(passage, citation.get("score"))}'
+        f'<a class="qa-open" href="{_esc(article_link(citation.get("article_id", ""), start, end))}" '
+        'target="_blank" rel="noopener">Open in article ↗</a>'
+        "</div>"
+    )
+
+
+def _passage_card(passage: Mapping[str, Any], article: Article | None, label: str | None) -> str:
+    rank = int(passage.get("rank", 0))
+    start, end = int(passage.get("start", 0)), int(passage.get("end", 0))
+    title = passage.get("title") or (article.title if article else passage.get("article_id", ""))
+    approximate = article.date_approximate if article else False
+    source = article.source if article else None
+    tag = f'<span class="qa-label">{_esc(label)}</span>' if label else ""
+    return (
+        '<div class="qa-card qa-closest">'
+        f'<div class="qa-card-h"><span class="qa-num qa-near">{rank}</span>'
+        f'<span class="qa-title">{_esc(title)}</span></div>'
+        f"{tag}"
+        f'{_meta_html(passage.get("date"), approximate, source)}'
+        f'{_passage_html(str(passage.get("text", "")))}'
+        f'{_scores_html(passage, passage.get("score"))}'
+        f'<a class="qa-open" href="{_esc(article_link(passage.get("article_id", ""), start, end))}" '
+        'target="_blank" rel="noopener">Open in article ↗</a>'
+        "</div>"
+    )
+
+
+def answer_html(answer: Mapping[str, Any], articles: Mapping[str, Article] | None = None) -> str:
+    """One assistant message: quotes with [n] markers, notices, then the source cards.
+
+    Works on ``Answer.to_dict()`` so the web API and the UI show the same thing. Every
+    piece of text is escaped; the result is one HTML block without blank lines.
+    """
+    articles = articles or {}
+    passages = list(answer.get("passages") or [])
+    by_chunk = {p.get("chunk_id"): p for p in passages}
+    parts = ['<div class="qa-answer">']
+    if answer.get("abstained"):
+        parts.append(f'<p class="qa-abstain-msg">{_esc(answer.get("message") or ABSTAIN_MESSAGE)}</p>')
+    else:
+        if answer.get("dated"):
+            parts.append(
+                '<p class="qa-note">The sources differ over time, so the quotes are shown newest first.</p>'
+            )
+        parts.extend(_quote_html(c) for c in answer.get("citations") or [])
+    parts.extend(f'<p class="qa-notice">{_esc(n)}</p>' for n in answer.get("notices") or [])
+
+    citations = list(answer.get("citations") or [])
+    if answer.get("abstained"):
+        if passages:
+            parts.append('<div class="qa-sources-h">Closest passages — closest, not an answer</div>')
+            parts.extend(
+                _passage_card(p, articles.get(p.get("article_id")), "closest, not an answer")
+                for p in passages[:3]
+            )
+    elif citations:
+        parts.append('<div class="qa-sources-h">Sources</div>')
+        parts.extend(
+            _citation_card(c, by_chunk.get(c.get("chunk_id")), articles.get(c.get("article_id")))
+            for c in citations
+        )
+        cited = {c.get("chunk_id") for c in citations}
+        others = [p for p in passages if p.get("chunk_id") not in cited]
+        if others:
+            parts.append(
+                f"<details><summary>Other passages searched ({len(others)})</summary>"
+                + "".join(_passage_card(p, articles.get(p.get("article_id")), None) for p in others)
+                + "</details>"
+            )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def normalize_history(history: Any) -> list[dict[str, str]]:
+    """History from the API (a list or its JSON text) as [{"role", "content"}], newest last.
+
+    Raises:
+        UsageError: when it is neither a list nor a JSON list.
+    """
+    if history is None or history == "":
+        return []
+    if isinstance(history, (str, bytes)):
+        try:
+            history = json.loads(history)
+        except ValueError as exc:
+            raise UsageError(f"history must be a JSON list of {{role, content}} objects: {exc}") from None
+    if not isinstance(history, Sequence) or isinstance(history, (str, bytes)):
+        raise UsageError("history must be a list of {role, content} objects.")
+    out = []
+    for item in history:
+        if not isinstance(item, Mapping):
+            continue
+        role, content = item.get("role"), item.get("content")
+        if role in ("user", "assistant") and isinstance(content, str):
+            out.append({"role": role, "content": content})
+    return out[-MAX_HISTORY_MESSAGES:]
+
+
+# ---------------------------------------------------------------- the engine, shared
+
+
+class _EngineGate:
+    """Serialises questions to the one engine and re-reads the index when it changed."""
+
+    def __init__(self, engine: Any, reload_interval: float = RELOAD_INTERVAL_S):
+        self.engine = engine
+        self.reload_interval = reload_interval
+        self._lock = threading.Lock()
+        self._checked = time.monotonic()
+
+    def _maybe_reload(self) -> None:
+        if not hasattr(self.engine, "reload") or time.monotonic() - self._checked < self.reload_interval:
+            return
+        self._checked = time.monotonic()
+        try:
+            reasons = self.engine.reload()
+        except QAError as exc:  # e.g. an index being rebuilt: keep answering from the loaded one
+            log.warning("index not reloaded: %s", exc)
+            return
+        if reasons:
+            log.info("index reloaded: %s", "; ".join(reasons))
+
+    def ask(self, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
+        with self._lock:
+            self._maybe_reload()
+            return self.engine.ask(question, history=history).to_dict()
+
+
+# ---------------------------------------------------------------- the app
+
+
+def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str | None = None,
+              reload_interval: float = RELOAD_INTERVAL_S):
+    """The FastAPI app: ``GET /articles/{id}`` and the Gradio chat mounted at "/".
+
+    Args:
+        engine: an opened ``qa.pipeline.Engine`` (anything with ``ask``, ``articles``, ``reload``).
+        examples: example questions shown as buttons; default: built from article titles.
+        title: the collection's name in the header.
+        reload_interval: seconds between checks for a rebuilt index.
+
+    Returns:
+        A ``fastapi.FastAPI`` app to run with uvicorn.
+
+    Usage example:
+        app = build_app(Engine.open(Settings()), examples=["Who was rated inadequate?"])
+        uvicorn.run(app, port=7860)
+    """
+    import gradio as gr
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    gate = _EngineGate(engine, reload_interval)
+    title = title or DEFAULT_TITLE
+    example_questions = [q for q in (examples if examples is not None else default_examples(engine.articles)) if q]
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    page_headers = {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+    # ":path" so that ids holding "/" (or "%2F") still reach the dictionary lookup and
+    # get the 404 page rather than falling through to the Gradio app. A plain Starlette
+    # route: the handler takes the request and nothing is read from its annotations.
+    def article_page(request: Any) -> HTMLResponse:
+        article_id = request.path_params.get("article_id", "")
+        article = engine.articles.get(article_id)  # only ids of the collection; no file access
+        if article is None:
+            return HTMLResponse(render_not_found(article_id), status_code=404, headers=page_headers)
+        spans = parse_spans(request.query_params, len(article.text))
+        return HTMLResponse(render_article_page(article, spans), headers=page_headers)
+
+    app.add_route("/articles/{article_id:path}", article_page, methods=["GET"], include_in_schema=False)
+
+    def ask(question: str, history: list[dict[str, str]] | str | None = None) -> dict[str, Any]:
+        """Answer a question from the articles with exact quotes and their sources.
+
+        Args:
+            question: the question.
+            history: earlier turns, a list of {"role": "user"|"assistant", "content": str} or its JSON text.
+
+        Returns:
+            The answer as JSON (question, answer, abstained, message, citations, passages, ...),
+            or {"error": message} for an unusable question.
+        """
+        try:
+            text = (question or "").strip() if isinstance(question, str) else ""
+            if not text:
+                raise UsageError(EMPTY_QUESTION)
+            return gate.ask(text[:MAX_QUESTION_CHARS], normalize_history(history))
+        except QAError as exc:
+            return {"error": str(exc)}
+        except Exception:
+            log.exception("ask failed")
+            return {"error": "Something went wrong while answering; the details are in the server log."}
+
+    def add_question(question: str, chat: list) -> tuple[list, str, str]:
+        text = (question or "").strip()[:MAX_QUESTION_CHARS]
+        if not text:
+            gr.Info(EMPTY_QUESTION)
+            return chat, "", ""
+        return [*(chat or []), {"role": "user", "content": user_message_html(text)}], "", text
+
+    def answer(pending: str, chat: list, history: list) -> tuple[list, list]:
+        if not pending:  # nothing was asked: no search
+            return chat, history
+        history = list(history or [])
+        try:
+            result = gate.ask(pending, history[-MAX_HISTORY_MESSAGES:])
+            reply = answer_html(result, engine.articles)
+            spoken = result.get("answer") or result.get("message") or ABSTAIN_MESSAGE
+            history += [{"role": "user", "content": pending}, {"role": "assistant", "content": spoken}]
+        except QAError as exc:
+            reply = error_html(str(exc))
+        except Exception:
+            log.exception("answer failed")
+            reply = error_html("Something went wrong while answering; the details are in the server log.")
+        return [*(chat or []), {"role": "assistant", "content": reply}], history
+
+    theme = gr.themes.Soft(
+        primary_hue="indigo",
+        font=[gr.themes.Font("system-ui"), gr.themes.Font("-apple-system"), gr.themes.Font("Segoe UI"),
+              "Roboto", "sans-serif"],
+        font_mono=[gr.themes.Font("ui-monospace"), "SFMono-Regular", "Menlo", "monospace"],
+    )
+
+    with gr.Blocks(title=title, analytics_enabled=False) as blocks:
+        gr.HTML(header_html(title, engine.articles), elem_id="qa-header")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                history = gr.State([])  # per browser session: plain {"role","content"} for the engine
+                pending = gr.State("")
+                chatbot = gr.Chatbot(
+                    elem_id="qa-chat",
+                    show_label=False,
+                    height="62vh",
+                    min_height=360,
+                    buttons=["copy"],
+                    feedback_options=None,
+                    group_consecutive_messages=False,
+                    sanitize_html=True,
+                    allow_tags=False,
+                    placeholder="Ask about the articles. Answers are quoted word for word, "
+                    "with a link to each source.",
+                )
+                question = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask a question about the articles…",
+                    lines=1,
+                    max_lines=4,
+                    max_length=MAX_QUESTION_CHARS,
+                    submit_btn="Ask",
+                    autofocus=True,
+                    elem_id="qa-question",
+                )
+                with gr.Row(elem_id="qa-examples"):
+                    example_buttons = [
+                        gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
+                        for q in example_questions
+                    ]
+                    clear = gr.Button("Clear chat", size="sm", variant="stop", elem_id="qa-clear")
+            with gr.Tab("Articles", id="articles"):
+                gr.HTML(articles_html(engine.articles), elem_id="qa-articles")
+            # The "Evaluation" tab goes here (id="evaluation").
+
+        answer_events = dict(
+            fn=answer, inputs=[pending, chatbot, history], outputs=[chatbot, history],
+            api_visibility="private", concurrency_id="engine", concurrency_limit=1,
+        )
+        question.submit(
+            add_question, [question, chatbot], [chatbot, question, pending],
+            api_visibility="private", queue=False,
+        ).then(**answer_events)
+        for button in example_buttons:
+            button.click(
+                add_question, [button, chatbot], [chatbot, question, pending],
+                api_visibility="private", queue=False,
+            ).then(**answer_events)
+        clear.click(lambda: ([], [], ""), None, [chatbot, history, pending],
+                    api_visibility="private", queue=False)
+
+        gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=1)
+
+    blocks.queue(max_size=64)
+    return gr.mount_gradio_app(
+        app, blocks, path="/",
+        theme=theme, css=_CSS,
+        footer_links=["api"], run_history=False, pwa=False, mcp_server=False,
+        ssr_mode=False, show_error=False,
+    )
+
+
+def serve(settings: Any, host: str = "127.0.0.1", port: int = 7860,
+          examples: Sequence[str] | None = None, title: str | None = None) -> None:
+    """Open the engine (building the index if needed) and serve the chat until interrupted.
+
+    Raises:
+        QAError: when the index cannot be opened or the port cannot be used.
+    """
+    import uvicorn
+
+    from qa.pipeline import Engine
+
+    engine = Engine.open(settings)
+    app = build_app(engine, examples=examples, title=title)
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}/"
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                print(f"Serving {len(engine.articles)} articles at {url}  (Ctrl+C to stop)", flush=True)
+
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        server.started = False
+    if not server.started:
+        raise QAError(f"could not listen on {host}:{port}; is another server using it? Try --port {port + 1}.")
+    sys.stdout.flush()

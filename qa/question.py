@@ -1,0 +1,131 @@
+"""What a question asks for: answer type, time cues, follow-up context (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+from qa.text import WORD_RE, clean_question, terms, years
+
+MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+          "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+                "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+                "hundred|thousand|million|billion|dozen|half|third|quarter")
+
+SPAN_PATTERNS: dict[str, re.Pattern] = {
+    "date": re.compile(
+        rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:{MONTHS})\b\.?"
+        rf"(?:\s+\d{{1,2}}(?:st|nd|rd|th)?(?:\s*(?:to|-|–|and)\s*\d{{1,2}}(?:st|nd|rd|th)?)?)?(?:,?\s+\d{{4}})?"
+        r"|\b(?:1[5-9]|20)\d\d(?:\s*[-–/]\s*(?:\d{4}|\d{2}))?(?:s\b)?\b"
+    ),
+    "amount": re.compile(
+        r"[£$€¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
+        r"|\b\d[\d,]*(?:\.\d+)?\s?(?:million|billion|trillion)?\s?(?:pounds|dollars|euros|yen|pence|cents)\b",
+        re.I,
+    ),
+    "number": re.compile(
+        rf"\b\d[\d,]*(?:\.\d+)?\s?(?:%|per ?cent|percent)?(?:\s(?:million|billion|thousand|hundred))?"
+        rf"|\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*(?:\s+out\s+of\s+(?:{NUMBER_WORDS}|\d+))?\b",
+        re.I,
+    ),
+    "person": re.compile(
+        r"\b(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Cllr|Councillor|President|Judge|Rev|St)\.?\s+)?"
+        r"[A-Z][a-z'’]+(?:[- ](?:[A-Z]\.|[A-Z][a-z'’]+|de|van|von|der|da|di|le|la|bin|al)){1,3}\b"
+    ),
+    "place": re.compile(r"(?:(?<=\bin )|(?<=\bat )|(?<=\bfrom )|(?<=\bnear )|(?<=\bto )|(?<=\bof ))[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}"),
+    "phone": re.compile(r"(?<!\w)(?:\+?\d[\d ()-]{7,}\d)(?!\w)"),
+    "email": re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b"),
+    "url": re.compile(r"\bhttps?://\S+|\bwww\.[\w-]+\.\S+", re.I),
+}
+
+KIND_CUES: tuple[tuple[str, re.Pattern], ...] = (
+    ("phone", re.compile(r"\b(phone|telephone|tel|mobile|contact number|call)\b", re.I)),
+    ("email", re.compile(r"\be-?mail\b", re.I)),
+    ("url", re.compile(r"\b(website|web site|url|web address|link)\b", re.I)),
+    ("amount", re.compile(r"\bhow much\b|\bwhat (?:was |is |were |are )?the (?:amount|sum|cost|price|budget|funding|fee)\b|\bhow many (?:pounds|dollars|euros)\b", re.I)),
+    ("number", re.compile(r"\bhow many\b|\bwhat (?:number|percentage|proportion|share|fraction)\b|\bhow (?:old|long|far|big|large)\b", re.I)),
+    ("date", re.compile(r"^\s*when\b|\bwhat (?:year|date|month|day|time)\b|\bwhich (?:year|month|day|date)\b|\bin what year\b|\bsince when\b", re.I)),
+    ("person", re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|man|woman|official|inspector|councillor|minister|director)\b|\bwho\b", re.I)),
+    ("place", re.compile(r"^\s*where\b|\bwhich (?:city|town|country|place|region|borough|state|county)\b|\bin what (?:city|town|country|place)\b", re.I)),
+)
+# Strict kinds: an answer without such a span is no answer at all.
+STRICT_KINDS = frozenset({"phone", "email", "url"})
+LATEST_RE = re.compile(
+    r"\b(current(?:ly)?|latest|most recent(?:ly)?|recent(?:ly)?|now|today|these days|at present|presently|"
+    r"newest|still|so far|to date|as of now|last)\b", re.I)
+FOLLOWUP_START_RE = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what of|and what|and who|same)\b", re.I)
+ANAPHORA_RE = re.compile(r"\b(he|she|they|it|that|this|those|these|him|her|them|his|their|its|there|then)\b", re.I)
+REFERS_TO_ANSWER_RE = re.compile(r"\b(that|this|it|those|these)\b", re.I)
+TAG_RE = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    kind: str | None  # date, amount, number, person, place, phone, email, url
+    latest: bool
+    years: tuple[str, ...]
+
+
+def analyze(question: str) -> QuestionInfo:
+    kind = next((k for k, pattern in KIND_CUES if pattern.search(question)), None)
+    return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)))
+
+
+def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
+    pattern = SPAN_PATTERNS.get(kind)
+    if pattern is None:
+        return []
+    spans = []
+    for m in pattern.finditer(text):
+        a, b = m.start(), m.end()
+        while b > a and text[b - 1] in " ,.;:":
+            b -= 1
+        if b > a:
+            spans.append((a, b))
+    return spans
+
+
+def _messages(history: Iterable) -> list[tuple[str, str]]:
+    """(role, text) pairs from Gradio-style dicts or (user, assistant) tuples."""
+    out: list[tuple[str, str]] = []
+    for turn in history or ():
+        if isinstance(turn, Mapping):
+            role, content = str(turn.get("role", "")), turn.get("content", "")
+            if isinstance(content, list):  # Gradio 6 content blocks
+                content = " ".join(str(c.get("text", "")) if isinstance(c, Mapping) else str(c) for c in content)
+            out.append((role, str(content or "")))
+        elif isinstance(turn, Sequence) and not isinstance(turn, str) and len(turn) == 2:
+            if turn[0]:
+                out.append(("user", str(turn[0])))
+            if turn[1]:
+                out.append(("assistant", str(turn[1])))
+    return out
+
+
+def followup_query(question: str, history: Iterable) -> tuple[str, bool]:
+    """The text to search for ``question`` given the earlier turns, and whether it was a follow-up.
+
+    A short question, one that starts like a continuation ("and in 2018?") or one that points back
+    ("who said that?") is searched together with the previous question; when it points at the
+    previous answer, that answer's words are added too. A year in the follow-up replaces the years
+    of the previous question.
+    """
+    turns = _messages(history)
+    users = [clean_question(t) for r, t in turns if r == "user" and clean_question(t)]
+    if not users:
+        return question, False
+    short = len(terms(question)) <= 3
+    if not (short or FOLLOWUP_START_RE.search(question) or ANAPHORA_RE.search(question)):
+        return question, False
+    previous = users[-1]
+    if years(question):
+        previous = re.sub(r"\b(1[89]\d\d|20\d\d)\b", " ", previous)
+    parts = [question, previous]
+    answers = [t for r, t in turns if r == "assistant"]
+    if answers and REFERS_TO_ANSWER_RE.search(question):
+        last = clean_question(TAG_RE.sub(" ", answers[-1]))
+        words = WORD_RE.findall(last)[:60]
+        parts.append(" ".join(words))
+    return " ".join(p for p in parts if p), True

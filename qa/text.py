@@ -1,0 +1,77 @@
+"""Small text utilities shared by retrieval and answering (pure)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+YEAR_RE = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+WORD_RE = re.compile(r"[\w'’]+", re.UNICODE)
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just me more most my
+myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+some such than that the their theirs them themselves then there these they this those through to too
+under until up very was we were what when where which while who whom why will with would you your
+yours yourself yourselves s t don shall may might must also said says say tell told give given
+""".split())
+
+
+def clean_question(text: str) -> str:
+    """Control and invisible characters become spaces; whitespace is collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    text = CONTROL_RE.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:  # pragma: no cover - PyStemmer is a dependency
+        return None
+
+
+def stem(word: str) -> str:
+    s = _stemmer()
+    return s.stemWord(word) if s else word
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed content words (the vocabulary of lexical overlap)."""
+    out = []
+    for w in WORD_RE.findall(text.lower().replace("’", "'")):
+        w = w.strip("'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        if w and w not in STOPWORDS:
+            out.append(stem(w))
+    return out
+
+
+def salient_names(question: str) -> list[str]:
+    """Words of the question that name something: capitalised (not first) or numbers.
+
+    These must appear somewhere in the collection for it to be able to answer.
+    """
+    words = WORD_RE.findall(question)
+    names = []
+    for i, w in enumerate(words):
+        w = w.strip("'’")
+        if w.lower().endswith(("'s", "’s")):
+            w = w[:-2]
+        if not w or w.lower() in STOPWORDS:
+            continue
+        if (i > 0 and w[0].isupper() and len(w) > 1) or w.isdigit():
+            names.append(w)
+    return names
+
+
+def years(text: str) -> list[str]:
+    return YEAR_RE.findall(text)
