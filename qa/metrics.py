@@ -24,8 +24,14 @@ def normalize_answer(text: str) -> str:
     Returns:
         The normalised text, words separated by single spaces.
     """
+    return _normalize(text, "")
+
+
+def _normalize(text: str, punctuation_to: str) -> str:
     text = text.lower()
-    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
+    text = "".join(
+        punctuation_to if unicodedata.category(ch).startswith("P") else ch for ch in text
+    )
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
 
@@ -33,8 +39,11 @@ def normalize_answer(text: str) -> str:
 def contains_any(text: str, phrases: Iterable[str]) -> bool:
     """Whether any phrase occurs in ``text``, both normalised, on whole-word boundaries.
 
-    Whole words, so "good" is not found in "goods". A phrase that normalises to nothing
-    (e.g. "the") never matches.
+    Whole words, so "good" is not found in "goods". Two normalisations are tried, and
+    either may match: ``normalize_answer`` (punctuation deleted, so "multi-agency" matches
+    "multiagency") and the same with punctuation turned into spaces, so a phrase is still
+    found before a possessive or inside a range ("William Tyndale" in "William Tyndale's",
+    "1185" in "(1185–1226)"). A phrase that normalises to nothing (e.g. "the") never matches.
 
     Args:
         text: the text searched, e.g. an answer or a passage.
@@ -43,11 +52,13 @@ def contains_any(text: str, phrases: Iterable[str]) -> bool:
     Returns:
         True if at least one phrase occurs.
     """
-    haystack = f" {normalize_answer(text)} "
-    for phrase in phrases:
-        needle = normalize_answer(phrase)
-        if needle and f" {needle} " in haystack:
-            return True
+    phrases = list(phrases)
+    for punctuation_to in ("", " "):
+        haystack = f" {_normalize(text, punctuation_to)} "
+        for phrase in phrases:
+            needle = _normalize(phrase, punctuation_to)
+            if needle and f" {needle} " in haystack:
+                return True
     return False
 
 

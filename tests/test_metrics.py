@@ -60,6 +60,14 @@ def test_contains_any_whole_words_and_empty_phrases():
     assert contains_any("rated as Adequate.", ["nothing", "adequate"])
 
 
+def test_contains_any_inside_possessives_ranges_and_hyphens():
+    assert contains_any("such as William Tyndale's English Bible", ["William Tyndale"])
+    assert contains_any("a son, Jochi (1185–1226), nine months later", ["1185"])
+    assert contains_any("a review in mid-November", ["mid November"])
+    assert contains_any("the multi-agency hub", ["multiagency hub"])
+    assert not contains_any("in 11851", ["1185"])
+
+
 def test_token_f1():
     assert token_f1("the cat sat", "cat sat") == 1.0
     # pred {cat, sat, down}, gold {cat, ran}: common 1, P = 1/3, R = 1/2, F1 = 0.4
