@@ -492,6 +492,33 @@ def _cell(text: str, limit: int = 160) -> str:
 _NOT_IN_TABLE = ("recall_curve",)
 
 
+SUMMARY_METRICS = (
+    "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answer@1",
+    "exact_citation_slices", "abstain_precision", "abstain_recall", "false_abstention_rate",
+    "current_newest", "latency_p50_ms",
+)
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """A plain-text table of the main metrics per method, for the terminal."""
+    methods = result["methods"]
+    names = list(methods)
+    first = methods[names[0]]
+    header = (f"{result['questions']} questions ({first['answerable']} answerable, "
+              f"{first['unanswerable']} unanswerable); shipped system: {result['system']}")
+    if "dataset" in result:
+        d = result["dataset"]
+        header += f"\ndataset: {d['path']} ({d['source']}, {d['articles']} articles indexed)"
+    keys = [k for k in SUMMARY_METRICS if k in first]
+    width = max(len(k) for k in keys) + 2
+    lines = [header, "", "metric".ljust(width) + "".join(n.rjust(9) for n in names)]
+    for key in keys:
+        lines.append(key.ljust(width) + "".join(_fmt(methods[n].get(key)).rjust(9) for n in names))
+    lines += ["", f"{len(result['failures'])} failures of {result['system']} "
+              "(--report FILE.md lists them)."]
+    return "\n".join(lines)
+
+
 def write_report(result: dict[str, Any], md_path: str | Path, plot_path: str | Path) -> None:
     """Write a Markdown report (metrics, by type, failures) and a Recall@k plot (PNG).
 

@@ -1,4 +1,4 @@
-"""Metrics against hand-computed cases; questions-file and SQuAD loaders on tiny files."""
+"""Metrics against hand-computed cases; loaders on tiny files; evaluate() with a fake engine."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 import pytest
 
 from qa.errors import UsageError
-from qa.evaluate import GoldSpan, TestQuestion, load_questions
+from qa.evaluate import GoldSpan, TestQuestion, evaluate, format_summary, load_questions, write_report
 from qa.metrics import (
     abstention_scores,
     contains_any,
@@ -22,6 +22,7 @@ from qa.metrics import (
     token_f1,
 )
 from qa.squad import load_squad, locate_answer, slugify
+from qa.types import Answer, Article, Chunk, Citation, Passage
 
 F, T = False, True
 
@@ -366,3 +367,118 @@ def test_slugify_and_locate_answer():
     assert locate_answer(context, "one", 7) == (8, 11)  # nearest copy
     assert locate_answer(context, " two", 3) == (4, 7)  # leading space, offset at the word
     assert locate_answer(context, "three", 0) is None
+
+
+# ---------------------------------------------------------------- evaluate, with a fake engine
+
+OLD = Article("old", "Old", "2018", None, None, "Leaders are good. The rating was good.", "x")
+NEW = Article("new", "New", "2024-12", None, None, "The rating is inadequate. Staff are busy.", "y")
+
+
+def _passage(article: Article, start: int, end: int, rank: int) -> Passage:
+    chunk = Chunk(f"{article.id}#{rank}", article.id, rank, start, end, article.text[start:end])
+    return Passage(chunk, rank, 1.0 / rank, 0.5, 0.5)
+
+
+def _answer(question: str, article: Article | None, start: int = 0, end: int = 0,
+            passages: tuple[Passage, ...] = ()) -> Answer:
+    if article is None:
+        return Answer(question, "", True, (), passages, message="Not found.")
+    cite = Citation(1, article.id, article.title, article.date, False, None, None, start, end,
+                    article.text[start:end], f"{article.id}#1", 0.9)
+    return Answer(question, cite.quote, False, (cite,), passages)
+
+
+class FakeEngine:
+    """Canned answers: enough of ``qa.pipeline.Engine`` for ``evaluate``."""
+
+    def __init__(self):
+        self.articles = {"old": OLD, "new": NEW}
+        self.calls: list[tuple[str, list, str]] = []
+
+    def ask(self, question, history=(), *, method="hybrid", top_k=5):
+        self.calls.append((question, list(history), method))
+        new_hit = _passage(NEW, 0, 25, 1)
+        old_hit = _passage(OLD, 19, 38, 2)
+        if question == "What is the current rating?":
+            if method == "bm25":  # cites the old article: wrong for a current question
+                return _answer(question, OLD, 19, 38, (old_hit, new_hit))
+            return _answer(question, NEW, 0, 25, (new_hit, old_hit))
+        if question == "And before?":
+            return _answer(question, OLD, 19, 38, (new_hit, old_hit))
+        if question == "What is the phone number?":
+            if method == "hybrid":
+                return _answer(question, None, passages=(new_hit,))
+            return _answer(question, NEW, 26, 41, (new_hit,))
+        raise AssertionError(question)
+
+
+def _eval_questions():
+    return [
+        TestQuestion("c1", "What is the current rating?", "current", ("inadequate",),
+                     ("new", "old"), (), True, True),
+        TestQuestion("f1", "And before?", "followup", ("good",), ("old",),
+                     ("What is the current rating?",), True, False),
+        TestQuestion("u1", "What is the phone number?", "unanswerable", (), (), (), False, False),
+    ]
+
+
+def test_evaluate_with_fake_engine(tmp_path):
+    engine = FakeEngine()
+    result = evaluate(engine, _eval_questions(), methods=("bm25", "hybrid"), progress=False)
+    assert result["questions"] == 3 and result["system"] == "hybrid"
+
+    hybrid = result["methods"]["hybrid"]
+    # c1: hit at rank 1; f1: hit at rank 2
+    assert hybrid["recall@1"] == 0.5 and hybrid["recall@3"] == 1.0
+    assert hybrid["mrr@10"] == pytest.approx(0.75)
+    assert hybrid["ndcg@10"] == pytest.approx((1 + 1 / math.log2(3)) / 2)
+    assert hybrid["answer@1"] == 1.0
+    assert hybrid["exact_citation_slices"] == 1.0 and hybrid["citations"] == 2
+    assert hybrid["abstain_precision"] == 1.0 and hybrid["abstain_recall"] == 1.0
+    assert hybrid["false_abstention_rate"] == 0.0
+    assert hybrid["current_newest"] == 1.0
+    assert len(hybrid["recall_curve"]) == 10 and hybrid["latency_p50_ms"] is not None
+    assert result["failures"] == []
+
+    bm25 = result["methods"]["bm25"]
+    assert bm25["answer@1"] == 0.5  # c1 cites "The rating was good." from the old article
+    assert bm25["current_newest"] == 0.0
+    assert bm25["abstain_precision"] is None and bm25["abstain_recall"] == 0.0
+
+    # follow-up replays its history with the same method, the assistant turn being the answer
+    replay = [c for c in engine.calls if c[2] == "hybrid"]
+    assert [c[0] for c in replay] == ["What is the current rating?", "What is the current rating?",
+                                      "And before?", "What is the phone number?"]
+    assert replay[2][1] == [
+        {"role": "user", "content": "What is the current rating?"},
+        {"role": "assistant", "content": "The rating is inadequate."},
+    ]
+
+    by_type = result["by_type"]
+    assert by_type["current"]["n"] == 1
+    assert by_type["current"]["bm25"]["answer@1"] == 0.0
+    assert by_type["unanswerable"]["hybrid"] == {"answer@1": None, "recall@5": None, "abstained": 1.0}
+
+    md, png = tmp_path / "report" / "eval.md", tmp_path / "report" / "recall.png"
+    write_report(result, md, png)
+    text = md.read_text(encoding="utf-8")
+    assert "| answer@1 | 0.500 | 1.000 |" in text and "![Recall@k](recall.png)" in text
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "answer@1" in format_summary(result)
+
+
+def test_evaluate_lists_failures_of_the_shipped_method():
+    result = evaluate(FakeEngine(), _eval_questions(), methods=("bm25",), progress=False)
+    assert result["system"] == "bm25"
+    failures = {f["id"]: f for f in result["failures"]}
+    assert set(failures) == {"c1", "u1"}
+    assert failures["c1"]["reason"] == "no expected phrase in the answer"  # "old" is gold too
+    assert failures["c1"]["cited"] == ["old"]
+    assert failures["c1"]["top_passages"] == ["old#2", "new#1"]
+    assert failures["u1"]["reason"] == "answered an unanswerable question"
+
+
+def test_evaluate_rejects_unknown_method():
+    with pytest.raises(UsageError, match="unknown method"):
+        evaluate(FakeEngine(), _eval_questions(), methods=("tfidf",), progress=False)
