@@ -78,8 +78,27 @@ def _split_long(text: str, start: int, end: int, encoding: Encoding, max_tokens:
         while j < len(words) and count_tokens(encoding, text[words[i][0]:words[j][1]]) <= max_tokens:
             piece_end = words[j][1]
             j += 1
-        pieces.append((words[i][0], piece_end))
+        if count_tokens(encoding, text[words[i][0]:piece_end]) > max_tokens:
+            pieces.extend(_cut_by_chars(text, words[i][0], piece_end, encoding, max_tokens))
+        else:
+            pieces.append((words[i][0], piece_end))
         i = j
+    return pieces
+
+
+def _cut_by_chars(text: str, start: int, end: int, encoding: Encoding, max_tokens: int) -> list[tuple[int, int]]:
+    """A "word" longer than the budget (a URL, a run of symbols): the longest prefixes that fit."""
+    pieces = []
+    while start < end:
+        lo, hi = start + 1, end
+        while lo < hi:  # the largest cut with at most max_tokens tokens
+            mid = (lo + hi + 1) // 2
+            if count_tokens(encoding, text[start:mid]) <= max_tokens:
+                lo = mid
+            else:
+                hi = mid - 1
+        pieces.append((start, lo))
+        start = lo
     return pieces
 
 

@@ -67,6 +67,20 @@ def normalize_date(value: object, path: Path) -> str | None:
     return text
 
 
+def _loader():
+    """yaml.SafeLoader that leaves dates as text, so a bad one gets our message, not a ValueError."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
 def parse_article(path: Path, raw: bytes) -> Article:
     """Parse one article file's bytes.
 
@@ -89,7 +103,7 @@ def parse_article(path: Path, raw: bytes) -> Article:
         import yaml
 
         try:
-            meta = yaml.safe_load(m.group(1)) or {}
+            meta = yaml.load(m.group(1), Loader=_loader()) or {}
         except yaml.YAMLError as exc:
             line = getattr(getattr(exc, "problem_mark", None), "line", None)
             where = f" (line {line + 2})" if line is not None else ""

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
-
 from qa import __version__
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, QAError, StaleIndexError
@@ -100,7 +98,7 @@ class Index:
     chunks: list[Chunk]
     sentences: list[Sentence]
     faiss_index: object
-    sentence_vectors: np.ndarray
+    sentence_vectors: "np.ndarray"
     encoder_dir: Path | None
     sentences_by_article: dict[str, list[Sentence]] = field(default_factory=dict)
 
@@ -111,6 +109,8 @@ class Index:
         self.sentence_row = {s.id: i for i, s in enumerate(self.sentences)}
 
     def chunk_vectors(self) -> np.ndarray:
+        import numpy as np
+
         n = self.faiss_index.ntotal
         if n == 0:
             return np.zeros((0, self.manifest["model"]["dim"]), dtype=np.float32)
@@ -169,6 +169,7 @@ def load_index(index_dir: Path, settings: Settings | None = None, hashes: dict[s
         StaleIndexError: the manifest does not match ``settings`` / ``hashes`` (when given).
     """
     import faiss
+    import numpy as np
 
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
@@ -211,6 +212,7 @@ def load_index(index_dir: Path, settings: Settings | None = None, hashes: dict[s
 def make_faiss_index(vectors: np.ndarray, dim: int):
     """Exact inner product (= cosine on normalised vectors) up to APPROX_ABOVE rows, then HNSW."""
     import faiss
+    import numpy as np
 
     if len(vectors) > APPROX_ABOVE:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
@@ -311,13 +313,22 @@ def build_index(
     copied bit for bit. The new generation is written to a temporary folder, then made current by
     an atomic rename of the CURRENT pointer, so a crash at any point leaves the previous index whole.
     """
+    import numpy as np
+
     from qa.chunking import article_sentences, chunk_article, get_encoding
 
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     with _build_lock(index_dir):
-        previous = None if rebuild else _load_previous(index_dir)
         hashes = {a.id: a.sha256 for a in articles}
+        if not rebuild:  # the common case costs one small file read: no faiss, no model
+            with contextlib.suppress(IndexMissingError, IndexCorruptError):
+                manifest = read_manifest(index_dir)
+                if not check_manifest(manifest, settings, hashes):
+                    m = manifest["counts"]
+                    return BuildReport(m["articles"], m["chunks"], m["sentences"], time.perf_counter() - t0,
+                                       unchanged=True, path=str(current_dir(index_dir)))
+        previous = None if rebuild else _load_previous(index_dir)
         if previous is not None and check_manifest(previous.manifest, settings, None):
             log("settings changed since the last build: " + "; ".join(check_manifest(previous.manifest, settings, None)))
             old_encoder = previous.encoder_dir if previous.manifest.get("model", {}).get("name") == settings.model_name else None
@@ -472,6 +483,8 @@ def _dim(parts: list, previous: Index | None, embedder) -> int:
 
 
 def _stack(parts: list, dim: int) -> np.ndarray:
+    import numpy as np
+
     rows = [p for p in parts if p is not None and len(p)]
     if not rows:
         return np.zeros((0, dim), dtype=np.float32)
@@ -479,20 +492,52 @@ def _stack(parts: list, dim: int) -> np.ndarray:
 
 
 def _place_encoder(settings: Settings, target: Path, old: Path | None, old_info: dict | None, log) -> dict:
-    """Hard-link the previous generation's ONNX export when it is for this model; else export anew."""
-    from qa.onnx_export import export_onnx
+    """Hard-link the previous generation's ONNX export when it is for this model, else the cached one.
 
+    Exports (which import torch) happen once per model and variant, into the cache folder
+    ($QA_CACHE_DIR, default ~/.cache/qa), keyed by the hash of the model's weights.
+    """
+    from qa.onnx_export import export_onnx, sha256_file
+
+    sources = []
     if old is not None and old_info and old_info.get("sha256"):
+        sources.append((old, old_info))
+    cache = encoder_cache_dir(settings)
+    if (cache / "encoder.json").is_file():
+        with contextlib.suppress(OSError, ValueError):
+            sources.append((cache, json.loads((cache / "encoder.json").read_text("utf-8"))))
+    for source, info in sources:
         try:
-            target.mkdir()
-            for p in old.iterdir():
-                os.link(p, target / p.name)
-            got = hashlib.sha256((target / "model.onnx").read_bytes()).hexdigest()
-            if got == old_info["sha256"]:
-                return old_info
-            log("the previous ONNX export does not match its manifest hash; exporting again")
+            _link_tree(source, target)
+            if sha256_file(target / "model.onnx") == info.get("sha256"):
+                return info
+            log(f"the ONNX export in {source} does not match its recorded hash; exporting again")
         except OSError:
             pass
         shutil.rmtree(target, ignore_errors=True)
-    log("exporting the model to ONNX (once per model)")
-    return export_onnx(settings.model_path, target, variant="fp32")
+    log("exporting the model to ONNX (once per model; cached in " + str(cache) + ")")
+    info = export_onnx(settings.model_path, cache, variant="fp32")
+    _link_tree(cache, target)
+    return info
+
+
+def encoder_cache_dir(settings: Settings) -> Path:
+    root = Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa")
+    model_dir = Path(settings.model_path)
+    weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
+    h = hashlib.sha256(str(model_dir.resolve()).encode())
+    for w in weights:
+        st = w.stat()
+        h.update(f"{w.name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return root / "onnx" / f"{model_dir.name}-fp32-{h.hexdigest()[:16]}"
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard links where the file system allows (no copy of 90 MB), copies otherwise."""
+    target.mkdir(parents=True, exist_ok=False)
+    for p in source.iterdir():
+        if p.is_file():
+            try:
+                os.link(p, target / p.name)
+            except OSError:
+                shutil.copy2(p, target / p.name)
