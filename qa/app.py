@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -32,15 +33,39 @@ PASSAGE_CONTEXT_CHARS = 260  # text shown either side of a cited sentence in a s
 RELOAD_INTERVAL_S = 5.0  # how often, at most, a question checks the index on disk
 EMPTY_QUESTION = "Type a question first."
 
+# Gradio scopes the custom css under ".gradio-container .contain", which leaves the page
+# container itself out of reach; these two rules go into <head> unchanged.
+_HEAD = """<style>
+.gradio-container { max-width: 980px !important; min-width: 0 !important; margin: 0 auto !important; }
+@media (max-width: 640px) { .gradio-container > .main { padding-left: 10px !important; padding-right: 10px !important; } }
+</style>"""
+
 _CSS = """
-.gradio-container { max-width: 980px !important; margin: 0 auto !important; }
-#qa-header { padding: 0.25rem 0.25rem 0; }
-#qa-header h1 { font-size: 1.6rem; line-height: 1.2; margin: 0 0 0.2rem; font-weight: 700; }
-#qa-header .qa-sub { color: var(--body-text-color-subdued); font-size: 0.95rem; margin: 0; }
-#qa-header .qa-sub b { color: var(--body-text-color); font-weight: 600; }
+#qa-header { padding: 0.5rem 0.25rem 0; }
+#qa-header h1 { font-size: 1.55rem; line-height: 1.2; margin: 0 0 0.3rem; font-weight: 700; letter-spacing: -0.01em; }
+#qa-header .qa-sub { display: flex; flex-wrap: wrap; gap: 0.2rem 0.9rem; margin: 0; font-size: 0.92rem;
+  color: var(--body-text-color-subdued); }
+#qa-header .qa-count { color: var(--body-text-color); font-weight: 600; }
+#qa-actions { align-items: center; flex-wrap: nowrap; gap: 0.75rem; }
+#qa-hint { padding: 0 0.25rem; }
+#qa-hint .qa-hint { margin: 0; font-size: 0.82rem; color: var(--body-text-color-subdued); }
+#qa-chat .qa-user { margin: 0; }
+#qa-chat .placeholder-content { justify-content: center; gap: 1.25rem; }
+#qa-chat .placeholder { font-size: 1rem; max-width: 36rem; margin: 0 auto; text-align: center; }
+#qa-chat .examples {
+  max-width: 44rem; margin: 0 auto; width: 100%;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 220px), 1fr)) !important;
+}
+#qa-chat .examples .example {
+  border: 1px solid var(--border-color-primary); border-radius: 12px; background: var(--background-fill-secondary);
+  text-align: left; transition: border-color 0.15s; min-width: 0 !important; width: auto !important;
+  max-width: none !important;
+}
+#qa-chat .examples .example:hover { border-color: var(--color-accent); }
+#qa-chat .message-row.bot-row { margin-left: 8px; margin-right: 8px; max-width: calc(100% - 16px); }
 #qa-chat .qa-answer { display: flex; flex-direction: column; gap: 0.6rem; }
 #qa-chat .qa-quote {
-  margin: 0; padding: 0.15rem 0 0.15rem 0.85rem; border-left: 3px solid var(--color-accent);
+  margin: 0 !important; padding: 0.15rem 0 0.15rem 0.85rem; border-left: 3px solid var(--color-accent);
   font-size: 1.02rem; line-height: 1.55;
 }
 #qa-chat .qa-quote strong { background: var(--color-accent-soft); border-radius: 3px; padding: 0 0.15em; }
@@ -76,7 +101,7 @@ _CSS = """
   background: #fff0a6; color: #1f2328; border-radius: 3px; padding: 0 0.1em;
 }
 #qa-chat .qa-scores { font-size: 0.75rem; color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
-#qa-chat .qa-open { font-size: 0.85rem; font-weight: 600; align-self: flex-start; }
+#qa-chat .qa-open { font-size: 0.85rem; font-weight: 600; align-self: flex-start; color: var(--color-accent); }
 #qa-chat .qa-label {
   font-size: 0.7rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.05em;
   color: var(--body-text-color-subdued); border: 1px dashed var(--border-color-primary);
@@ -85,20 +110,45 @@ _CSS = """
 #qa-chat details > summary { cursor: pointer; font-size: 0.85rem; color: var(--body-text-color-subdued); }
 #qa-chat details[open] > summary { margin-bottom: 0.5rem; }
 #qa-chat details .qa-card { margin-bottom: 0.5rem; }
-#qa-examples { gap: 0.4rem !important; }
-#qa-examples button { flex: 0 1 auto !important; min-width: 0 !important; white-space: normal; text-align: left; }
 #qa-articles .qa-list { display: flex; flex-direction: column; gap: 0.5rem; }
 #qa-articles a { font-weight: 600; }
 footer { opacity: 0.7; }
 @media (max-width: 640px) {
-  #qa-header h1 { font-size: 1.3rem; }
-  .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
+  #qa-header h1 { font-size: 1.2rem; }
+  #qa-header .qa-sub { font-size: 0.82rem; }
+  #qa-header .qa-tag, #qa-hint { display: none; }
   #qa-chat .qa-card { padding: 0.6rem 0.65rem; }
 }
 """
 
 
+_PLACEHOLDER = (
+    "**Ask about the articles.** Answers are quoted word for word, "
+    "each with its source and a link to the passage."
+)
+
+# Scroll only the chat's own log (never the page): to the end once a question is added,
+# then to the newest question so its answer reads from the top; the chatbot's
+# autoscroll would leave the reader at the end of the source cards.
+_SCROLL_END_JS = """() => {
+  const log = document.querySelector('#qa-chat [role=log]');
+  if (log) { log.scrollTop = log.scrollHeight; }
+}"""
+_SCROLL_JS = """() => {
+  const log = document.querySelector('#qa-chat [role=log]');
+  const rows = document.querySelectorAll('#qa-chat .message-row.user-row');
+  const last = rows[rows.length - 1];
+  if (log && last) {
+    const top = log.scrollTop + last.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+    log.scrollTo({top: top, behavior: 'smooth'});
+  }
+}"""
+
 # ---------------------------------------------------------------- pure rendering
+
+
+_MARKDOWN_MARK = re.compile(r"[\\`*_\[\]~|#]")
+_MARKDOWN_LIST = re.compile(r"^(\d+)(?=[.)])|^(?=[+\-=])")
 
 
 def _esc(text: object) -> str:
@@ -144,8 +194,8 @@ def default_examples(articles: Mapping[str, Article], limit: int = 3) -> list[st
 def header_html(title: str, articles: Mapping[str, Article]) -> str:
     return (
         f"<h1>{_esc(title)}</h1>"
-        f'<p class="qa-sub"><b>{_esc(collection_summary(articles))}</b> · '
-        "answers are quoted word for word from the articles, with their sources</p>"
+        f'<p class="qa-sub"><span class="qa-count">{_esc(collection_summary(articles))}</span>'
+        '<span class="qa-tag">Answers quote the articles word for word, with their sources.</span></p>'
     )
 
 
@@ -166,8 +216,11 @@ def articles_html(articles: Mapping[str, Article]) -> str:
 
 
 def user_message_html(question: str) -> str:
-    """The user's words, escaped and wrapped so Markdown leaves them alone."""
-    return f'<p class="qa-user">{_esc(question)}</p>'
+    """The user's words as literal text: HTML-escaped, and Markdown's marks backslash-escaped
+    (not wrapped in a tag, so screen readers and the copy button get the words themselves)."""
+    plain = html.escape(question, quote=False).replace("\r", "").replace("\n", " ").strip()
+    text = _MARKDOWN_MARK.sub(r"\\\g<0>", plain)
+    return _MARKDOWN_LIST.sub(lambda m: (m.group(1) or "") + "\\", text, count=1)
 
 
 def error_html(message: str) -> str:
@@ -218,7 +271,7 @@ def _meta_html(date: str | None, approximate: bool, source: str | None) -> str:
     return f'<div class="qa-meta">{"".join(f"<span>{_esc(m)}</span>" for m in meta)}</div>'
 
 
-def _quote_html(citation: Mapping[str, Any]) -> str:
+def _quote_html(citation: Mapping[str, Any], anchor: str) -> str:
     """The quote with its short answer (if any) in bold, then its marker."""
     quote_text = str(citation.get("quote", ""))
     start = citation.get("start", 0)
@@ -232,12 +285,12 @@ def _quote_html(citation: Mapping[str, Any]) -> str:
     number = int(citation.get("number", 0))
     return (
         f'<blockquote class="qa-quote">“{body}”'
-        f'<a class="qa-ref" href="#qa-src-{number}" title="source {number}">[{number}]</a></blockquote>'
+        f'<a class="qa-ref" href="#{anchor}-{number}" title="source {number}">[{number}]</a></blockquote>'
     )
 
 
 def _citation_card(citation: Mapping[str, Any], passage: Mapping[str, Any] | None,
-                   article: Article | None) -> str:
+                   article: Article | None, anchor: str) -> str:
     number = int(citation.get("number", 0))
     start, end = int(citation.get("start", 0)), int(citation.get("end", 0))
     if passage is not None and "text" in passage:
@@ -249,7 +302,7 @@ def _citation_card(citation: Mapping[str, Any], passage: Mapping[str, Any] | Non
         excerpt = _passage_html(str(citation.get("quote", "")), 0, len(str(citation.get("quote", ""))))
     source = citation.get("source") or (article.source if article else None)
     return (
-        f'<div class="qa-card" id="qa-src-{number}">'
+        f'<div class="qa-card" id="{anchor}-{number}">'
         f'<div class="qa-card-h"><span class="qa-num">{number}</span>'
         f'<span class="qa-title">{_esc(citation.get("title", ""))}</span></div>'
         f'{_meta_html(citation.get("date"), bool(citation.get("date_approximate")), source)}'
@@ -282,13 +335,20 @@ def _passage_card(passage: Mapping[str, Any], article: Article | None, label: st
     )
 
 
-def answer_html(answer: Mapping[str, Any], articles: Mapping[str, Article] | None = None) -> str:
+def answer_html(answer: Mapping[str, Any], articles: Mapping[str, Article] | None = None,
+                anchor: str = "qa-src") -> str:
     """One assistant message: quotes with [n] markers, notices, then the source cards.
 
     Works on ``Answer.to_dict()`` so the web API and the UI show the same thing. Every
     piece of text is escaped; the result is one HTML block without blank lines.
+
+    Args:
+        answer: ``Answer.to_dict()``.
+        articles: the collection, for publishers and dates of passages.
+        anchor: prefix of the source cards' ids, unique per message ("[1]" links to "<anchor>-1").
     """
     articles = articles or {}
+    anchor = _esc(anchor)
     passages = list(answer.get("passages") or [])
     by_chunk = {p.get("chunk_id"): p for p in passages}
     parts = ['<div class="qa-answer">']
@@ -299,13 +359,13 @@ def answer_html(answer: Mapping[str, Any], articles: Mapping[str, Article] | Non
             parts.append(
                 '<p class="qa-note">The sources differ over time, so the quotes are shown newest first.</p>'
             )
-        parts.extend(_quote_html(c) for c in answer.get("citations") or [])
+        parts.extend(_quote_html(c, anchor) for c in answer.get("citations") or [])
     parts.extend(f'<p class="qa-notice">{_esc(n)}</p>' for n in answer.get("notices") or [])
 
     citations = list(answer.get("citations") or [])
     if answer.get("abstained"):
         if passages:
-            parts.append('<div class="qa-sources-h">Closest passages — closest, not an answer</div>')
+            parts.append('<div class="qa-sources-h">Closest passages</div>')
             parts.extend(
                 _passage_card(p, articles.get(p.get("article_id")), "closest, not an answer")
                 for p in passages[:3]
@@ -313,7 +373,7 @@ def answer_html(answer: Mapping[str, Any], articles: Mapping[str, Article] | Non
     elif citations:
         parts.append('<div class="qa-sources-h">Sources</div>')
         parts.extend(
-            _citation_card(c, by_chunk.get(c.get("chunk_id")), articles.get(c.get("article_id")))
+            _citation_card(c, by_chunk.get(c.get("chunk_id")), articles.get(c.get("article_id")), anchor)
             for c in citations
         )
         cited = {c.get("chunk_id") for c in citations}
@@ -375,7 +435,7 @@ class _EngineGate:
             log.warning("index not reloaded: %s", exc)
             return
         if reasons:
-            log.info("index reloaded: %s", "; ".join(reasons))
+            log.info("index check: %s", "; ".join(reasons))
 
     def ask(self, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
         with self._lock:
@@ -460,13 +520,21 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
             return chat, "", ""
         return [*(chat or []), {"role": "user", "content": user_message_html(text)}], "", text
 
+    def add_example(chat: list, event: gr.SelectData) -> tuple[list, str, str]:
+        value = event.value if isinstance(event.value, Mapping) else {}
+        return add_question(str(value.get("text") or ""), chat)
+
+    # Gradio finds the event-data parameter by its type; with postponed annotations it
+    # would see the string "gr.SelectData", as gradio is imported in this function only.
+    add_example.__annotations__["event"] = gr.SelectData
+
     def answer(pending: str, chat: list, history: list) -> tuple[list, list]:
         if not pending:  # nothing was asked: no search
             return chat, history
         history = list(history or [])
         try:
             result = gate.ask(pending, history[-MAX_HISTORY_MESSAGES:])
-            reply = answer_html(result, engine.articles)
+            reply = answer_html(result, engine.articles, anchor=f"qa-src-{len(chat or [])}")
             spoken = result.get("answer") or result.get("message") or ABSTAIN_MESSAGE
             history += [{"role": "user", "content": pending}, {"role": "assistant", "content": spoken}]
         except QAError as exc:
@@ -485,22 +553,23 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
 
     with gr.Blocks(title=title, analytics_enabled=False) as blocks:
         gr.HTML(header_html(title, engine.articles), elem_id="qa-header")
-        with gr.Tabs():
+        with gr.Tabs(elem_id="qa-tabs"):
             with gr.Tab("Chat", id="chat"):
                 history = gr.State([])  # per browser session: plain {"role","content"} for the engine
                 pending = gr.State("")
                 chatbot = gr.Chatbot(
                     elem_id="qa-chat",
                     show_label=False,
-                    height="62vh",
-                    min_height=360,
-                    buttons=["copy"],
+                    height="64vh",
+                    min_height=380,
+                    autoscroll=False,  # _SCROLL_JS shows the start of each answer instead of its end
+                    buttons=[],  # "copy" would copy the message's HTML source
                     feedback_options=None,
                     group_consecutive_messages=False,
                     sanitize_html=True,
                     allow_tags=False,
-                    placeholder="Ask about the articles. Answers are quoted word for word, "
-                    "with a link to each source.",
+                    placeholder=_PLACEHOLDER,
+                    examples=[{"text": q} for q in example_questions] or None,
                 )
                 question = gr.Textbox(
                     show_label=False,
@@ -512,38 +581,40 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
                     autofocus=True,
                     elem_id="qa-question",
                 )
-                with gr.Row(elem_id="qa-examples"):
-                    example_buttons = [
-                        gr.Button(q, size="sm", variant="secondary", elem_classes=["qa-example"])
-                        for q in example_questions
-                    ]
-                    clear = gr.Button("Clear chat", size="sm", variant="stop", elem_id="qa-clear")
+                with gr.Row(elem_id="qa-actions"):
+                    gr.HTML(
+                        '<p class="qa-hint">Follow-up questions use the conversation so far. '
+                        "Each quote links to its place in the article.</p>",
+                        elem_id="qa-hint",
+                    )
+                    clear = gr.Button("Clear chat", size="sm", variant="secondary", elem_id="qa-clear",
+                                      scale=0, min_width=110)
             with gr.Tab("Articles", id="articles"):
                 gr.HTML(articles_html(engine.articles), elem_id="qa-articles")
             # The "Evaluation" tab goes here (id="evaluation").
 
-        answer_events = dict(
+        answer_event = dict(
             fn=answer, inputs=[pending, chatbot, history], outputs=[chatbot, history],
             api_visibility="private", concurrency_id="engine", concurrency_limit=1,
         )
         question.submit(
             add_question, [question, chatbot], [chatbot, question, pending],
             api_visibility="private", queue=False,
-        ).then(**answer_events)
-        for button in example_buttons:
-            button.click(
-                add_question, [button, chatbot], [chatbot, question, pending],
-                api_visibility="private", queue=False,
-            ).then(**answer_events)
+        ).then(None, js=_SCROLL_END_JS, api_visibility="private").then(**answer_event).then(None, js=_SCROLL_JS, api_visibility="private")
+        chatbot.example_select(
+            add_example, [chatbot], [chatbot, question, pending], api_visibility="private", queue=False,
+        ).then(None, js=_SCROLL_END_JS, api_visibility="private").then(**answer_event).then(None, js=_SCROLL_JS, api_visibility="private")
+        # Both the button and the chatbot's own trash icon forget the session's history.
         clear.click(lambda: ([], [], ""), None, [chatbot, history, pending],
                     api_visibility="private", queue=False)
+        chatbot.clear(lambda: ([], ""), None, [history, pending], api_visibility="private", queue=False)
 
         gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=1)
 
     blocks.queue(max_size=64)
     return gr.mount_gradio_app(
         app, blocks, path="/",
-        theme=theme, css=_CSS,
+        theme=theme, css=_CSS, head=_HEAD,
         footer_links=["api"], run_history=False, pwa=False, mcp_server=False,
         ssr_mode=False, show_error=False,
     )
@@ -561,6 +632,8 @@ def serve(settings: Any, host: str = "127.0.0.1", port: int = 7860,
     from qa.pipeline import Engine
 
     engine = Engine.open(settings)
+    if hasattr(engine, "warm_up"):
+        engine.warm_up()  # load the query encoder now, not on the first visitor's question
     app = build_app(engine, examples=examples, title=title)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
