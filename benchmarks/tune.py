@@ -1,0 +1,120 @@
+"""Choose the fusion and sentence-scoring weights on a SQuAD v1.1 tuning split; rerun to check.
+
+The tuning split is the questions of every fourth SQuAD v1.1 dev article (12 of 48, by file
+order), sampled to --sample questions; the index holds all 48 articles. Reported figures come
+from `qa eval --external` on the full file and on the other 36 articles (README says which).
+
+    python benchmarks/tune.py [--sample 1500]
+
+Prints a table of the grid and the best setting for R@1, R@5 and answer@1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from squad_index import squad_engine  # noqa: E402
+
+from qa.metrics import contains_any  # noqa: E402
+from qa.question import analyze, find_spans  # noqa: E402
+from qa.text import terms  # noqa: E402
+
+SQUAD = Path(__file__).resolve().parents[2] / "shared/eval/external/squad-dev-explorer/squad-v1.1-dev.json.gz"
+
+
+def tuning_questions(questions, articles_in_order: list[str], sample: int, seed: int = 1):
+    tune_ids = set(articles_in_order[::4])
+    pool = [q for q in questions if q.articles and q.articles[0] in tune_ids]
+    rng = random.Random(seed)
+    return sorted(rng.sample(pool, min(sample, len(pool))), key=lambda q: q.id), tune_ids
+
+
+def features(engine, q, n_chunks=20):
+    """Everything the weights act on, computed once per question."""
+    r = engine.retriever
+    vec = engine.embed_query(q.question)
+    bm = r.bm25_scores(terms(q.question))
+    lex = bm / bm.max() if bm.max() > 0 else bm
+    dense = r.matrix @ vec
+    chunk_hit = np.array([contains_any(c.text, q.expected) for c in r.chunks])
+    pool = np.unique(np.concatenate([np.argsort(-dense)[:n_chunks], np.argsort(-lex)[:n_chunks]]))
+    info = analyze(q.question)
+    q_terms = set(terms(q.question))
+    weight = {t: r.term_weight(t) for t in q_terms}
+    total = sum(weight.values()) or 1.0
+    sents = {}
+    for ci in pool:
+        c = r.chunks[ci]
+        for s in engine.index.sentences_by_article[c.article_id]:
+            if s.start >= c.start and s.end <= c.end:
+                row = engine.index.sentence_row[s.id]
+                sents.setdefault(int(ci), []).append((
+                    float(engine.index.sentence_vectors[row] @ vec),
+                    sum(weight[t] for t in set(terms(s.text)) & q_terms) / total,
+                    bool(info.kind) and bool(find_spans(s.text, info.kind)),
+                    contains_any(s.text, q.expected),
+                ))
+    return {"dense": dense[pool], "lex": lex[pool], "hit": chunk_hit[pool], "pool": pool, "sents": sents}
+
+
+def evaluate(feats, wl, ws):
+    w_dense, w_lex, w_pass, w_kind = ws
+    r1 = r5 = a1 = 0
+    for f in feats:
+        fused = f["dense"] + wl * f["lex"]
+        order = np.argsort(-fused)
+        r1 += bool(f["hit"][order[0]])
+        r5 += bool(f["hit"][order[:5]].any())
+        top = fused[order[0]]
+        best, best_hit = -1e9, False
+        for o in order[:5]:
+            rel = fused[o] / top if top > 0 else 0
+            for d, lx, kind, hit in f["sents"].get(int(f["pool"][o]), []):
+                s = w_dense * d + w_lex * lx + w_pass * rel + w_kind * kind
+                if s > best:
+                    best, best_hit = s, hit
+        a1 += best_hit
+    n = len(feats)
+    return r1 / n, r5 / n, a1 / n
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=int, default=1500)
+    ap.add_argument("--file", type=Path, default=SQUAD)
+    args = ap.parse_args()
+    engine, questions = squad_engine(args.file)
+    order = list(engine.articles)
+    qs, _ = tuning_questions(questions, order, args.sample)
+    t = time.time()
+    feats = [features(engine, q) for q in qs]
+    print(f"{len(qs)} tuning questions from {len(order) // 4} articles; features in {time.time() - t:.0f} s")
+    rows = []
+    for wl in (0.0, 0.2, 0.35, 0.5, 0.7, 1.0, 1.5):
+        rows.append((wl, None) + evaluate(feats, wl, (1.0, 0.0, 0.0, 0.0)))
+    print("\nfusion weight of BM25 (dense weight 1), answer = best-cosine sentence of top 5:")
+    print("| lexical weight | R@1 | R@5 | answer@1 |\n|---|---|---|---|")
+    for wl, _, r1, r5, a1 in rows:
+        print(f"| {wl} | {r1:.3f} | {r5:.3f} | {a1:.3f} |")
+    best_wl = max(rows, key=lambda r: (r[2] + r[3]))[0]
+    grid = []
+    for ws in itertools.product((1.0,), (0.0, 0.25, 0.5, 0.75, 1.0), (0.0, 0.15, 0.3, 0.5), (0.0, 0.05, 0.1, 0.2, 0.3)):
+        grid.append((ws,) + evaluate(feats, best_wl, ws))
+    grid.sort(key=lambda g: -g[3])
+    print(f"\nsentence weights at lexical weight {best_wl} (top 10 by answer@1):")
+    print("| dense | lexical | passage | kind | answer@1 |\n|---|---|---|---|---|")
+    for ws, r1, r5, a1 in grid[:10]:
+        print(f"| {ws[0]} | {ws[1]} | {ws[2]} | {ws[3]} | {a1:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

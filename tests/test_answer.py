@@ -1,0 +1,165 @@
+"""Answers from the real model over the five articles: quotes, citations, abstention, time, follow-ups."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from qa.cli import main
+from qa.errors import UsageError
+
+pytestmark = pytest.mark.model
+
+
+def check_citations(answer, engine):
+    for c in answer.citations:
+        article = engine.articles[c.article_id]
+        assert article.text[c.start:c.end] == c.quote
+        assert c.date == article.date and c.title == article.title
+        if c.short_answer:
+            assert article.text[c.short_answer.start:c.short_answer.end] == c.short_answer.text
+            assert c.start <= c.short_answer.start < c.short_answer.end <= c.end
+    for p in answer.passages:
+        assert engine.articles[p.chunk.article_id].text[p.chunk.start:p.chunk.end] == p.chunk.text
+
+
+@pytest.mark.parametrize("question,phrase,kind", [
+    ("Which inspector wrote the report on the contact, referral and assessment arrangements?", "Derek Churchman", "person"),
+    ("How much money did the Innovation Fund award the service?", "£2.2 million", "amount"),
+    ("In how many of the four categories was the council judged inadequate?", "three out of four", "number"),
+    ("When did the inspections behind the inadequate rating take place?", "December 11 to 22", "date"),
+    ("What did staff say about the pilot of artificial intelligence tools?", "AI tools", None),
+])
+def test_answers_quote_the_article(engine, question, phrase, kind):
+    a = engine.ask(question)
+    assert not a.abstained, a.notices
+    assert phrase in a.answer
+    assert a.answer == " ".join(c.quote for c in a.citations)
+    check_citations(a, engine)
+    if kind:
+        shorts = [c.short_answer for c in a.citations if c.short_answer]
+        assert shorts and shorts[0].kind == kind and phrase in shorts[0].text
+
+
+@pytest.mark.parametrize("question", [
+    "What is a good recipe for banana bread?",
+    "Who won the football match on Saturday?",
+    "What will the weather be like tomorrow?",
+    "What Ofsted rating did Barking and Dagenham council receive?",
+    "What is the telephone number of the children's services department?",
+    "What did Ofsted say about Havering in 2015?",
+])
+def test_unanswerable_questions_abstain_and_still_show_the_closest(engine, question):
+    a = engine.ask(question)
+    assert a.abstained and a.answer == "" and not a.citations
+    assert a.message == "I couldn't find this in the articles."
+    assert a.passages  # the closest passages, labelled "not an answer" by the CLI and the web app
+
+
+def test_current_question_answers_from_the_newest_relevant_article(engine):
+    a = engine.ask("What is the latest news on the improvement of Havering's children's services?")
+    assert not a.abstained
+    newest = max((x for x in engine.articles.values() if x.date), key=lambda x: x.date)
+    assert a.citations[0].article_id == newest.id
+
+
+def test_changing_rating_is_shown_newest_first_with_dates(engine):
+    a = engine.ask("What rating did Ofsted give Havering's children's services?")
+    assert not a.abstained and a.dated and len(a.citations) >= 2
+    dates = [c.date for c in a.citations]
+    assert dates == sorted(dates, reverse=True) and len(set(dates)) == len(dates)
+    check_citations(a, engine)
+
+
+def test_a_named_year_prefers_that_years_article(engine):
+    a = engine.ask("What did the 2018 inspection say about care leavers?")
+    assert not a.abstained
+    assert a.citations[0].date.startswith("2018")
+
+
+def test_follow_up_uses_the_history(engine):
+    first = engine.ask("Who is the cabinet member for children and young people?")
+    history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.answer}]
+    follow = engine.ask("What did he apologise for?", history)
+    assert not follow.abstained
+    assert "wait too long" in follow.answer or "long wait times" in follow.answer
+    alone = engine.ask("What did he apologise for?")
+    assert alone.query == "What did he apologise for?" and follow.query != alone.query
+
+
+def test_empty_and_whitespace_questions_are_refused(engine, capsys):
+    for q in ("", "   \n\t "):
+        with pytest.raises(UsageError, match="empty"):
+            engine.ask(q)
+    assert main(["ask", "--corpus", str(engine.settings.corpus_dir), "--index", str(engine.settings.index_dir), "  "]) == 2
+    assert "empty" in capsys.readouterr().err
+
+
+def test_very_long_question_is_cut_with_a_notice(engine):
+    a = engine.ask("What did the inspectors find about social workers? " * 2000)
+    assert len(a.question) <= 2000 and any("cut" in n for n in a.notices)
+    check_citations(a, engine)
+
+
+@pytest.mark.parametrize("question", [
+    "<img src=x onerror=alert(1)> what rating?",
+    "**bold** _rating_ [link](http://x)",
+    "rating\x00\x07\x1b[31m?",
+    "¿Qué calificación recibió el consejo?",
+    "評価は何でしたか",
+    "🙂🙂🙂",
+])
+def test_odd_questions_are_plain_text(engine, question):
+    a = engine.ask(question)
+    assert a.abstained or a.citations
+    assert "\x00" not in a.question and "\x1b" not in a.question
+    check_citations(a, engine)
+
+
+def test_cli_json_one_object_per_question_with_exact_slices(engine, monkeypatch, capsys):
+    s = engine.settings
+    monkeypatch.setattr("sys.stdin", io.StringIO("Who wrote the report?\n\n  \nHow do I bake bread?\n"))
+    assert main(["ask", "--corpus", str(s.corpus_dir), "--index", str(s.index_dir), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2  # blank lines skipped
+    for line in lines:
+        d = json.loads(line)
+        assert {"question", "answer", "abstained", "citations", "passages"} <= set(d)
+        for c in d["citations"]:
+            assert {"article_id", "title", "date", "source", "url", "start", "end", "quote"} <= set(c)
+            assert engine.articles[c["article_id"]].text[c["start"]:c["end"]] == c["quote"]
+        for p in d["passages"]:
+            assert {"rank", "article_id", "chunk_id", "score", "start", "end", "text"} <= set(p)
+            assert engine.articles[p["article_id"]].text[p["start"]:p["end"]] == p["text"]
+        assert (d["answer"] == "") == d["abstained"]
+    assert json.loads(lines[1])["abstained"]
+
+
+def test_show_prints_the_article(engine, capsys):
+    s = engine.settings
+    article = next(iter(engine.articles.values()))
+    assert main(["show", article.id, "--json", "--corpus", str(s.corpus_dir), "--index", str(s.index_dir)]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["text"] == article.text and d["id"] == article.id
+    assert {"id", "title", "date", "source", "url", "text"} <= set(d)
+    assert main(["show", "no-such-article", "--index", str(s.index_dir)]) == 2
+    assert "no article" in capsys.readouterr().err
+
+
+def test_serving_commands_refresh_a_stale_index(engine, settings, tmp_path, capsys):
+    import shutil
+
+    corpus = tmp_path / "c"
+    shutil.copytree(settings.corpus_dir, corpus)
+    index = tmp_path / "i"
+    assert main(["index", "--corpus", str(corpus), "--index", str(index)]) == 0
+    capsys.readouterr()
+    (corpus / "extra.md").write_text(
+        "---\ntitle: Extra\ndate: 2025-03-01\n---\nThe zebra crossing on the high street was repainted in March.\n",
+        "utf-8")
+    assert main(["ask", "--corpus", str(corpus), "--index", str(index), "--json",
+                 "When was the zebra crossing repainted?"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert not d["abstained"] and d["citations"][0]["article_id"] == "extra"
