@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 ABSTAIN_MESSAGE = "I couldn't find this in the articles."
 DEFAULT_TITLE = "News articles"
 MAX_HISTORY_MESSAGES = 20  # older turns do not help a follow-up and only slow the query
-MAX_QUESTION_CHARS = 2000  # the engine truncates by tokens; this only bounds the request
+MAX_QUESTION_CHARS = 10_000  # bounds the request only: the engine cuts longer questions and says so
 PASSAGE_CONTEXT_CHARS = 260  # text shown either side of a cited sentence in a source card
 RELOAD_INTERVAL_S = 5.0  # how often, at most, a question checks the index on disk
 EMPTY_QUESTION = "Type a question first."
@@ -49,7 +49,7 @@ _CSS = """
 #qa-actions { align-items: center; flex-wrap: nowrap; gap: 0.75rem; }
 #qa-hint { padding: 0 0.25rem; }
 #qa-hint .qa-hint { margin: 0; font-size: 0.82rem; color: var(--body-text-color-subdued); }
-#qa-chat .qa-user { margin: 0; }
+.qa-user { margin: 0; }
 #qa-chat .placeholder-content { justify-content: center; gap: 1.25rem; }
 #qa-chat .placeholder { font-size: 1rem; max-width: 36rem; margin: 0 auto; text-align: center; }
 #qa-chat .examples {
@@ -63,61 +63,63 @@ _CSS = """
 }
 #qa-chat .examples .example:hover { border-color: var(--color-accent); }
 #qa-chat .message-row.bot-row { margin-left: 8px; margin-right: 8px; max-width: calc(100% - 16px); }
-#qa-chat .qa-answer { display: flex; flex-direction: column; gap: 0.6rem; }
-#qa-chat .qa-quote {
+.qa-answer { display: flex; flex-direction: column; gap: 0.6rem; padding: 0.4rem 0.1rem 0.2rem; }
+.qa-quote {
   margin: 0 !important; padding: 0.15rem 0 0.15rem 0.85rem; border-left: 3px solid var(--color-accent);
   font-size: 1.02rem; line-height: 1.55;
 }
-#qa-chat .qa-quote strong { background: var(--color-accent-soft); border-radius: 3px; padding: 0 0.15em; }
-#qa-chat .qa-ref {
+.qa-quote strong { background: var(--color-accent-soft); border-radius: 3px; padding: 0 0.15em; }
+.qa-ref {
   display: inline-block; font-size: 0.75rem; font-weight: 600; line-height: 1; vertical-align: 0.2em;
   color: var(--color-accent); margin-left: 0.2rem; text-decoration: none;
 }
-#qa-chat .qa-note, #qa-chat .qa-notice {
+.qa-note, .qa-notice {
   margin: 0; font-size: 0.85rem; color: var(--body-text-color-subdued);
 }
-#qa-chat .qa-notice::before { content: "ⓘ "; }
-#qa-chat .qa-abstain-msg { margin: 0; font-weight: 600; font-size: 1.02rem; }
-#qa-chat .qa-error { margin: 0; color: var(--error-text-color, #b42318); font-weight: 600; }
-#qa-chat .qa-sources-h {
+.qa-notice::before { content: "ⓘ "; }
+.qa-abstain-msg { margin: 0; font-weight: 600; font-size: 1.02rem; }
+.qa-error { margin: 0; color: var(--error-text-color, #b42318); font-weight: 600; }
+.qa-sources-h {
   font-size: 0.72rem; letter-spacing: 0.06em; text-transform: uppercase; font-weight: 700;
   color: var(--body-text-color-subdued); margin: 0.4rem 0 0;
 }
-#qa-chat .qa-card {
+.qa-card {
   border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 0.7rem 0.85rem;
   background: var(--background-fill-primary); display: flex; flex-direction: column; gap: 0.35rem;
 }
-#qa-chat .qa-card-h { display: flex; gap: 0.5rem; align-items: baseline; }
-#qa-chat .qa-num {
+.qa-card-h { display: flex; gap: 0.5rem; align-items: baseline; }
+.qa-num {
   flex: none; min-width: 1.4rem; height: 1.4rem; border-radius: 999px; font-size: 0.75rem; font-weight: 700;
   display: inline-flex; align-items: center; justify-content: center;
   background: var(--color-accent); color: white;
 }
-#qa-chat .qa-num.qa-near { background: var(--neutral-400); }
-#qa-chat .qa-title { font-weight: 650; line-height: 1.3; }
-#qa-chat .qa-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); display: flex; flex-wrap: wrap; gap: 0.1rem 0.7rem; }
-#qa-chat .qa-passage { font-size: 0.88rem; line-height: 1.5; color: var(--body-text-color); }
-#qa-chat .qa-passage mark {
+.qa-num.qa-near { background: var(--neutral-400); }
+.qa-title { font-weight: 650; line-height: 1.3; }
+.qa-meta { font-size: 0.8rem; color: var(--body-text-color-subdued); display: flex; flex-wrap: wrap; gap: 0.1rem 0.7rem; }
+.qa-passage { font-size: 0.88rem; line-height: 1.5; color: var(--body-text-color); }
+.qa-passage mark {
   background: #fff0a6; color: #1f2328; border-radius: 3px; padding: 0 0.1em;
 }
-#qa-chat .qa-scores { font-size: 0.75rem; color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
-#qa-chat .qa-open { font-size: 0.85rem; font-weight: 600; align-self: flex-start; color: var(--color-accent); }
-#qa-chat .qa-label {
+.qa-scores { font-size: 0.75rem; color: var(--body-text-color-subdued); font-variant-numeric: tabular-nums; }
+.qa-open { font-size: 0.85rem; font-weight: 600; align-self: flex-start; color: var(--color-accent); }
+.qa-label {
   font-size: 0.7rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.05em;
   color: var(--body-text-color-subdued); border: 1px dashed var(--border-color-primary);
   border-radius: 999px; padding: 0 0.45rem; align-self: flex-start;
 }
-#qa-chat details > summary { cursor: pointer; font-size: 0.85rem; color: var(--body-text-color-subdued); }
-#qa-chat details[open] > summary { margin-bottom: 0.5rem; }
-#qa-chat details .qa-card { margin-bottom: 0.5rem; }
-#qa-articles .qa-list { display: flex; flex-direction: column; gap: 0.5rem; }
-#qa-articles a { font-weight: 600; }
+.qa-answer details > summary { cursor: pointer; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.qa-answer details[open] > summary { margin-bottom: 0.5rem; }
+.qa-answer details .qa-card { margin-bottom: 0.5rem; }
+#qa-articles .qa-list { display: flex; flex-direction: column; gap: 0.6rem; padding-top: 0.5rem; }
+#qa-articles .qa-card a { font-weight: 650; font-size: 1rem; text-decoration: none; color: var(--body-text-color);
+  text-align: left; align-self: flex-start; }
+#qa-articles .qa-card a:hover { color: var(--color-accent); text-decoration: underline; }
 footer { opacity: 0.7; }
 @media (max-width: 640px) {
   #qa-header h1 { font-size: 1.2rem; }
   #qa-header .qa-sub { font-size: 0.82rem; }
   #qa-header .qa-tag, #qa-hint { display: none; }
-  #qa-chat .qa-card { padding: 0.6rem 0.65rem; }
+  .qa-card { padding: 0.6rem 0.65rem; }
 }
 """
 
@@ -284,7 +286,7 @@ def _quote_html(citation: Mapping[str, Any], anchor: str) -> str:
             body = f"{_esc(quote_text[:a])}<strong>{_esc(quote_text[a:b])}</strong>{_esc(quote_text[b:])}"
     number = int(citation.get("number", 0))
     return (
-        f'<blockquote class="qa-quote">“{body}”'
+        f'<blockquote class="qa-quote">{body}'
         f'<a class="qa-ref" href="#{anchor}-{number}" title="source {number}">[{number}]</a></blockquote>'
     )
 

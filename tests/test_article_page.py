@@ -316,7 +316,7 @@ def test_answer_html_shows_quote_marker_sources_scores_and_link():
     from qa.app import answer_html
 
     out = answer_html(answer_dict(), anchor="m3")
-    assert "“Quote <strong>one</strong>.”" in out
+    assert "Quote <strong>one</strong>.<a class=\"qa-ref\"" in out
     assert 'href="#m3-1"' in out and 'id="m3-1"' in out and "[1]" in out
     assert "<mark>Quote one.</mark>" in out
     assert "approx. January 2024" in out and "The Paper" in out

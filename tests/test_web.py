@@ -271,6 +271,12 @@ def test_chat_flow_in_the_browser(browser, server, client, articles):
     assert f"{len(articles)} articles" in header
     save(page, "chat-empty-desktop.png")
 
+    # an empty question is not sent
+    page.fill("#qa-question textarea", "   ")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(1000)
+    assert page.locator("#qa-chat .message-row").count() == 0
+
     # a question whose answer is in the corpus: quote, marker, source card
     ask(page, QUESTION, 0)
     answer = page.locator("#qa-chat .qa-answer").nth(0)
