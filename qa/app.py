@@ -622,6 +622,14 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
     )
 
 
+def _drop_shutdown_cancellations(record: logging.LogRecord) -> bool:
+    """Hide the traceback of each open chat stream that Ctrl+C cancels: it is expected."""
+    import asyncio
+
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, asyncio.CancelledError)
+
+
 def serve(settings: Any, host: str = "127.0.0.1", port: int = 7860,
           examples: Sequence[str] | None = None, title: str | None = None) -> None:
     """Open the engine (building the index if needed) and serve the chat until interrupted.
@@ -646,7 +654,10 @@ def serve(settings: Any, host: str = "127.0.0.1", port: int = 7860,
             if self.started:
                 print(f"Serving {len(engine.articles)} articles at {url}  (Ctrl+C to stop)", flush=True)
 
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    logging.getLogger("uvicorn.error").addFilter(_drop_shutdown_cancellations)
+    # Open chat tabs hold a server-sent-events stream: without a limit Ctrl+C waits for them.
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                    timeout_graceful_shutdown=3))
     try:
         server.run()
     except SystemExit:  # uvicorn exits when it cannot bind
