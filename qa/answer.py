@@ -16,12 +16,13 @@ class AnswerParams:
     """Sentence scoring and abstention; chosen by benchmarks/tune.py and benchmarks/calibrate.py."""
 
     w_dense: float = 1.0  # question-sentence cosine
-    w_lexical: float = 0.5  # idf-weighted share of the question's terms in the sentence
-    w_passage: float = 0.3  # the fused score of the best passage holding the sentence, relative to the top one
+    w_lexical: float = 1.0  # idf-weighted share of the question's terms in the sentence
+    w_passage: float = 0.5  # the fused score of the best passage holding the sentence, relative to the top one
     w_kind: float = 0.1  # the sentence holds a span of the asked-for type (date, number, person…)
     w_year: float = 0.15  # the sentence names the year the question names
     threshold: float = 0.55  # below this evidence score: "not found"
     dated_margin: float = 0.15  # sentences from other dates this close to the best are shown too
+    second_margin: float = 0.08  # a runner-up this close to the best is quoted too (the model can't tell them apart)
     max_quotes: int = 3
     passages_considered: int = 5
 
@@ -89,7 +90,8 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
         newest = max(per_article.values(), key=lambda c: (date_key(articles[c.sentence.article_id]), c.score))
         return [newest], False
     if info.years or len(dates) < 2:
-        return [best], False
+        runner_up = [c for c in ranked[1:2] if c.score >= best.score - params.second_margin]
+        return [best] + runner_up, False
     quotes = sorted(per_article.values(), key=lambda c: (date_key(articles[c.sentence.article_id]), c.score),
                     reverse=True)[: params.max_quotes]
     return quotes, True

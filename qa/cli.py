@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    p.add_argument("--title", help="the collection's name in the header (default: from corpus/collection.yaml)")
+    p.add_argument("--example", action="append", metavar="QUESTION",
+                   help="an example question button; repeat for more (default: from corpus/collection.yaml)")
     return parser
 
 
@@ -121,10 +124,9 @@ def cmd_index(args) -> int:
     return 0
 
 
-def open_engine(args, **extra):
-    """Load the index, building or refreshing it first when missing or stale."""
+def serving_settings(args, **extra) -> Settings:
+    """Settings for commands that answer: chunking follows the existing index (set by `qa index`)."""
     from qa.index import read_manifest
-    from qa.pipeline import Engine
 
     settings = _settings(args, **extra)
     try:
@@ -133,7 +135,14 @@ def open_engine(args, **extra):
                            overlap=chunking.get("overlap", settings.overlap))
     except QAError:
         pass
-    return Engine.open(settings, log=lambda m: print(m, file=sys.stderr))
+    return settings
+
+
+def open_engine(args, **extra):
+    """Load the index, building or refreshing it first when missing or stale."""
+    from qa.pipeline import Engine
+
+    return Engine.open(serving_settings(args, **extra), log=lambda m: print(m, file=sys.stderr))
 
 
 def format_answer(answer) -> str:
@@ -234,11 +243,29 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def collection_info(corpus_dir: Path) -> dict:
+    """The optional corpus/collection.yaml: {title, examples}."""
+    path = Path(corpus_dir) / "collection.yaml"
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raise QAError(f"{path} is not valid YAML: fix it or remove it.") from None
+    if not isinstance(data, dict):
+        raise QAError(f"{path} must hold 'title:' and 'examples:' keys.")
+    return data
+
+
 def cmd_serve(args) -> int:
     from qa.app import serve
 
-    settings = _settings(args)
-    serve(settings, host=args.host, port=args.port)
+    settings = serving_settings(args)
+    info = collection_info(settings.corpus_dir)
+    examples = args.example or [str(q) for q in info.get("examples") or []] or None
+    serve(settings, host=args.host, port=args.port, examples=examples, title=args.title or info.get("title"))
     return 0
 
 

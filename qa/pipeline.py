@@ -144,9 +144,7 @@ class Engine:
         if not text:
             raise UsageError("the question is empty: type a question, e.g. “Who carried out the inspection?”")
         notices: list[str] = []
-        if len(text) > MAX_QUESTION_CHARS:
-            text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUESTION_CHARS]
-            notices.append(f"The question was cut to its first {len(text)} characters; the model reads no more.")
+        text = self._truncate(text, notices)
         top_k = top_k or self.settings.top_k
         index = self.index  # one consistent snapshot, even if reload() swaps it meanwhile
         retriever, articles = self.retriever, self.articles
@@ -163,6 +161,17 @@ class Engine:
         unknown = self._unknown_names(text) if not is_followup else ()
         return build_answer(text, query, candidates, shown, info, articles, self.answer_params,
                             notices=tuple(notices), unknown_names=unknown)
+
+    def _truncate(self, text: str, notices: list[str]) -> str:
+        """Cut a question to what the model reads (its max_length in word pieces), with a notice."""
+        cut = text[:MAX_QUESTION_CHARS]
+        truncate = getattr(self.embedder, "truncate", None)
+        if truncate is not None and len(cut) > 200:
+            cut = truncate(cut).rstrip() or cut[:200]
+        if len(cut) < len(text):
+            notices.append(f"The question was cut to its first {len(cut)} characters: "
+                           "the model reads no more than that.")
+        return cut
 
     def _date_boost(self, info) -> dict[str, float]:
         boost: dict[str, float] = {}

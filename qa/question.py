@@ -57,7 +57,19 @@ LATEST_RE = re.compile(
     r"newest|still|so far|to date|as of now|last)\b", re.I)
 FOLLOWUP_START_RE = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what of|and what|and who|same)\b", re.I)
 ANAPHORA_RE = re.compile(r"\b(he|she|they|it|that|this|those|these|him|her|them|his|their|its|there|then)\b", re.I)
-REFERS_TO_ANSWER_RE = re.compile(r"\b(that|this|it|those|these)\b", re.I)
+# "Who said that?": the previous answer is what is being asked about.
+REFERS_TO_ANSWER_RE = re.compile(
+    r"^\s*(?:and\s+)?(?:who|whom|which \w+|where|when|why)\s+(?:\w+\s+)?"
+    r"(?:said|say|says|wrote|write|stated|state|claimed|made|announced|found|reported|mean|meant)\s+(?:that|this|it)\b",
+    re.I)
+# Words that mark a capitalised phrase as an organisation or a thing, not a person.
+NOT_PERSON_RE = re.compile(
+    r"\b(Council|Fund|Department|Board|Services?|Agency|Authority|Committee|Ministry|University|College|"
+    r"School|Hospital|Trust|Group|Team|Office|Government|Education|Hub|Court|Party|Company|Corporation|"
+    r"Association|Society|Institute|Centre|Center|Bank|Club|Street|Road|Park|Station|Report|Plan|Act|"
+    r"Scheme|Programme|Program|Panel|Review|Partnership|Network|Foundation|Commission|Parliament|Police|"
+    r"Church|Museum|River|Island|Mountain|North|South|East|West|Cabinet|Member|Monday|Tuesday|Wednesday|"
+    r"Thursday|Friday|Saturday|Sunday)\b")
 TAG_RE = re.compile(r"<[^>]+>")
 
 
@@ -80,6 +92,8 @@ def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
     spans = []
     for m in pattern.finditer(text):
         a, b = m.start(), m.end()
+        if kind == "person" and NOT_PERSON_RE.search(m.group()):
+            continue
         while b > a and text[b - 1] in " ,.;:":
             b -= 1
         if b > a:

@@ -20,7 +20,7 @@ class Weights:
     """Fusion weights, chosen on the SQuAD tuning sample (benchmarks/tune.py; README)."""
 
     dense: float = 1.0
-    lexical: float = 0.35
+    lexical: float = 0.5
     candidates: int = 50  # from each retriever, before fusion
 
 

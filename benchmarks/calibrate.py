@@ -1,0 +1,112 @@
+"""Calibrate the "not found" threshold on tuning questions that include unanswerable ones.
+
+Tuning data (never the reported sets):
+  * benchmarks/data/calibration_questions.jsonl: 30 questions on corpus/ written for this purpose
+    (16 answerable, 14 not: far off and near), separate from corpus/questions.jsonl;
+  * SQuAD v2.0 dev questions of the tuning articles (every fourth SQuAD v1.1 article, as in
+    tune.py), asked against the SQuAD v1.1 index, answerable and unanswerable.
+
+For each threshold it prints abstention recall (unanswerable questions abstained) and the false
+abstention rate (answerable questions abstained), and proposes the threshold that abstains on
+the most unanswerable questions while keeping false abstentions on the corpus questions at or
+under --max-false (default 5%).
+
+    python benchmarks/calibrate.py [--squad-sample 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from qa.config import Settings  # noqa: E402
+from qa.evaluate import load_questions  # noqa: E402
+from qa.pipeline import Engine  # noqa: E402
+
+HERE = Path(__file__).parent
+SHARED = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
+
+
+def observe(engine: Engine, questions) -> list[tuple[float, bool, bool]]:
+    """(evidence, abstained by a rule other than the threshold, answerable) per question."""
+    engine = Engine(engine.index, engine.settings, replace(engine.answer_params, threshold=-10.0), engine.weights)
+    out = []
+    for q in questions:
+        history = []
+        for earlier in q.history:
+            a = engine.ask(earlier, history)
+            history += [{"role": "user", "content": earlier}, {"role": "assistant", "content": a.answer or a.message}]
+        a = engine.ask(q.question, history)
+        out.append((a.confidence, a.abstained, q.answerable))
+    return out
+
+
+def sweep(obs, thresholds):
+    rows = []
+    ev = np.array([o[0] for o in obs])
+    rule = np.array([o[1] for o in obs])
+    ans = np.array([o[2] for o in obs])
+    for t in thresholds:
+        abstain = rule | (ev < t)
+        recall = float(abstain[~ans].mean()) if (~ans).any() else float("nan")
+        false = float(abstain[ans].mean()) if ans.any() else float("nan")
+        rows.append((t, recall, false))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--squad-sample", type=int, default=600)
+    ap.add_argument("--max-false", type=float, default=0.05)
+    args = ap.parse_args()
+    thresholds = [round(x, 2) for x in np.arange(0.30, 0.91, 0.025)]
+
+    engine = Engine.open(Settings())
+    news = observe(engine, load_questions(HERE / "data/calibration_questions.jsonl"))
+    news_rows = sweep(news, thresholds)
+
+    from squad_index import squad_engine
+
+    from qa.squad import load_squad
+
+    squad, v1_questions = squad_engine(SHARED / "squad-v1.1-dev.json.gz")
+    tune_articles = set(list(squad.articles)[::4])
+    _, v2 = load_squad(SHARED / "squad-v2.0-dev.json.gz")
+    article_of = _article_of_question(SHARED / "squad-v2.0-dev.json.gz")
+    pool = [q for q in v2 if article_of.get(q.id) in tune_articles]
+    pool = random.Random(1).sample(pool, min(args.squad_sample, len(pool)))
+    squad_rows = sweep(observe(squad, pool), thresholds)
+
+    print(f"tuning questions: news {len(news)} ({sum(not o[2] for o in news)} unanswerable), "
+          f"SQuAD v2.0 {len(pool)} ({sum(not q.answerable for q in pool)} unanswerable)\n")
+    print("| threshold | news: abstain recall | news: false abstentions | SQuAD v2: abstain recall | SQuAD v2: false abstentions |")
+    print("|---|---|---|---|---|")
+    for (t, r, f), (_, sr, sf) in zip(news_rows, squad_rows):
+        print(f"| {t:.3f} | {r:.2f} | {f:.2f} | {sr:.2f} | {sf:.2f} |")
+    ok = [row for row in news_rows if row[2] <= args.max_false]
+    best = max(ok, key=lambda row: (row[1], -row[0])) if ok else None
+    if best:
+        print(f"\nproposed threshold: {best[0]:.3f} (news: abstain recall {best[1]:.2f}, false abstentions {best[2]:.2f})")
+    return 0
+
+
+def _article_of_question(path: Path) -> dict[str, str]:
+    """Question id -> article slug, for unanswerable questions too (they carry no gold article)."""
+    import gzip
+    import json
+
+    from qa.squad import slugify
+
+    doc = json.load(gzip.open(path, "rt", encoding="utf-8"))
+    return {qa["id"]: slugify(a["title"]) for a in doc["data"] for p in a["paragraphs"] for qa in p["qas"]}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
