@@ -53,19 +53,24 @@ def features(engine, q, n_chunks=20):
     sents = {}
     for ci in pool:
         c = r.chunks[ci]
-        for s in engine.index.sentences_by_article[c.article_id]:
+        article_sents = engine.index.sentences_by_article[c.article_id]
+        for s in article_sents:
             if s.start >= c.start and s.end <= c.end:
                 row = engine.index.sentence_row[s.id]
+                own = set(terms(s.text))
+                prev = set(terms(article_sents[s.ordinal - 1].text)) if s.ordinal > 0 else set()
                 sents.setdefault(int(ci), []).append((
                     float(engine.index.sentence_vectors[row] @ vec),
-                    sum(weight[t] for t in set(terms(s.text)) & q_terms) / total,
+                    sum(weight[t] for t in own & q_terms) / total,
                     bool(info.kind) and bool(find_spans(s.text, info.kind)),
                     contains_any(s.text, q.expected),
+                    sum(weight[t] for t in (own | prev) & q_terms) / total,
                 ))
-    return {"dense": dense[pool], "lex": lex[pool], "hit": chunk_hit, "pool": pool, "sents": sents}
+    return {"dense": dense[pool], "lex": lex[pool], "hit": chunk_hit, "pool": pool, "sents": sents,
+            "typed": bool(info.kind)}
 
 
-def evaluate(feats, wl, ws, margin=-1.0):
+def evaluate(feats, wl, ws, margin=-1.0, w_window=0.0, kind_margin=-1.0):
     """R@1, R@5, answer@1 and sentences per answer; a second sentence is quoted when its score is
     within ``margin`` of the best (negative: never)."""
     w_dense, w_lex, w_pass, w_kind = ws
@@ -79,14 +84,19 @@ def evaluate(feats, wl, ws, margin=-1.0):
         scored = []
         for o in order[:5]:
             rel = fused[o] / top if top > 0 else 0
-            for d, lx, kind, hit in f["sents"].get(int(f["pool"][o]), []):
-                scored.append((w_dense * d + w_lex * lx + w_pass * rel + w_kind * kind, hit))
+            for d, lx, kind, hit, lxw in f["sents"].get(int(f["pool"][o]), []):
+                scored.append((w_dense * d + w_lex * lx + w_pass * rel + w_kind * kind + w_window * lxw, hit, kind))
         scored.sort(key=lambda x: -x[0])
+        if f["typed"] and scored and not scored[0][2]:
+            typed = [x for x in scored if x[2] and x[0] >= scored[0][0] - kind_margin]
+            if typed:
+                scored.remove(typed[0])
+                scored.insert(0, typed[0])
         if not scored:
             continue
         chosen = [scored[0]] + [x for x in scored[1:2] if x[0] >= scored[0][0] - margin]
         quoted += len(chosen)
-        a1 += any(h for _, h in chosen)
+        a1 += any(x[1] for x in chosen)
     n = len(feats)
     return r1 / n, r5 / n, a1 / n, quoted / n
 
@@ -119,10 +129,24 @@ def main() -> int:
     for ws, r1, r5, a1, _ in grid[:10]:
         print(f"| {ws[0]} | {ws[1]} | {ws[2]} | {ws[3]} | {a1:.3f} |")
     best_ws = grid[0][0]
+    print("\nlexical coverage of the sentence with the one before it (a window), added with weight w:")
+    print("| w | lexical | kind | answer@1 |\n|---|---|---|---|")
+    wins = []
+    for ww, wlx, wk in itertools.product((0.0, 0.25, 0.5, 1.0), (0.5, 1.0), (0.1, 0.2, 0.3)):
+        ws = (best_ws[0], wlx, best_ws[2], wk)
+        wins.append((ww, wlx, wk, evaluate(feats, best_wl, ws, -1.0, ww)[2]))
+    for row in sorted(wins, key=lambda x: -x[3])[:8]:
+        print(f"| {row[0]} | {row[1]} | {row[2]} | {row[3]:.3f} |")
+    ww = max(wins, key=lambda x: x[3])
+    best_ws = (best_ws[0], ww[1], best_ws[2], ww[2])
+    print(f"\nfor typed questions (when, how many, who…), a sentence with such a span within a margin replaces the best:")
+    print("| kind margin | answer@1 |\n|---|---|")
+    for km in (-1.0, 0.1, 0.25, 0.4, 0.6):
+        print(f"| {km if km >= 0 else 'off'} | {evaluate(feats, best_wl, best_ws, -1.0, ww[0], km)[2]:.3f} |")
     print(f"\nquoting a second sentence when it scores within a margin of the best ({best_ws}):")
     print("| margin | answer@1 | sentences per answer |\n|---|---|---|")
     for margin in (-1.0, 0.02, 0.05, 0.1, 0.2):
-        _, _, a1, per = evaluate(feats, best_wl, best_ws, margin)
+        _, _, a1, per = evaluate(feats, best_wl, best_ws, margin, ww[0], 0.25)
         print(f"| {margin if margin >= 0 else 'never'} | {a1:.3f} | {per:.2f} |")
     return 0
 

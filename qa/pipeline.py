@@ -201,9 +201,13 @@ class Engine:
         dense = index.sentence_vectors[rows] @ vector
         out = []
         for (s, p), d in zip(pairs, dense.tolist()):
-            lex = sum(weight[t] for t in set(terms(s.text)) & q_terms) / total
+            own = set(terms(s.text)) & q_terms
+            lex = sum(weight[t] for t in own) / total
+            siblings = index.sentences_by_article[s.article_id]
+            before = set(terms(siblings[s.ordinal - 1].text)) & q_terms if s.ordinal > 0 else set()
+            window = sum(weight[t] for t in own | before) / total
             out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
-                                       self.article_years.get(s.article_id)))
+                                       self.article_years.get(s.article_id), window))
         return out
 
     def _unknown_names(self, question: str) -> tuple[str, ...]:
@@ -226,7 +230,8 @@ class Engine:
         from qa.question import QuestionInfo
 
         info = QuestionInfo(kind=None, latest=False, years=())
-        params = replace(self.answer_params, w_lexical=0.0, w_passage=0.0, w_kind=0.0, w_year=0.0,
-                         threshold=-1.0, dated_margin=-1.0, passages_considered=3)
+        params = replace(self.answer_params, w_lexical=0.0, w_window=0.0, w_passage=0.0, w_kind=0.0,
+                         w_year=0.0, threshold=-1.0, dated_margin=-1.0, second_margin=-1.0,
+                         passages_considered=3, require_kind=False)
         cands = self._candidates(question, query, vector, top3, info, index)
         return build_answer(question, query, cands, shown, info, articles, params, notices=notices)
