@@ -593,7 +593,8 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
                                       scale=0, min_width=110)
             with gr.Tab("Articles", id="articles"):
                 gr.HTML(articles_html(engine.articles), elem_id="qa-articles")
-            # The "Evaluation" tab goes here (id="evaluation").
+            from qa.eval_tab import add_eval_tab
+            add_eval_tab(engine)  # the "Evaluation" tab (id="evaluation")
 
         answer_event = dict(
             fn=answer, inputs=[pending, chatbot, history], outputs=[chatbot, history],

@@ -519,28 +519,23 @@ def format_summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_report(result: dict[str, Any], md_path: str | Path, plot_path: str | Path) -> None:
-    """Write a Markdown report (metrics, by type, failures) and a Recall@k plot (PNG).
+def recall_plot(result: dict[str, Any]):
+    """The Recall@k curves of each method, the shipped one marked.
 
     Args:
         result: what ``evaluate`` or ``run_external`` returned.
-        md_path: the Markdown file to write.
-        plot_path: the PNG to write; the report links it by relative path when it can.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (Agg canvas, not registered with pyplot).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    md_path, plot_path = Path(md_path), Path(plot_path)
-    md_path.parent.mkdir(parents=True, exist_ok=True)
-    plot_path.parent.mkdir(parents=True, exist_ok=True)
-    methods = result["methods"]
-    names = list(methods)
 
     # A Figure without pyplot: Agg by construction, no global backend state.
     fig = Figure(figsize=(6, 4), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for name, metrics in methods.items():
+    for name, metrics in result["methods"].items():
         curve = metrics.get("recall_curve") or []
         ks = list(range(1, len(curve) + 1))
         ax.plot(ks, [v if v is not None else float("nan") for v in curve], marker="o",
@@ -556,7 +551,23 @@ def write_report(result: dict[str, Any], md_path: str | Path, plot_path: str | P
         title += f" – {Path(result['dataset']['path']).name}"
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(plot_path)
+    return fig
+
+
+def write_report(result: dict[str, Any], md_path: str | Path, plot_path: str | Path) -> None:
+    """Write a Markdown report (metrics, by type, failures) and a Recall@k plot (PNG).
+
+    Args:
+        result: what ``evaluate`` or ``run_external`` returned.
+        md_path: the Markdown file to write.
+        plot_path: the PNG to write; the report links it by relative path when it can.
+    """
+    md_path, plot_path = Path(md_path), Path(plot_path)
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    plot_path.parent.mkdir(parents=True, exist_ok=True)
+    methods = result["methods"]
+    names = list(methods)
+    recall_plot(result).savefig(plot_path)
 
     lines = ["# Evaluation report", ""]
     lines.append(f"{result['questions']} questions; shipped system: `{result['system']}`.")

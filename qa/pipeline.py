@@ -13,14 +13,14 @@ from qa.answer import AnswerParams, Candidate, build_answer, score_candidate
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, StaleIndexError, UsageError
 from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
-from qa.question import analyze, followup_query
+from qa.question import REFERS_TO_ANSWER_RE, analyze, find_spans, followup_query, messages
 from qa.retrieve import METHODS, Retriever, Weights
 from qa.text import clean_question, salient_names, terms
 from qa.types import Answer, Article
 
 MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters); the rest is noise
 LATEST_BOOST = 0.12  # added to the newest article's passages for "current / latest" questions
-YEAR_BOOST = 0.08  # added to passages of articles dated in the year a question names
+YEAR_BOOST = 0.15  # added to passages of articles dated in the year a question names
 
 
 def refresh_index(settings: Settings, *, rebuild: bool = False, progress: bool = False,
@@ -158,6 +158,8 @@ class Engine:
         if method != "hybrid":
             return self._baseline_answer(text, query, vector, passages[:3], shown, index, articles, tuple(notices))
         candidates = self._candidates(text, query, vector, passages, info, index)
+        if is_followup and REFERS_TO_ANSWER_RE.search(text):
+            candidates = self._attribution(history, info, index, passages) or candidates
         unknown = self._unknown_names(text) if not is_followup else ()
         return build_answer(text, query, candidates, shown, info, articles, self.answer_params,
                             notices=tuple(notices), unknown_names=unknown)
@@ -209,6 +211,24 @@ class Engine:
             out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
                                        self.article_years.get(s.article_id), window))
         return out
+
+    def _attribution(self, history, info, index, passages) -> list[Candidate]:
+        """"Who said that?": the previous answer's sentence, or the nearest sentence before it in its
+        article that holds the asked-for span (the speaker of a quote is often named just before it)."""
+        previous = next((t for r, t in reversed(messages(history)) if r == "assistant"), "")
+        previous = " ".join(previous.split())
+        if not previous:
+            return []
+        quoted = [s for s in index.sentences if len(s.text) > 20 and " ".join(s.text.split()) in previous]
+        if not quoted:
+            return []
+        first = min(quoted, key=lambda s: previous.find(" ".join(s.text.split())))
+        siblings = index.sentences_by_article[first.article_id]
+        for s in reversed(siblings[max(0, first.ordinal - 3): first.ordinal + 1]):
+            if not info.kind or find_spans(s.text, info.kind):
+                passage = next((p for p in passages if p.chunk.article_id == s.article_id), passages[0])
+                return [Candidate(s, passage, 1.0, 1.0, bool(info.kind), False, 10.0)]
+        return []
 
     def _unknown_names(self, question: str) -> tuple[str, ...]:
         """Names and numbers in the question that appear nowhere in the collection."""

@@ -32,7 +32,7 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
     ),
     "person": re.compile(
         r"\b(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Cllr|Councillor|President|Judge|Rev|St)\.?\s+)?"
-        r"[A-Z][a-z'’]+(?:[- ](?:[A-Z]\.|[A-Z][a-z'’]+|de|van|von|der|da|di|le|la|bin|al)){1,3}\b"
+        r"[A-Z][a-z]+(?:['’][A-Za-z][a-z]+)?(?:[- ](?:[A-Z]\.|[A-Z][a-z]+(?:['’][A-Za-z][a-z]+)?|de|van|von|der|da|di|le|la|bin|al)){1,3}\b"
     ),
     "place": re.compile(r"(?:(?<=\bin )|(?<=\bat )|(?<=\bfrom )|(?<=\bnear )|(?<=\bto )|(?<=\bof ))[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}"),
     "phone": re.compile(r"(?<!\w)(?:\+?\d[\d ()-]{7,}\d)(?!\w)"),
@@ -62,6 +62,8 @@ REFERS_TO_ANSWER_RE = re.compile(
     r"^\s*(?:and\s+)?(?:who|whom|which \w+|where|when|why)\s+(?:\w+\s+)?"
     r"(?:said|say|says|wrote|write|stated|state|claimed|made|announced|found|reported|mean|meant)\s+(?:that|this|it)\b",
     re.I)
+# "Havering Children’s Services": a capitalised phrase that runs on past a possessive is a name of a thing.
+POSSESSIVE_NAME_RE = re.compile(r"['’]s\s+[A-Z]")
 # Words that mark a capitalised phrase as an organisation or a thing, not a person.
 NOT_PERSON_RE = re.compile(
     r"\b(Council|Fund|Department|Board|Services?|Agency|Authority|Committee|Ministry|University|College|"
@@ -92,7 +94,7 @@ def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
     spans = []
     for m in pattern.finditer(text):
         a, b = m.start(), m.end()
-        if kind == "person" and NOT_PERSON_RE.search(m.group()):
+        if kind == "person" and (NOT_PERSON_RE.search(m.group()) or POSSESSIVE_NAME_RE.match(text, m.end())):
             continue
         while b > a and text[b - 1] in " ,.;:":
             b -= 1
@@ -101,7 +103,7 @@ def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _messages(history: Iterable) -> list[tuple[str, str]]:
+def messages(history: Iterable) -> list[tuple[str, str]]:
     """(role, text) pairs from Gradio-style dicts or (user, assistant) tuples."""
     out: list[tuple[str, str]] = []
     for turn in history or ():
@@ -126,7 +128,7 @@ def followup_query(question: str, history: Iterable) -> tuple[str, bool]:
     previous answer, that answer's words are added too. A year in the follow-up replaces the years
     of the previous question.
     """
-    turns = _messages(history)
+    turns = messages(history)
     users = [clean_question(t) for r, t in turns if r == "user" and clean_question(t)]
     if not users:
         return question, False

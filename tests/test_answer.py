@@ -163,3 +163,25 @@ def test_serving_commands_refresh_a_stale_index(engine, settings, tmp_path, caps
                  "When was the zebra crossing repainted?"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert not d["abstained"] and d["citations"][0]["article_id"] == "extra"
+
+
+def test_who_said_that_finds_the_speaker_of_the_previous_quote(engine):
+    first = engine.ask("What did the councillor say the Good rating reinforces?")
+    assert not first.abstained
+    history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.answer}]
+    who = engine.ask("Who said that?", history)
+    assert not who.abstained
+    short = who.citations[0].short_answer
+    assert short is not None and short.kind == "person"
+    cited = who.citations[0]
+    previous = first.citations[0]
+    # the speaker's sentence is the quote itself or one shortly before it, in the same article
+    assert cited.article_id == previous.article_id and cited.start <= previous.start
+
+
+def test_a_year_in_a_follow_up_replaces_the_earlier_year(engine):
+    first = engine.ask("What did Ofsted say about the multi-agency safeguarding hub in 2024?")
+    history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.answer}]
+    follow = engine.ask("What about in 2018?", history)
+    assert not follow.abstained and follow.citations[0].date.startswith("2018")
+    assert "2024" not in follow.query

@@ -1,0 +1,418 @@
+"""The web app's Evaluation tab: run qa.evaluate on a questions file and show the scores."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.errors import QAError, UsageError
+
+log = logging.getLogger(__name__)
+
+EVAL_METHODS = ("bm25", "dense", "hybrid")
+QUESTIONS_FILE = "questions.jsonl"
+MAX_QUESTIONS = 1000  # 75 questions take ~8 s on one core; a much larger upload would hog the server
+MAX_CELL_CHARS = 280  # failure cells are cut here so one long answer does not stretch the table
+NOT_SHOWN = ("recall_curve",)  # plotted instead
+UPLOAD_TYPES = [".jsonl", ".json", ".txt"]
+FAILURE_HEADERS = ["id", "type", "question", "expected", "answer returned", "cited article", "reason"]
+
+_INTRO = (
+    "Asks every test question with each retrieval method ({methods}) and scores passages, "
+    "answers and abstentions, as `qa eval` does. A retrieval hit is a passage of a gold article "
+    "that contains an expected phrase; answer@1 needs an expected phrase in the answer and a "
+    "citation of a gold article."
+)
+_UPLOAD_HINT = (
+    "Or upload your own questions: JSON lines, one question per line with `id`, `question`, `type`, "
+    "`expected`, `articles`, `answerable` (and optionally `history`, `current`)."
+)
+
+# Scoped to the tab's own elements; the app's stylesheet lives in app.py.
+_STYLE = """<style>
+#qa-eval-style { display: none !important; }
+#qa-eval-actions { align-items: center; gap: 0.6rem; flex-wrap: wrap; }
+#qa-eval-actions > button { flex: none; }
+#qa-eval-intro p { margin: 0; font-size: 0.92rem; }
+#qa-eval-hint p { margin: 0; font-size: 0.82rem; color: var(--body-text-color-subdued); }
+#qa-eval-status p { margin: 0; }
+#qa-eval-status .qa-eval-error { color: var(--error-text-color, #b42318); font-weight: 600; }
+#qa-eval-results h3 { font-size: 1rem; margin: 0.6rem 0 0; }
+#qa-eval-results .qa-eval-note p { margin: 0; font-size: 0.8rem; color: var(--body-text-color-subdued); }
+#qa-eval-results [role=grid] * { font-family: var(--font); }
+/* Tables measure their container: keep their content from widening the page on a phone. */
+#qa-eval-metrics, #qa-eval-by-type, #qa-eval-failures { contain: inline-size; min-width: 0 !important; }
+#qa-eval-failures [role=gridcell] span { font-size: 0.85rem; line-height: 1.4; }
+#qa-eval-plot img { max-width: min(620px, 100%); height: auto; margin: 0 auto; display: block; }
+</style>"""
+
+_HIGHLIGHT = "background-color: var(--color-accent-soft); font-weight: 600"
+_NUMBER_CELL = "text-align: right; font-variant-numeric: tabular-nums"
+
+# ---------------------------------------------------------------- pure formatting
+
+
+_MARKDOWN_MARK = re.compile(r"([\\`*_\[\]{}#+!|~])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text shown literally by gr.Markdown: HTML-escaped and Markdown's marks backslash-escaped."""
+    plain = html.escape(" ".join(str(text).split()), quote=False)
+    return _MARKDOWN_MARK.sub(r"\\\1", plain)
+
+
+def format_value(key: str, value: Any) -> str:
+    """A metric as shown: counts as integers, milliseconds to 0.1, other numbers to 3 decimals."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "–"
+        return f"{value:.1f}" if key.endswith("_ms") else f"{value:.3f}"
+    return str(value)
+
+
+def method_label(method: str, system: str | None) -> str:
+    """Column title of a method: the shipped one says so."""
+    return f"{method} (shipped)" if method == system else method
+
+
+def metrics_headers(result: Mapping[str, Any]) -> list[str]:
+    return ["metric", *(method_label(m, result.get("system")) for m in result["methods"])]
+
+
+def metric_keys(result: Mapping[str, Any]) -> list[str]:
+    """The metrics evaluate() returned, in its order (the first method's keys, then any others)."""
+    keys: list[str] = []
+    for metrics in result["methods"].values():
+        keys += [k for k in metrics if k not in keys and k not in NOT_SHOWN]
+    return keys
+
+
+def metrics_table(result: Mapping[str, Any]) -> list[list]:
+    """One row per metric: [name, value of each method...], values formatted as text."""
+    methods = result["methods"]
+    return [[key, *(format_value(key, methods[m].get(key)) for m in methods)] for key in metric_keys(result)]
+
+
+def _recall_key(row: Mapping[str, Any]) -> str | None:
+    for cell in row.values():
+        if isinstance(cell, Mapping):
+            return next((k for k in cell if k.startswith("recall@")), None)
+    return None
+
+
+def by_type_headers(result: Mapping[str, Any]) -> list[str]:
+    rows = list(result.get("by_type", {}).values())
+    recall = (_recall_key(rows[0]) if rows else None) or "recall@5"
+    headers = ["type", "n"]
+    for m in result["methods"]:
+        label = method_label(m, result.get("system"))
+        headers += [f"{label} answer@1", f"{label} {recall}"]
+    return headers
+
+
+def by_type_table(result: Mapping[str, Any]) -> list[list]:
+    """One row per question type: [type, n, answer@1 and recall@k of each method...].
+
+    For unanswerable questions answer@1 is the share abstained on, as in the Markdown report.
+    """
+    rows = []
+    for qtype, row in result.get("by_type", {}).items():
+        cells: list[Any] = [qtype, str(row.get("n", ""))]
+        for m in result["methods"]:
+            scores = row.get(m) or {}
+            correct = scores.get("answer@1")
+            if correct is None:
+                correct = scores.get("abstained")
+            recall = next((v for k, v in scores.items() if k.startswith("recall@")), None)
+            cells += [format_value("answer@1", correct), format_value("recall", recall)]
+        rows.append(cells)
+    return rows
+
+
+def _cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def failures_table(result: Mapping[str, Any]) -> list[list]:
+    """One row per failure of the shipped method, as plain text (FAILURE_HEADERS)."""
+    rows = []
+    for f in result.get("failures", []):
+        question = " → ".join([*f.get("history", []), f.get("question", "")])
+        if f.get("answer"):
+            answer = f["answer"]
+        elif f.get("abstained"):
+            answer = f"(abstained) {f.get('message') or ''}".strip()
+        else:
+            answer = f.get("message") or "–"
+        rows.append([
+            f.get("id", ""),
+            f.get("type", ""),
+            _cut(question),
+            _cut("; ".join(f.get("expected", [])) or "– (unanswerable)"),
+            _cut(answer),
+            _cut(", ".join(f.get("cited", [])) or "–"),
+            _cut(f.get("reason", "")),
+        ])
+    return rows
+
+
+def summary_markdown(result: Mapping[str, Any], source: str) -> str:
+    """One line: how many questions from where, and which method ships."""
+    first = next(iter(result["methods"].values()))
+    answerable, unanswerable = first.get("answerable"), first.get("unanswerable")
+    split = (f" ({answerable} answerable, {unanswerable} unanswerable)"
+             if answerable is not None and unanswerable is not None else "")
+    methods = ", ".join(escape_markdown(m) for m in result["methods"])
+    return (f"**{result['questions']} questions**{split} from {escape_markdown(source)}, "
+            f"asked with {methods}. Shipped method: **{escape_markdown(result.get('system', ''))}** "
+            f"(highlighted), with {len(result.get('failures', []))} failures listed below.")
+
+
+def failures_heading(result: Mapping[str, Any]) -> str:
+    return (f"### Failures of {escape_markdown(result.get('system', ''))} "
+            f"({len(result.get('failures', []))})")
+
+
+def error_markdown(message: str) -> str:
+    return f'<span class="qa-eval-error">{escape_markdown(message)}</span>'
+
+
+# ---------------------------------------------------------------- running
+
+
+def default_questions_path(engine: Any) -> Path | None:
+    """``<corpus>/questions.jsonl`` of the engine's settings, when there is one."""
+    settings = getattr(engine, "settings", None)
+    corpus_dir = getattr(settings, "corpus_dir", None)
+    if corpus_dir is None:
+        return None
+    path = Path(corpus_dir) / QUESTIONS_FILE
+    return path if path.is_file() else None
+
+
+class _CountingEngine:
+    """The engine, reporting each question asked (follow-ups ask their history too)."""
+
+    def __init__(self, engine: Any, report: Callable[[str], None]):
+        self._engine = engine
+        self._report = report
+
+    @property
+    def articles(self) -> Any:
+        return self._engine.articles
+
+    def ask(self, question: str, history: Any = (), *, method: str = "hybrid", top_k: int | None = None):
+        try:
+            return self._engine.ask(question, history, method=method, top_k=top_k)
+        finally:
+            self._report(method)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """An evaluation's result and the questions file it read."""
+
+    result: dict[str, Any]
+    source: str
+
+
+def run_evaluation(engine: Any, path: str | Path, *, name: str | None = None,
+                   progress: Callable[[int, int, str], None] | None = None) -> EvalRun:
+    """Load a questions file and evaluate the engine on it with bm25, dense and hybrid.
+
+    Args:
+        engine: an open ``qa.pipeline.Engine``.
+        path: the JSONL questions file.
+        name: how to call the file in messages (an upload's own name, not its temp path).
+        progress: called with (questions asked, total, method) after each question.
+
+    Returns:
+        The ``evaluate`` result and the file's name.
+
+    Raises:
+        UsageError: the file is unreadable or malformed, or holds more than MAX_QUESTIONS.
+    """
+    from qa.evaluate import evaluate, load_questions
+
+    path = Path(path)
+    name = name or str(path)
+    try:
+        questions = load_questions(path)
+    except UsageError as exc:
+        raise UsageError(str(exc).replace(str(path), name)) from None
+    if len(questions) > MAX_QUESTIONS:
+        raise UsageError(f"{name} holds {len(questions)} questions; the web page evaluates at most "
+                         f"{MAX_QUESTIONS}. Run `qa eval {name}` for larger files.")
+    total = len(EVAL_METHODS) * sum(1 + len(q.history) for q in questions)
+    asked = 0
+
+    def report(method: str) -> None:
+        nonlocal asked
+        asked += 1
+        if progress is not None:
+            progress(min(asked, total), total, method)
+
+    counting = _CountingEngine(engine, report)
+    result = evaluate(counting, questions, methods=EVAL_METHODS, progress=False)
+    return EvalRun(result, name)
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def _styled(headers: list[str], rows: list[list], *, first_numeric: int, highlight: set[int]):
+    """A pandas Styler: numbers right-aligned, the shipped method's columns highlighted."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=headers)
+
+    def style(column: Any) -> list[str]:
+        index = headers.index(column.name)
+        props = [_NUMBER_CELL] if index >= first_numeric else []
+        if index in highlight:
+            props.append(_HIGHLIGHT)
+        return ["; ".join(props)] * len(column)
+
+    return frame.style.apply(style, axis=0)
+
+
+def _shipped_columns(headers: list[str], result: Mapping[str, Any]) -> set[int]:
+    label = method_label(str(result.get("system")), result.get("system"))
+    return {i for i, h in enumerate(headers) if h == label or h.startswith(label + " ")}
+
+
+def add_eval_tab(engine: Any) -> None:
+    """The "Evaluation" tab; call inside ``gr.Tabs()`` of the app's Blocks.
+
+    Usage example:
+        with gr.Blocks() as blocks, gr.Tabs():
+            add_eval_tab(engine)
+    """
+    import gradio as gr
+
+    from qa.evaluate import recall_plot
+
+    default_path = default_questions_path(engine)
+    if default_path is not None:
+        try:
+            shown_default = default_path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            shown_default = default_path.name
+    else:
+        shown_default = f"{QUESTIONS_FILE} in the corpus folder"
+
+    def outputs_for(run: EvalRun, seconds: float) -> tuple:
+        result = run.result
+        m_headers = metrics_headers(result)
+        t_headers = by_type_headers(result)
+        failures = failures_table(result)
+        return (
+            f"Finished in {seconds:.1f} s.",
+            gr.update(visible=True),
+            summary_markdown(result, run.source),
+            _styled(m_headers, metrics_table(result), first_numeric=1,
+                    highlight=_shipped_columns(m_headers, result)),
+            recall_plot(result),
+            _styled(t_headers, by_type_table(result), first_numeric=1,
+                    highlight=_shipped_columns(t_headers, result)),
+            failures_heading(result),
+            gr.update(value={"headers": FAILURE_HEADERS, "data": failures}, visible=bool(failures)),
+        )
+
+    def failed(message: str) -> tuple:
+        return (error_markdown(message), gr.update(visible=False), *(gr.skip() for _ in range(6)))
+
+    def run(path: str | Path | None, name: str | None, progress: Any) -> tuple:
+        def report(asked: int, total: int, method: str) -> None:
+            progress((asked, total), desc=f"Asking with {method}", unit="questions")
+
+        if path is None:
+            return failed(f"There is no {QUESTIONS_FILE} in the corpus folder: upload a questions file.")
+        started = time.monotonic()
+        try:
+            progress(0, desc="Loading the questions")
+            evaluated = run_evaluation(engine, path, name=name, progress=report)
+            return outputs_for(evaluated, time.monotonic() - started)
+        except QAError as exc:
+            return failed(str(exc))
+        except Exception:
+            log.exception("evaluation failed")
+            return failed("The evaluation failed; the details are in the server log.")
+
+    def run_default(progress=gr.Progress()) -> tuple:  # noqa: B008 (how Gradio injects progress)
+        return run(default_questions_path(engine), shown_default, progress)
+
+    def run_upload(file: Any, progress=gr.Progress()) -> tuple:  # noqa: B008
+        path = getattr(file, "name", file)
+        if not path:
+            return failed("No file was uploaded.")
+        return run(path, Path(str(path)).name, progress)
+
+    with gr.Tab("Evaluation", id="evaluation", elem_id="qa-eval"):
+        gr.HTML(_STYLE, padding=False, container=False, elem_id="qa-eval-style")
+        gr.Markdown(_INTRO.format(methods=", ".join(EVAL_METHODS)), elem_id="qa-eval-intro")
+        with gr.Row(elem_id="qa-eval-actions"):
+            run_button = gr.Button(f"Run on {shown_default}", variant="primary", size="md",
+                                   elem_id="qa-eval-run", interactive=default_path is not None,
+                                   scale=0)
+            upload = gr.UploadButton("Upload questions file…", file_types=UPLOAD_TYPES,
+                                     file_count="single", type="filepath", variant="secondary",
+                                     size="md", elem_id="qa-eval-upload", scale=0)
+        gr.Markdown(_UPLOAD_HINT, elem_id="qa-eval-hint")
+        status = gr.Markdown("", elem_id="qa-eval-status", min_height=40)
+        with gr.Column(visible=False, elem_id="qa-eval-results") as results:
+            summary = gr.Markdown(elem_id="qa-eval-summary")
+            gr.Markdown("### Metrics per method")
+            metrics = gr.Dataframe(elem_id="qa-eval-metrics", interactive=False, show_label=False,
+                                   max_height=820, buttons=["copy"])
+            gr.Markdown("### Recall@k")
+            plot = gr.Plot(elem_id="qa-eval-plot", show_label=False, format="png")
+            gr.Markdown("### By question type")
+            by_type = gr.Dataframe(elem_id="qa-eval-by-type", interactive=False, show_label=False,
+                                   max_height=520, wrap=True, buttons=["copy"])
+            gr.Markdown("For unanswerable questions answer@1 is the share abstained on.",
+                        elem_classes=["qa-eval-note"])
+            failures_title = gr.Markdown(elem_id="qa-eval-failures-title")
+            failures = gr.Dataframe(
+                headers=FAILURE_HEADERS, elem_id="qa-eval-failures", interactive=False, show_label=False,
+                wrap=True, max_height=640, datatype="str", buttons=["copy"],
+                column_widths=["6%", "11%", "23%", "13%", "21%", "13%", "13%"],
+            )
+
+        event = dict(
+            outputs=[status, results, summary, metrics, plot, by_type, failures_title, failures],
+            api_visibility="private", concurrency_id="evaluation", concurrency_limit=1,
+            show_progress="full", show_progress_on=[status],
+        )
+        buttons = [run_button, upload]
+
+        def start() -> tuple:
+            return ("Running the evaluation…", *(gr.update(interactive=False) for _ in buttons))
+
+        def finish() -> tuple:
+            return (gr.update(interactive=default_questions_path(engine) is not None),
+                    gr.update(interactive=True))
+
+        # Buttons are off while a run goes on, so one page starts one run at a time;
+        # concurrency_limit=1 makes other visitors' runs wait their turn.
+        private = dict(api_visibility="private", queue=False)
+        run_button.click(start, None, [status, *buttons], **private).then(
+            run_default, None, **event).then(finish, None, buttons, **private)
+        upload.upload(start, None, [status, *buttons], **private).then(
+            run_upload, [upload], **event).then(finish, None, buttons, **private)
