@@ -24,7 +24,7 @@ class AnswerParams:
     w_passage: float = 0.5  # the fused score of the best passage holding the sentence, relative to the top one
     w_kind: float = 0.1  # the sentence holds a span of the asked-for type (date, number, person…)
     w_year: float = 0.3  # the sentence names, or its article is dated in, the year the question names
-    threshold: float = 0.60  # below this evidence score: "not found" (benchmarks/calibrate.py)
+    threshold: float = 0.50  # below this evidence score: "not found" (benchmarks/calibrate.py)
     dated_margin: float = 0.15  # sentences from other dates this close to the best are shown too
     kind_margin: float = 0.0  # a sentence with the asked-for type this close to the best replaces it (0: off;
     #                           on the SQuAD tuning split any margin lowered answer@1)
