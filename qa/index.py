@@ -19,10 +19,10 @@ from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, QAError, StaleIndexError
 from qa.types import Article, Chunk, Sentence
 
-FORMAT = 1
+FORMAT = 2  # 2: BM25 matrix stored with the index
 CURRENT = "CURRENT"
 FILES = ("manifest.json", "articles.jsonl", "chunks.jsonl", "sentences.jsonl",
-         "vectors.faiss", "sentence_vectors.npy")
+         "vectors.faiss", "sentence_vectors.npy", "bm25.npz", "bm25_vocab.json")
 # Exact search below this many chunks; HNSW above (see benchmarks/scale.py and README).
 APPROX_ABOVE = 200_000
 
@@ -100,6 +100,7 @@ class Index:
     faiss_index: object
     sentence_vectors: "np.ndarray"
     encoder_dir: Path | None
+    bm25: object = None  # qa.lexical.BM25
     sentences_by_article: dict[str, list[Sentence]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -194,17 +195,26 @@ def load_index(index_dir: Path, settings: Settings | None = None, hashes: dict[s
         raise IndexCorruptError(
             f"{gen / 'sentence_vectors.npy'} is unreadable or truncated: run `qa index --rebuild`."
         ) from None
+    from qa.lexical import BM25
+
+    try:
+        bm25 = BM25.load(gen)
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"{exc.filename} is missing: run `qa index --rebuild`.") from None
+    except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, IndexError):
+        raise IndexCorruptError(f"{gen / 'bm25.npz'} is unreadable or truncated: run `qa index --rebuild`.") from None
     counts = manifest.get("counts", {})
     dim = manifest.get("model", {}).get("dim")
     if (faiss_index.ntotal != len(chunks) or len(chunks) != counts.get("chunks")
             or sentence_vectors.shape != (len(sentences), dim) or len(sentences) != counts.get("sentences")
-            or len(articles) != counts.get("articles") or (len(chunks) and faiss_index.d != dim)):
+            or len(articles) != counts.get("articles") or (len(chunks) and faiss_index.d != dim)
+            or bm25.num_docs != len(chunks)):
         raise IndexCorruptError(
             f"index in {gen} is inconsistent (counts differ from its manifest): run `qa index --rebuild`."
         )
     encoder_dir = gen / "encoder" if manifest.get("encoder") else None
     return Index(gen, manifest, articles, chunks, sentences, faiss_index,
-                 sentence_vectors.astype(np.float32, copy=False), encoder_dir)
+                 sentence_vectors.astype(np.float32, copy=False), encoder_dir, bm25)
 
 
 # ---------------------------------------------------------------- build
@@ -426,6 +436,10 @@ def build_index(
         faiss.write_index(vector_index, str(tmp / "vectors.faiss"))
         with open(tmp / "sentence_vectors.npy", "wb") as f:
             np.save(f, smat, allow_pickle=False)
+        from qa.lexical import BM25
+
+        by_id = {a.id: a for a in articles}
+        BM25.build([chunk_embedding_text(by_id[c.article_id], c) for c in chunks]).save(tmp)
         manifest = {
             "format": FORMAT,
             "qa_version": __version__,
@@ -435,6 +449,8 @@ def build_index(
             "tokenizer": {"library": "tiktoken", "encoding": settings.encoding},
             "chunking": {"max_tokens": settings.max_tokens, "overlap": settings.overlap,
                          "sentence_splitter": "syntok", "embedded_text": "title + newline + chunk"},
+            "bm25": {"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75,
+                     "tokens": "lower-cased words, English stopwords removed, Snowball stems"},
             "faiss": type(vector_index).__name__,
             "corpus": {"articles": hashes, "digest": corpus_digest(hashes)},
             "counts": {"articles": len(articles), "chunks": len(chunks), "sentences": len(sentences)},

@@ -53,7 +53,7 @@ class Engine:
         self.index = index
         self.articles: dict[str, Article] = index.articles
         self.retriever = Retriever(index, self.weights)
-        self.vocabulary = {w for doc in self.retriever.doc_terms for w in doc}
+        self.vocabulary = self.retriever.vocabulary
         self.raw_words = {w.lower() for a in index.articles.values() for w in (a.text + " " + a.title).split()}
         self.article_years = {a.id: a.date[:4] for a in index.articles.values() if a.date}
         dated = sorted({a.date for a in index.articles.values() if a.date})

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import Index, chunk_embedding_text
+from qa.index import Index
 from qa.text import terms
 from qa.types import Passage
 
@@ -33,35 +32,23 @@ class Retriever:
     """
 
     def __init__(self, index: Index, weights: Weights = Weights()):
-        import bm25s
-
         self.index = index
         self.weights = weights
         self.chunks = index.chunks
-        texts = [chunk_embedding_text(index.articles[c.article_id], c) for c in self.chunks]
-        self.doc_terms = [terms(t) for t in texts]
-        self.bm25 = bm25s.BM25()
-        vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in self.doc_terms]
-        self.vocab = vocab
-        if self.chunks:
-            self.bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-        df: Counter[str] = Counter()
-        for doc in self.doc_terms:
-            df.update(set(doc))
-        n = max(len(self.chunks), 1)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.bm25 = index.bm25
+        self.idf = self.bm25.idf()
+        self.max_idf = math.log(1 + (max(len(self.chunks), 1) + 0.5) / 0.5)
         self.matrix = index.chunk_vectors() if len(self.chunks) <= 200_000 else None
+
+    @property
+    def vocabulary(self) -> set[str]:
+        return set(self.bm25.vocab)
 
     def term_weight(self, term: str) -> float:
         return self.idf.get(term, self.max_idf)
 
     def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
-        ids = [self.vocab[t] for t in query_terms if t in self.vocab]
-        if not ids or not self.chunks:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(ids), dtype=np.float32)
+        return self.bm25.scores(query_terms)
 
     def dense_scores(self, vector: np.ndarray, k: int) -> dict[int, float]:
         if self.matrix is not None:

