@@ -54,6 +54,8 @@ class Engine:
         self.articles: dict[str, Article] = index.articles
         self.retriever = Retriever(index, self.weights)
         self.vocabulary = self.retriever.vocabulary
+        # Stemming is the slow part of scoring sentences: do it once per sentence, not per question.
+        index.sentence_terms = [frozenset(terms(s.text)) for s in index.sentences]
         self.raw_words = {w.lower() for a in index.articles.values() for w in (a.text + " " + a.title).split()}
         self.article_years = {a.id: a.date[:4] for a in index.articles.values() if a.date}
         dated = sorted({a.date for a in index.articles.values() if a.date})
@@ -202,11 +204,11 @@ class Engine:
             return []
         dense = index.sentence_vectors[rows] @ vector
         out = []
-        for (s, p), d in zip(pairs, dense.tolist()):
-            own = set(terms(s.text)) & q_terms
+        sentence_terms = index.sentence_terms
+        for (s, p), d, row in zip(pairs, dense.tolist(), rows):
+            own = sentence_terms[row] & q_terms
             lex = sum(weight[t] for t in own) / total
-            siblings = index.sentences_by_article[s.article_id]
-            before = set(terms(siblings[s.ordinal - 1].text)) & q_terms if s.ordinal > 0 else set()
+            before = sentence_terms[row - 1] & q_terms if s.ordinal > 0 else frozenset()
             window = sum(weight[t] for t in own | before) / total
             out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
                                        self.article_years.get(s.article_id), window))
