@@ -1,0 +1,86 @@
+"""Does an int8 ONNX encoder keep quality? fp32 vs int8 for questions only vs int8 everywhere.
+
+Rule (issue "torch-free query path"): ship int8 only if every metric stays within 0.5 points of fp32.
+Data: XQuAD-en (1,190 questions, 48 articles) and corpus/questions.jsonl. Writes benchmarks/int8.md.
+
+    python benchmarks/int8.py [--sample N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from qa.config import Settings
+from qa.evaluate import evaluate, load_questions
+from qa.index import build_index, encoder_cache_dir, load_index
+from qa.onnx_embedder import OnnxEmbedder
+from qa.onnx_export import export_onnx
+from qa.pipeline import Engine
+from qa.squad import load_squad
+
+HERE = Path(__file__).parent
+XQUAD = HERE.resolve().parents[1] / "shared/eval/external/xquad-en/xquad.en.json"
+KEYS = ("recall@1", "recall@5", "mrr@10", "answer@1")
+
+
+def int8_dir(settings: Settings) -> Path:
+    target = encoder_cache_dir(settings).with_name(encoder_cache_dir(settings).name.replace("-fp32-", "-int8-"))
+    if not (target / "encoder.json").is_file():
+        export_onnx(settings.model_path, target, variant="int8")
+    return target
+
+
+def run(articles, questions, settings: Settings, int8: Path) -> dict[str, dict]:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        s = replace(settings, index_dir=Path(tmp) / "fp32")
+        build_index(articles, s)
+        engine = Engine(load_index(s.index_dir), s)
+        out["fp32"] = evaluate(engine, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
+        engine._embedder = OnnxEmbedder(int8, threads=1)
+        out["int8 questions, fp32 articles"] = evaluate(engine, questions, methods=("hybrid",),
+                                                         progress=False)["methods"]["hybrid"]
+        s8 = replace(settings, index_dir=Path(tmp) / "int8")
+        build_index(articles, s8, embedder_factory=lambda _: OnnxEmbedder(int8, threads=2))
+        engine8 = Engine(load_index(s8.index_dir), s8)
+        engine8._embedder = OnnxEmbedder(int8, threads=1)
+        out["int8 everywhere"] = evaluate(engine8, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=int, default=None)
+    args = ap.parse_args()
+    settings = Settings()
+    int8 = int8_dir(settings)
+    from qa.corpus import load_articles
+
+    results = {
+        "XQuAD-en": run(*load_squad(XQUAD, sample=args.sample), settings, int8),
+        "corpus questions": run(load_articles(Path("corpus")), load_questions(Path("corpus/questions.jsonl")),
+                                settings, int8),
+    }
+    lines = ["# int8 vs fp32 ONNX encoder", "", "| data | encoder | " + " | ".join(KEYS) + " | within 0.5 points |",
+             "|---" * (len(KEYS) + 3) + "|"]
+    ship = True
+    for data, rows in results.items():
+        base = rows["fp32"]
+        for name, m in rows.items():
+            ok = all(abs((m[k] or 0) - (base[k] or 0)) <= 0.005 for k in KEYS)
+            if name != "fp32":
+                ship = ship and ok
+            lines.append(f"| {data} | {name} | " + " | ".join(f"{m[k]:.3f}" for k in KEYS)
+                         + f" | {'—' if name == 'fp32' else ('yes' if ok else 'no')} |")
+    lines += ["", f"Decision: {'int8 passes' if ship else 'fp32 ships: int8 moves a metric by more than 0.5 points'}."]
+    (HERE / "int8.md").write_text("\n".join(lines) + "\n", "utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
