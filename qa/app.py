@@ -31,6 +31,9 @@ MAX_HISTORY_MESSAGES = 20  # older turns do not help a follow-up and only slow t
 MAX_QUESTION_CHARS = 10_000  # bounds the request only: the engine cuts longer questions and says so
 PASSAGE_CONTEXT_CHARS = 260  # text shown either side of a cited sentence in a source card
 RELOAD_INTERVAL_S = 5.0  # how often, at most, a question checks the index on disk
+MAX_REQUEST_BYTES = 1024 * 1024  # uvicorn and Gradio read any body whole; the chat resends its log (~6 KB a turn)
+CONCURRENCY_ENV = "QA_CONCURRENCY"  # questions answered at once
+DEFAULT_CONCURRENCY = 2  # chosen from benchmarks/load.md: best throughput of 1, 2, 4 on two cores
 EMPTY_QUESTION = "Type a question first."
 
 # Gradio scopes the custom css under ".gradio-container .contain", which leaves the page
@@ -411,38 +414,112 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
             continue
         role, content = item.get("role"), item.get("content")
         if role in ("user", "assistant") and isinstance(content, str):
-            out.append({"role": role, "content": content})
+            out.append({"role": role, "content": content[:MAX_QUESTION_CHARS]})  # follow-ups search it
     return out[-MAX_HISTORY_MESSAGES:]
 
 
 # ---------------------------------------------------------------- the engine, shared
 
 
-class _EngineGate:
-    """Serialises questions to the one engine and re-reads the index when it changed."""
+def concurrency_from_env() -> int:
+    """Questions answered at once, from $QA_CONCURRENCY (default DEFAULT_CONCURRENCY).
 
-    def __init__(self, engine: Any, reload_interval: float = RELOAD_INTERVAL_S):
+    Raises:
+        UsageError: when it is not a whole number from 1 to 16.
+    """
+    import os
+
+    value = os.environ.get(CONCURRENCY_ENV, "").strip() or str(DEFAULT_CONCURRENCY)
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 16:
+        raise UsageError(f"{CONCURRENCY_ENV} must be a whole number from 1 to 16; it is {value!r}.")
+    return int(value)
+
+
+class _EngineGate:
+    """Lets ``concurrency`` questions at a time reach the engine and re-reads the index when it
+    changed; a reload waits until no question is being answered."""
+
+    def __init__(self, engine: Any, reload_interval: float = RELOAD_INTERVAL_S, concurrency: int = 1):
         self.engine = engine
         self.reload_interval = reload_interval
-        self._lock = threading.Lock()
+        self.concurrency = concurrency
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._reload_lock = threading.Lock()
         self._checked = time.monotonic()
 
     def _maybe_reload(self) -> None:
         if not hasattr(self.engine, "reload") or time.monotonic() - self._checked < self.reload_interval:
             return
-        self._checked = time.monotonic()
-        try:
-            reasons = self.engine.reload()
-        except QAError as exc:  # e.g. an index being rebuilt: keep answering from the loaded one
-            log.warning("index not reloaded: %s", exc)
-            return
+        with self._reload_lock:
+            if time.monotonic() - self._checked < self.reload_interval:
+                return
+            self._checked = time.monotonic()
+            for _ in range(self.concurrency):  # all slots: no question sees half a swap
+                self._slots.acquire()
+            try:
+                reasons = self.engine.reload()
+            except QAError as exc:  # e.g. an index being rebuilt: keep answering from the loaded one
+                log.warning("index not reloaded: %s", exc)
+                return
+            finally:
+                for _ in range(self.concurrency):
+                    self._slots.release()
         if reasons:
             log.info("index check: %s", "; ".join(reasons))
 
     def ask(self, question: str, history: list[dict[str, str]]) -> dict[str, Any]:
-        with self._lock:
-            self._maybe_reload()
+        self._maybe_reload()
+        with self._slots:
             return self.engine.ask(question, history=history).to_dict()
+
+
+class BodyLimit:
+    """ASGI middleware: refuses a request body over ``limit`` bytes with 413, by its
+    Content-Length or, for a chunked body, as soon as the bytes read pass the limit."""
+
+    def __init__(self, app: Any, limit: int = MAX_REQUEST_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def _refuse(self, send: Any) -> None:
+        body = f"request body over {self.limit} bytes\n".encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                if not value.strip().isdigit() or int(value) > self.limit:
+                    return await self._refuse(send)
+        received = 0
+        started = False
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message.get("type") == "http.request":
+                received += len(message.get("body") or b"")
+                if received > self.limit:
+                    from starlette.exceptions import HTTPException
+
+                    raise HTTPException(413, f"request body over {self.limit} bytes")
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started = started or message.get("type") == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except Exception as exc:
+            if getattr(exc, "status_code", None) != 413 or started:
+                raise
+            await self._refuse(send)
 
 
 # ---------------------------------------------------------------- the app
@@ -469,11 +546,13 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
-    gate = _EngineGate(engine, reload_interval)
+    concurrency = concurrency_from_env()
+    gate = _EngineGate(engine, reload_interval, concurrency)
     title = title or DEFAULT_TITLE
     example_questions = [q for q in (examples if examples is not None else default_examples(engine.articles)) if q]
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit, limit=MAX_REQUEST_BYTES)
     page_headers = {
         "Content-Security-Policy": CONTENT_SECURITY_POLICY,
         "X-Content-Type-Options": "nosniff",
@@ -598,7 +677,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
 
         answer_event = dict(
             fn=answer, inputs=[pending, chatbot, history], outputs=[chatbot, history],
-            api_visibility="private", concurrency_id="engine", concurrency_limit=1,
+            api_visibility="private", concurrency_id="engine", concurrency_limit=concurrency,
         )
         question.submit(
             add_question, [question, chatbot], [chatbot, question, pending],
@@ -612,7 +691,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
                     api_visibility="private", queue=False)
         chatbot.clear(lambda: ([], ""), None, [history, pending], api_visibility="private", queue=False)
 
-        gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=1)
+        gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=concurrency)
 
     blocks.queue(max_size=64)
     return gr.mount_gradio_app(
