@@ -185,6 +185,8 @@ def cmd_ask(args) -> int:
         except UsageError as exc:
             status = 2
             _err(str(exc))
+            if args.json and questions is None:  # keep one output line per input line
+                print(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False), flush=True)
             return
         if args.json:
             print(json.dumps(a.to_dict(), ensure_ascii=False), flush=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -46,23 +46,22 @@ class Engine:
         self.answer_params = answer_params
         self.weights = weights
         self._lock = threading.Lock()
-        self._install(index)
+        self._state = State.of(index, weights)
         self._embedder = None
 
-    def _install(self, index: Index) -> None:
-        self.index = index
-        self.articles: dict[str, Article] = index.articles
-        self.retriever = Retriever(index, self.weights)
-        self.vocabulary = self.retriever.vocabulary
-        # Stemming is the slow part of scoring sentences: do it once per sentence, not per question.
-        index.sentence_terms = [frozenset(terms(s.text)) for s in index.sentences]
-        self.raw_words = {w.lower() for a in index.articles.values() for w in (a.text + " " + a.title).split()}
-        self.article_years = {a.id: a.date[:4] for a in index.articles.values() if a.date}
-        dated = sorted({a.date for a in index.articles.values() if a.date})
-        self.recency = {
-            a.id: (dated.index(a.date) / (len(dated) - 1) if len(dated) > 1 else 1.0)
-            for a in index.articles.values() if a.date
-        }
+    # One reference to everything derived from an index: a reload swaps it whole, and each question
+    # reads it once, so no answer ever mixes two indexes.
+    @property
+    def index(self) -> Index:
+        return self._state.index
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self._state.index.articles
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._state.retriever
 
     # ------------------------------------------------------------ construction
     @classmethod
@@ -93,9 +92,13 @@ class Engine:
         if manifest.get("created") == self.index.manifest.get("created") and manifest == self.index.manifest:
             return []
         old = self.index.manifest.get("corpus", {}).get("articles", {})
-        new_index = load_index(self.settings.index_dir)
+        try:
+            new_index = load_index(self.settings.index_dir)
+        except (IndexMissingError, IndexCorruptError) as exc:
+            return [f"kept the index in memory: {exc}"]
+        state = State.of(new_index, self.weights)
         with self._lock:
-            self._install(new_index)
+            self._state = state
             self._embedder = None
         from qa.index import describe_diff, diff_articles
 
@@ -148,21 +151,21 @@ class Engine:
         notices: list[str] = []
         text = self._truncate(text, notices)
         top_k = top_k or self.settings.top_k
-        index = self.index  # one consistent snapshot, even if reload() swaps it meanwhile
-        retriever, articles = self.retriever, self.articles
+        st = self._state  # one consistent snapshot, even if reload() swaps it meanwhile
+        index, retriever, articles = st.index, st.retriever, st.index.articles
         query, is_followup = followup_query(text, history)
         info = analyze(text)
         vector = self.embed_query(query)
-        boost = self._date_boost(info) if method == "hybrid" else {}
+        boost = self._date_boost(st, info) if method == "hybrid" else {}
         passages = retriever.search(vector, query, top_k=max(top_k, self.answer_params.passages_considered),
                                     method=method, date_boost=boost)
         shown = passages[:top_k]
         if method != "hybrid":
-            return self._baseline_answer(text, query, vector, passages[:3], shown, index, articles, tuple(notices))
-        candidates = self._candidates(text, query, vector, passages, info, index)
+            return self._baseline_answer(st, query, vector, passages[:3], shown, text, tuple(notices))
+        candidates = self._candidates(st, query, vector, passages, info)
         if is_followup and REFERS_TO_ANSWER_RE.search(text):
             candidates = self._attribution(history, info, index, passages) or candidates
-        unknown = self._unknown_names(text) if not is_followup else ()
+        unknown = self._unknown_names(st, text) if not is_followup else ()
         return build_answer(text, query, candidates, shown, info, articles, self.answer_params,
                             notices=tuple(notices), unknown_names=unknown)
 
@@ -177,19 +180,20 @@ class Engine:
                            "the model reads no more than that.")
         return cut
 
-    def _date_boost(self, info) -> dict[str, float]:
+    def _date_boost(self, st: "State", info) -> dict[str, float]:
         boost: dict[str, float] = {}
         if info.latest and not info.years:
-            boost = {a: LATEST_BOOST * r for a, r in self.recency.items()}
+            boost = {a: LATEST_BOOST * r for a, r in st.recency.items()}
         for y in info.years:
-            for a, year in self.article_years.items():
+            for a, year in st.article_years.items():
                 if year == y:
                     boost[a] = boost.get(a, 0.0) + YEAR_BOOST
         return boost
 
-    def _candidates(self, question, query, vector, passages, info, index) -> list[Candidate]:
+    def _candidates(self, st: "State", query, vector, passages, info) -> list[Candidate]:
+        index = st.index
         q_terms = set(terms(query))
-        weight = {t: self.retriever.term_weight(t) for t in q_terms}
+        weight = {t: st.retriever.term_weight(t) for t in q_terms}
         total = sum(weight.values()) or 1.0
         top = passages[0].score if passages else 0.0
         seen: set[str] = set()
@@ -204,14 +208,14 @@ class Engine:
             return []
         dense = index.sentence_vectors[rows] @ vector
         out = []
-        sentence_terms = index.sentence_terms
+        sentence_terms = st.sentence_terms
         for (s, p), d, row in zip(pairs, dense.tolist(), rows):
             own = sentence_terms[row] & q_terms
             lex = sum(weight[t] for t in own) / total
             before = sentence_terms[row - 1] & q_terms if s.ordinal > 0 else frozenset()
             window = sum(weight[t] for t in own | before) / total
             out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
-                                       self.article_years.get(s.article_id), window))
+                                       st.article_years.get(s.article_id), window))
         return out
 
     def _attribution(self, history, info, index, passages) -> list[Candidate]:
@@ -232,22 +236,22 @@ class Engine:
                 return [Candidate(s, passage, 1.0, 1.0, bool(info.kind), False, 10.0)]
         return []
 
-    def _unknown_names(self, question: str) -> tuple[str, ...]:
+    def _unknown_names(self, st: "State", question: str) -> tuple[str, ...]:
         """Names and numbers in the question that appear nowhere in the collection."""
-        years = set(self.article_years.values())
+        years = set(st.article_years.values())
         out = []
         for name in salient_names(question):
             if name in years:
                 continue
             stemmed = terms(name)
-            if stemmed and all(t in self.vocabulary for t in stemmed):
+            if stemmed and all(t in st.vocabulary for t in stemmed):
                 continue
-            if name.lower() in self.raw_words:
+            if name.lower() in st.raw_words:
                 continue
             out.append(name)
         return tuple(out)
 
-    def _baseline_answer(self, question, query, vector, top3, shown, index, articles, notices) -> Answer:
+    def _baseline_answer(self, st: "State", query, vector, top3, shown, question, notices) -> Answer:
         """The plain baseline: the best-cosine sentence of the top three passages; never abstains."""
         from qa.question import QuestionInfo
 
@@ -255,5 +259,35 @@ class Engine:
         params = replace(self.answer_params, w_lexical=0.0, w_window=0.0, w_passage=0.0, w_kind=0.0,
                          w_year=0.0, threshold=-1.0, dated_margin=-1.0, second_margin=-1.0,
                          passages_considered=3, require_kind=False)
-        cands = self._candidates(question, query, vector, top3, info, index)
-        return build_answer(question, query, cands, shown, info, articles, params, notices=notices)
+        cands = self._candidates(st, query, vector, top3, info)
+        return build_answer(question, query, cands, shown, info, st.index.articles, params, notices=notices)
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything derived from one loaded index."""
+
+    index: Index
+    retriever: Retriever
+    vocabulary: frozenset[str]
+    raw_words: frozenset[str]
+    article_years: dict[str, str]
+    recency: dict[str, float]
+    sentence_terms: list[frozenset[str]]  # row-aligned with index.sentences
+
+    @classmethod
+    def of(cls, index: Index, weights: Weights) -> "State":
+        retriever = Retriever(index, weights)
+        articles = index.articles.values()
+        dated = sorted({a.date for a in articles if a.date})
+        return cls(
+            index=index,
+            retriever=retriever,
+            vocabulary=frozenset(retriever.vocabulary),
+            raw_words=frozenset(w.lower() for a in articles for w in (a.text + " " + a.title).split()),
+            article_years={a.id: a.date[:4] for a in articles if a.date},
+            recency={a.id: (dated.index(a.date) / (len(dated) - 1) if len(dated) > 1 else 1.0)
+                     for a in articles if a.date},
+            # Stemming is the slow part of scoring sentences: once per sentence, not per question.
+            sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
+        )

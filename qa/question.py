@@ -73,6 +73,7 @@ NOT_PERSON_RE = re.compile(
     r"Church|Museum|River|Island|Mountain|North|South|East|West|Cabinet|Member|Monday|Tuesday|Wednesday|"
     r"Thursday|Friday|Saturday|Sunday)\b")
 TAG_RE = re.compile(r"<[^>]+>")
+HISTORY_TURN_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def followup_query(question: str, history: Iterable) -> tuple[str, bool]:
     previous answer, that answer's words are added too. A year in the follow-up replaces the years
     of the previous question.
     """
-    turns = messages(history)
+    # Earlier turns are cut like questions are, so a huge history cannot slow a follow-up down.
+    turns = [(r, t[:HISTORY_TURN_CHARS]) for r, t in messages(history)]
     users = [clean_question(t) for r, t in turns if r == "user" and clean_question(t)]
     if not users:
         return question, False

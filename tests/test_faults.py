@@ -188,20 +188,12 @@ def _bump_manifest(gen: Path) -> None:
     _rewrite(gen / "manifest.json", json.dumps(manifest).encode())
 
 
-RELOAD_RAISES = pytest.mark.xfail(
-    strict=True, raises=IndexCorruptError,
-    reason="bug in qa/pipeline.py: Engine.reload() lets IndexCorruptError from load_index escape when "
-           "a newer manifest names damaged files (fix: catch QAError around load_index and return "
-           "'kept the index in memory: ...').",
-)
-
-
 REPAIRED = {"manifest garbage", "generation deleted", "vectors.faiss truncated"}  # a full rebuild each: ~10 s
 
 
 @pytest.mark.parametrize("damage,newer", [
     *[(name, False) for name in DAMAGE],
-    *[pytest.param(name, True, marks=RELOAD_RAISES)
+    *[(name, True)
       for name in ("vectors.faiss truncated", "sentences.jsonl deleted", "chunks.jsonl truncated",
                    "sentence_vectors.npy holds a pickle")],
 ])

@@ -152,11 +152,13 @@ def test_cli_batch_prints_one_json_line_per_question(settings, monkeypatch, caps
     assert code == 0
     assert "Traceback" not in err
     rows = [json.loads(line) for line in out.split("\n") if line]  # JSON lines end at "\n" only
-    assert len(rows) == len(askable)
-    for row, q in zip(rows, askable):
-        assert set(row) == ANSWER_KEYS
-        assert clean_question(q).startswith(row["question"])
-    # a line with only control characters is reported on stderr, not answered
+    assert len(rows) == len(expected)  # one output line per non-blank input line
+    for row, q in zip(rows, expected):
+        if clean_question(q):
+            assert set(row) == ANSWER_KEYS
+            assert clean_question(q).startswith(row["question"])
+        else:  # only control characters: reported, in its place, not answered
+            assert set(row) == {"question", "error"} and row["question"] == q
     assert err.count("qa: error:") == len(expected) - len(askable)
 
 
