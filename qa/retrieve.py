@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import Index
+from qa.index import APPROX_ABOVE, Index
 from qa.text import terms
 from qa.types import Passage
 
@@ -38,7 +38,8 @@ class Retriever:
         self.bm25 = index.bm25
         self.idf = self.bm25.idf()
         self.max_idf = math.log(1 + (max(len(self.chunks), 1) + 0.5) / 0.5)
-        self.matrix = index.chunk_vectors() if len(self.chunks) <= 200_000 else None
+        # Up to APPROX_ABOVE chunks, exact search is a matrix product; above it the HNSW index answers.
+        self.matrix = index.chunk_vectors() if len(self.chunks) <= APPROX_ABOVE else None
 
     @property
     def vocabulary(self) -> set[str]:
@@ -53,7 +54,7 @@ class Retriever:
     def dense_scores(self, vector: np.ndarray, k: int) -> dict[int, float]:
         if self.matrix is not None:
             scores = self.matrix @ vector
-            top = np.argsort(-scores)[:k]
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
             return {int(i): float(scores[i]) for i in top}
         sims, idx = self.index.faiss_index.search(vector[None, :].astype(np.float32), k)
         return {int(i): float(s) for s, i in zip(sims[0], idx[0]) if i >= 0}

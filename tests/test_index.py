@@ -160,3 +160,21 @@ def test_stale_reasons_say_what_differs(small):
     reasons = check_manifest(m, small, hashes)
     assert "2 articles changed, 1 article added" in reasons
     assert check_manifest(m, replace(small, max_tokens=100), None)[0].startswith("chunking differs")
+
+
+def test_large_collections_switch_to_hnsw(monkeypatch):
+    import faiss
+
+    import qa.index
+
+    monkeypatch.setattr(qa.index, "APPROX_ABOVE", 100)
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(400, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = qa.index.make_faiss_index(vectors, 32)
+    assert isinstance(index, faiss.IndexHNSWFlat)
+    small = qa.index.make_faiss_index(vectors[:100], 32)
+    assert isinstance(small, faiss.IndexFlatIP)
+    queries = vectors[:20] + 0.01 * rng.normal(size=(20, 32)).astype(np.float32)
+    _, ids = index.search(queries, 1)
+    assert (ids[:, 0] == np.arange(20)).mean() >= 0.95
