@@ -20,6 +20,7 @@ from qa.types import Answer, Article
 
 MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters); the rest is noise
 LATEST_BOOST = 0.12  # added to the newest article's passages for "current / latest" questions
+QUOTED_PENALTY = 0.15  # for a sentence the previous answer already quoted, in a follow-up
 YEAR_BOOST = 0.15  # added to passages of articles dated in the year a question names
 
 
@@ -162,9 +163,20 @@ class Engine:
         shown = passages[:top_k]
         if method != "hybrid":
             return self._baseline_answer(st, query, vector, passages[:3], shown, text, tuple(notices))
-        candidates = self._candidates(st, query, vector, passages, info)
         if is_followup and REFERS_TO_ANSWER_RE.search(text):
-            candidates = self._attribution(history, info, index, passages) or candidates
+            candidates = (self._attribution(history, info, index, passages)
+                          or self._candidates(st, query, vector, passages, info))
+        elif is_followup:
+            # The follow-up's own words (when it has some: not "and in 2018?") weigh more in choosing
+            # the sentence; the earlier turn mainly helped find the passages. What the previous answer
+            # already quoted is less likely to be news.
+            own = set(terms(text))
+            focus = (own, self.embed_query(text)) if len(own) >= 2 else None
+            quoted = {s.id for s in _quoted_sentences(index, history)}
+            candidates = [replace(c, score=c.score - QUOTED_PENALTY) if c.sentence.id in quoted else c
+                          for c in self._candidates(st, query, vector, passages, info, focus)]
+        else:
+            candidates = self._candidates(st, query, vector, passages, info)
         unknown = self._unknown_names(st, text) if not is_followup else ()
         return build_answer(text, query, candidates, shown, info, articles, self.answer_params,
                             notices=tuple(notices), unknown_names=unknown)
@@ -190,10 +202,14 @@ class Engine:
                     boost[a] = boost.get(a, 0.0) + YEAR_BOOST
         return boost
 
-    def _candidates(self, st: "State", query, vector, passages, info) -> list[Candidate]:
+    def _candidates(self, st: "State", query, vector, passages, info, focus=None) -> list[Candidate]:
+        """Score the sentences of the top passages. ``focus`` = (terms, vector) of a follow-up's own
+        words: they count fully, the earlier question's words and vector half."""
         index = st.index
         q_terms = set(terms(query))
         weight = {t: st.retriever.term_weight(t) for t in q_terms}
+        if focus is not None:
+            weight = {t: w if t in focus[0] else 0.5 * w for t, w in weight.items()}
         total = sum(weight.values()) or 1.0
         top = passages[0].score if passages else 0.0
         seen: set[str] = set()
@@ -207,6 +223,8 @@ class Engine:
         if not rows:
             return []
         dense = index.sentence_vectors[rows] @ vector
+        if focus is not None:
+            dense = 0.5 * dense + 0.5 * (index.sentence_vectors[rows] @ focus[1])
         out = []
         sentence_terms = st.sentence_terms
         for (s, p), d, row in zip(pairs, dense.tolist(), rows):
@@ -221,14 +239,10 @@ class Engine:
     def _attribution(self, history, info, index, passages) -> list[Candidate]:
         """"Who said that?": the previous answer's sentence, or the nearest sentence before it in its
         article that holds the asked-for span (the speaker of a quote is often named just before it)."""
-        previous = next((t for r, t in reversed(messages(history)) if r == "assistant"), "")
-        previous = " ".join(previous.split())
-        if not previous:
-            return []
-        quoted = [s for s in index.sentences if len(s.text) > 20 and " ".join(s.text.split()) in previous]
+        quoted = _quoted_sentences(index, history)
         if not quoted:
             return []
-        first = min(quoted, key=lambda s: previous.find(" ".join(s.text.split())))
+        first = quoted[0]
         siblings = index.sentences_by_article[first.article_id]
         for s in reversed(siblings[max(0, first.ordinal - 3): first.ordinal + 1]):
             if not info.kind or find_spans(s.text, info.kind):
@@ -261,6 +275,16 @@ class Engine:
                          passages_considered=3, require_kind=False)
         cands = self._candidates(st, query, vector, top3, info)
         return build_answer(question, query, cands, shown, info, st.index.articles, params, notices=notices)
+
+
+def _quoted_sentences(index: Index, history) -> list:
+    """The sentences the previous answer quoted, in the order it quoted them (history is plain text)."""
+    previous = next((t for r, t in reversed(messages(history)) if r == "assistant"), "")
+    previous = " ".join(previous.split())
+    if not previous:
+        return []
+    found = [(previous.find(" ".join(s.text.split())), s) for s in index.sentences if len(s.text) > 20]
+    return [s for pos, s in sorted((f for f in found if f[0] >= 0), key=lambda f: f[0])]
 
 
 @dataclass(frozen=True)
