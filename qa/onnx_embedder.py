@@ -31,7 +31,9 @@ class OnnxEmbedder:
         vectors = embedder.embed(["Who inspected Havering?"])  # (1, 384) float32, unit rows
     """
 
-    def __init__(self, model_dir: Path, threads: int = 1, inter_op_threads: int = 1) -> None:
+    def __init__(
+        self, model_dir: Path, threads: int = 1, inter_op_threads: int = 1, *, spin: bool = False
+    ) -> None:
         """Record where the exported encoder lives; loads nothing yet.
 
         Args:
@@ -39,12 +41,16 @@ class OnnxEmbedder:
             threads: ONNX Runtime intra-op threads. 1 by default: with another process busy
                 on one of two cores, 2 threads collapse while 1 stays fast.
             inter_op_threads: ONNX Runtime inter-op threads (the graph runs sequentially).
+            spin: Let idle intra-op threads busy-wait (ONNX Runtime's default). Off by
+                default: on a shared machine spinning threads fight other processes for
+                cores and multi-thread latency doubles; no effect with ``threads=1``.
         """
         if threads < 1 or inter_op_threads < 1:
             raise ValueError(f"threads must be at least 1; got {threads}, {inter_op_threads}")
         self.model_dir = Path(model_dir)
         self.threads = threads
         self.inter_op_threads = inter_op_threads
+        self.spin = spin
         self._info: dict[str, Any] | None = None
         self._tokenizer: Any = None  # truncating, for the model
         self._raw_tokenizer: Any = None  # untruncated, for count_tokens/truncate
@@ -260,6 +266,7 @@ class OnnxEmbedder:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = self.inter_op_threads
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.spin else "0")
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
         try:
             return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])

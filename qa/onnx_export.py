@@ -114,7 +114,8 @@ def inspect_model_folder(model_path: str) -> dict[str, Any]:
     max_length = DEFAULT_MAX_LENGTH
     st_config = root / "sentence_bert_config.json"
     if st_config.is_file():
-        max_length = int(_read_json(st_config, "").get("max_seq_length") or DEFAULT_MAX_LENGTH)
+        config = _read_json(st_config, "it holds the model's max_seq_length.")
+        max_length = int(config.get("max_seq_length") or DEFAULT_MAX_LENGTH)
     dim = pooling.get("word_embedding_dimension") or pooling.get("embedding_dimension")
     if not dim:
         dim = _read_json(root / "config.json", hint).get("hidden_size")
@@ -153,7 +154,6 @@ def _export_fp32(model_path: str, onnx_path: Path, dim: int) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of dynamo, which needs more deps here.
         warnings.simplefilter("ignore")
-        expected = wrapper(*args).numpy()
         torch.onnx.export(
             wrapper,
             args,
@@ -167,15 +167,26 @@ def _export_fp32(model_path: str, onnx_path: Path, dim: int) -> None:
             dynamo=False,
         )
 
-    # A wrong trace (e.g. a baked-in shape) fails here, not silently at query time.
+    # Check on another batch size and length than the trace's, so a baked-in shape fails
+    # here rather than silently at query time.
+    check_ids = torch.tensor([[101, 2054, 2003, 1996, 3463, 1997, 2023, 3231, 1029, 102],
+                              [101, 2748, 102, 0, 0, 0, 0, 0, 0, 0],
+                              [101, 1996, 2345, 3189, 2001, 2405, 2197, 3204, 102, 0]])
+    check = (check_ids, (check_ids != 0).long(), torch.zeros_like(check_ids))
+    with torch.no_grad():
+        expected = wrapper(*check).numpy()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {k: v.numpy() for k, v in zip(INPUT_NAMES, args)})[0]
-    if got.shape[-1] != dim or not np.allclose(got, expected, atol=1e-4):
-        raise QAError(
-            f"the ONNX export of {model_path} does not reproduce the torch model "
-            f"(max difference {float(np.abs(got - expected).max()):.2g}); keep "
-            "--encoder sentence-transformers."
-        )
+    got = session.run(None, {k: v.numpy() for k, v in zip(INPUT_NAMES, check)})[0]
+    if got.shape != expected.shape or got.shape[-1] != dim:
+        problem = f"output shape {got.shape}, expected {expected.shape[:2] + (dim,)}"
+    elif not np.allclose(got, expected, atol=1e-4):
+        problem = f"max difference {float(np.abs(got - expected).max()):.2g}"
+    else:
+        return
+    raise QAError(
+        f"the ONNX export of {model_path} does not reproduce the torch model ({problem}); "
+        "use --encoder sentence-transformers."
+    )
 
 
 def _quantize_int8(fp32_path: Path, int8_path: Path) -> None:
