@@ -287,6 +287,14 @@ def _report(rows: list[tuple[str, dict]], exports: dict, loads: tuple[tuple, tup
                         for v, e in exports.items() if v in ("fp32", "int8"))
             + f"; whole export process {exports['process_s']:.1f} s.",
         ]
+    others = [r[phase]["other"] for _, r in rows for phase in ("quiet", "busy")]
+    if min(others) >= 0.5:
+        lines += [
+            "",
+            f"Unrelated processes used {min(others):.1f}-{max(others):.1f} cores in every phase "
+            "of this run: read *p50/p95* as \"one core already taken\" and *busy* as \"both "
+            "taken\". *CPU ms* is the least contention-sensitive figure.",
+        ]
     cut = [f"{name} threads {r['threads']} {phase} ({r[phase]['n']} calls)"
            for name, r in rows for phase in ("quiet", "busy") if r[phase]["n"] < calls]
     if cut:
