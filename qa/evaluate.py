@@ -34,7 +34,7 @@ RECALL_KS = (1, 3, 5, 10)
 REQUIRED_FIELDS = ("id", "question", "type", "expected", "articles", "answerable")
 EXAMPLE_LINE = (
     '{"id": "q001", "question": "Who is the cabinet member?", "type": "person", '
-    '"expected": ["Oscar Ford"], "articles": ["havering-rated-inadequate"], '
+    '"expected": ["Jane Smith"], "articles": ["council-rated-inadequate"], '
     '"history": [], "answerable": true, "current": false}'
 )
 
@@ -53,8 +53,8 @@ class TestQuestion:
     """One line of a questions file.
 
     Usage example:
-        q = TestQuestion(id="q1", question="Who?", type="person", expected=("Oscar Ford",),
-                         articles=("havering-rated-inadequate",), history=(),
+        q = TestQuestion(id="q1", question="Who?", type="person", expected=("Jane Smith",),
+                         articles=("council-rated-inadequate",), history=(),
                          answerable=True, current=False)
     """
 

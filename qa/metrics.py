@@ -15,7 +15,7 @@ def normalize_answer(text: str) -> str:
     """SQuAD answer normalisation: lower-case, drop punctuation and articles, collapse spaces.
 
     As in the official SQuAD script, punctuation is deleted, not replaced by a space
-    ("Havering's" -> "haverings"). Unlike it, every Unicode punctuation character counts,
+    ("Smith's" -> "smiths"). Unlike it, every Unicode punctuation character counts,
     so curly quotes and dashes go too ("‘Good’" -> "good"). Currency signs stay ("£11m").
 
     Args:

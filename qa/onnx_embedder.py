@@ -28,7 +28,7 @@ class OnnxEmbedder:
 
     Usage example:
         embedder = OnnxEmbedder(Path("index/encoder"))
-        vectors = embedder.embed(["Who inspected Havering?"])  # (1, 384) float32, unit rows
+        vectors = embedder.embed(["Who inspected the school?"])  # (1, 384) float32, unit rows
     """
 
     def __init__(

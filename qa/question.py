@@ -62,16 +62,16 @@ REFERS_TO_ANSWER_RE = re.compile(
     r"^\s*(?:and\s+)?(?:who|whom|which \w+|where|when|why)\s+(?:\w+\s+)?"
     r"(?:said|say|says|wrote|write|stated|state|claimed|made|announced|found|reported|mean|meant)\s+(?:that|this|it)\b",
     re.I)
-# "Havering Children’s Services": a capitalised phrase that runs on past a possessive is a name of a thing.
+# "Springfield Children’s Services": a capitalised phrase that runs on past a possessive names a thing.
 POSSESSIVE_NAME_RE = re.compile(r"['’]s\s+[A-Z]")
 # Words that mark a capitalised phrase as an organisation or a thing, not a person.
 NOT_PERSON_RE = re.compile(
     r"\b(Council|Fund|Department|Board|Services?|Agency|Authority|Committee|Ministry|University|College|"
-    r"School|Hospital|Trust|Group|Team|Office|Government|Education|Hub|Court|Party|Company|Corporation|"
+    r"School|Hospital|Trust|Group|Team|Office|Government|Education|Court|Party|Company|Corporation|"
     r"Association|Society|Institute|Centre|Center|Bank|Club|Street|Road|Park|Station|Report|Plan|Act|"
     r"Scheme|Programme|Program|Panel|Review|Partnership|Network|Foundation|Commission|Parliament|Police|"
-    r"Church|Museum|River|Island|Mountain|North|South|East|West|Cabinet|Member|Monday|Tuesday|Wednesday|"
-    r"Thursday|Friday|Saturday|Sunday)\b")
+    r"Church|Museum|River|Island|Mountain|North|South|East|West|Cabinet|Member|Minister|Secretary|Officer|"
+    r"Executive|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 TAG_RE = re.compile(r"<[^>]+>")
 HISTORY_TURN_CHARS = 2000
 
