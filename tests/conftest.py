@@ -53,3 +53,25 @@ def articles():
     from qa.corpus import load_articles
 
     return {a.id: a for a in load_articles(CORPUS)}
+
+
+# Debian's Chromium driven by Playwright; never a downloaded browser. Flags keep it off the network.
+CHROMIUM = Path(os.environ.get("QA_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session; skips (fails under QA_REQUIRE_BROWSER=1) without it."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM}: install it with `sudo apt-get install chromium`"
+        if os.environ.get("QA_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

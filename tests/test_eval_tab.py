@@ -37,9 +37,6 @@ from qa.types import Answer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_QUESTIONS = ROOT / "corpus" / "questions.jsonl"
-CHROMIUM = Path(os.environ.get("QA_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 XSS = "<img src=x onerror=alert(1)>"
 
 # Rates in [0, 1]; counts and latencies are not.
@@ -311,20 +308,6 @@ def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
 
 # ------------------------------------------------------------------ browser
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM}: install it with `sudo apt-get install chromium`"
-        if os.environ.get("QA_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
