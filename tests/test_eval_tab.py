@@ -4,7 +4,6 @@ and one browser check (Chromium through Playwright, as in test_web.py)."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
