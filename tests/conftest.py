@@ -61,9 +61,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the session; skips (fails under QA_REQUIRE_BROWSER=1) without it."""
+    """One headless Chromium per test module (Playwright's sync API holds an event loop open while it
+    runs, which other modules' asyncio.run() calls must not meet); skips (fails under QA_REQUIRE_BROWSER=1) without it."""
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM}: install it with `sudo apt-get install chromium`"
         if os.environ.get("QA_REQUIRE_BROWSER") == "1":
