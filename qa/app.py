@@ -525,6 +525,26 @@ class BodyLimit:
 # ---------------------------------------------------------------- the app
 
 
+class _NoBackendSwitch:
+    """Stands in for gradio.utils.MatplotlibBackendMananger (sic), which imports matplotlib
+    around *every* event to switch it to the agg backend: 26 MB and ~0.9 s on the first
+    answer, for events that draw nothing. The one plot here (the Evaluation tab's) draws on
+    its own Agg canvas without pyplot, so no backend switch is needed."""
+
+    def __enter__(self) -> "_NoBackendSwitch":
+        return self
+
+    def __exit__(self, *exc: object) -> bool:
+        return False
+
+
+def _skip_matplotlib_backend_switch() -> None:
+    import gradio.utils
+
+    if hasattr(gradio.utils, "MatplotlibBackendMananger"):
+        gradio.utils.MatplotlibBackendMananger = _NoBackendSwitch
+
+
 def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str | None = None,
               reload_interval: float = RELOAD_INTERVAL_S):
     """The FastAPI app: ``GET /articles/{id}`` and the Gradio chat mounted at "/".
@@ -546,6 +566,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
+    _skip_matplotlib_backend_switch()
     concurrency = concurrency_from_env()
     gate = _EngineGate(engine, reload_interval, concurrency)
     title = title or DEFAULT_TITLE
