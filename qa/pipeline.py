@@ -121,7 +121,8 @@ class Engine:
                     if self.settings.encoder == "onnx" and self.index.encoder_dir is not None:
                         from qa.embedding import onnx_embedder
 
-                        self._embedder = onnx_embedder(self.index.encoder_dir, threads=1)
+                        self._embedder = onnx_embedder(self.index.encoder_dir,
+                                                       threads=self.settings.query_threads)
                     else:
                         from qa.embedding import SentenceTransformerEmbedder
 
@@ -232,8 +233,9 @@ class Engine:
             lex = sum(weight[t] for t in own) / total
             before = sentence_terms[row - 1] & q_terms if s.ordinal > 0 else frozenset()
             window = sum(weight[t] for t in own | before) / total
+            novel = len(sentence_terms[row] - q_terms) / len(sentence_terms[row]) if sentence_terms[row] else 0.0
             out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
-                                       st.article_years.get(s.article_id), window))
+                                       st.article_years.get(s.article_id), window, novel))
         return out
 
     def _attribution(self, history, info, index, passages) -> list[Candidate]:

@@ -1,0 +1,67 @@
+"""Choosing the sentences to quote when the question asks for a type (pure: no model, no index)."""
+
+from __future__ import annotations
+
+from qa.answer import AnswerParams, Candidate, build_answer, choose
+from qa.question import QuestionInfo, analyze
+from qa.types import Article, Chunk, Passage, Sentence
+
+TEXT = ("The council was inspected again. It was a long visit. The inspection ran from 3 to 14 March 2019. "
+        "“We are proud of our staff,” the leader said. Cllr Jane Smith said so at the meeting.")
+ARTICLE = Article(id="a", title="T", date="2019-04", source=None, url=None, text=TEXT, sha256="x")
+ARTICLES = {"a": ARTICLE}
+CHUNK = Chunk(id="a#0", article_id="a", ordinal=0, start=0, end=len(TEXT), text=TEXT)
+PASSAGE = Passage(chunk=CHUNK, rank=1, score=1.0, dense=0.8, lexical=1.0)
+
+
+def sentence(ordinal: int, text: str) -> Sentence:
+    start = TEXT.index(text)
+    return Sentence(id=f"a:{ordinal}", article_id="a", ordinal=ordinal, start=start, end=start + len(text), text=text)
+
+
+S = [sentence(0, "The council was inspected again."), sentence(1, "It was a long visit."),
+     sentence(2, "The inspection ran from 3 to 14 March 2019."),
+     sentence(3, "“We are proud of our staff,” the leader said."),
+     sentence(4, "Cllr Jane Smith said so at the meeting.")]
+
+
+def cand(i: int, score: float, info: QuestionInfo) -> Candidate:
+    from qa.question import find_spans
+
+    kind_match = bool(info.kind) and bool(find_spans(S[i].text, info.kind))
+    return Candidate(S[i], PASSAGE, dense=score, lexical=0.5, kind_match=kind_match, year_match=False, score=score)
+
+
+def test_a_dated_sentence_close_to_the_best_replaces_it_for_a_when_question():
+    info = analyze("When was the council inspected?")
+    quotes, _ = choose([cand(0, 1.0, info), cand(2, 0.95, info)], info, ARTICLES, AnswerParams())
+    assert [q.sentence.ordinal for q in quotes][0] == 2
+
+
+def test_no_date_close_enough_means_not_found():
+    info = analyze("When was the council inspected?")
+    params = AnswerParams()
+    far = 1.0 - params.kind_search_margin - 0.05
+    quotes, _ = choose([cand(0, 1.0, info), cand(2, far, info)], info, ARTICLES, params)
+    assert quotes == []
+    answer = build_answer("When was the council inspected?", "", [cand(0, 1.0, info), cand(2, far, info)],
+                          [PASSAGE], info, ARTICLES, params)
+    assert answer.abstained and "date" in " ".join(answer.notices)
+
+
+def test_the_speaker_named_in_the_next_sentence_is_quoted_with_the_quote():
+    info = analyze("Who said they were proud of the staff?")
+    assert info.kind == "person"
+    quotes, _ = choose([cand(3, 1.0, info), cand(4, 0.5, info), cand(0, 0.6, info)], info, ARTICLES, AnswerParams())
+    assert [q.sentence.ordinal for q in quotes] == [3, 4]  # reading order
+    answer = build_answer("Who said they were proud of the staff?", "", [cand(3, 1.0, info), cand(4, 0.5, info)],
+                          [PASSAGE], info, ARTICLES, AnswerParams())
+    assert "Jane Smith" in answer.answer
+    assert all(TEXT[c.start:c.end] == c.quote for c in answer.citations)
+
+
+def test_without_a_typed_neighbour_a_person_question_keeps_the_best_sentence():
+    info = analyze("Who said they were proud of the staff?")
+    quotes, _ = choose([cand(3, 1.0, info), cand(0, 0.9, info)], info, ARTICLES,
+                       AnswerParams(kind_from_neighbour=True))
+    assert [q.sentence.ordinal for q in quotes][0] == 3  # persons are not required: no abstention
