@@ -144,6 +144,24 @@ def test_api_takes_history_as_a_list_or_as_json_text(client):
     assert QUESTION in as_list["query"]  # the follow-up was searched with its context
 
 
+def test_api_over_plain_http_as_in_the_readme(server, client):
+    """README's curl calls: POST the question, then read the result from the event stream."""
+    host = server.split("//", 1)[1].rstrip("/")
+    conn = http.client.HTTPConnection(host, timeout=60)
+    conn.request("POST", "/gradio_api/call/ask", body=json.dumps({"data": [QUESTION, []]}),
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 200
+    event_id = json.loads(response.read())["event_id"]
+    conn.request("GET", f"/gradio_api/call/ask/{event_id}")
+    stream = conn.getresponse().read().decode()
+    conn.close()
+    events = re.findall(r"^event: (\w+)\ndata: (.*)$", stream, flags=re.M)
+    assert events and events[-1][0] == "complete", stream[:500]
+    (result,) = json.loads(events[-1][1])
+    assert result == client.predict(QUESTION, [], api_name="/ask")
+
+
 def test_api_empty_question_is_an_error_not_a_search(client):
     for question in ["", "   \n\t "]:
         result = client.predict(question, [], api_name="/ask")
