@@ -73,6 +73,7 @@ NOT_PERSON_RE = re.compile(
     r"Church|Museum|River|Island|Mountain|North|South|East|West|Cabinet|Member|Minister|Secretary|Officer|"
     r"Executive|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 TAG_RE = re.compile(r"<[^>]+>")
+YEAR_ONLY_RE = re.compile(r"(?:1[5-9]|20)\d\d")
 HISTORY_TURN_CHARS = 2000
 
 
@@ -97,6 +98,8 @@ def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
         a, b = m.start(), m.end()
         if kind == "person" and (NOT_PERSON_RE.search(m.group()) or POSSESSIVE_NAME_RE.match(text, m.end())):
             continue
+        if kind == "number" and YEAR_ONLY_RE.fullmatch(m.group().strip()):
+            continue  # "in 2019" dates something; it does not count anything
         while b > a and text[b - 1] in " ,.;:":
             b -= 1
         if b > a:

@@ -65,3 +65,11 @@ def test_without_a_typed_neighbour_a_person_question_keeps_the_best_sentence():
     quotes, _ = choose([cand(3, 1.0, info), cand(0, 0.9, info)], info, ARTICLES,
                        AnswerParams(kind_from_neighbour=True))
     assert [q.sentence.ordinal for q in quotes][0] == 3  # persons are not required: no abstention
+
+
+def test_a_bare_year_is_not_a_count():
+    from qa.question import find_spans
+
+    assert find_spans("This was finalised in July 2024.", "number") == []
+    assert find_spans("It created 12 posts in 2024.", "number") == [(11, 13)]
+    assert find_spans("About 2,000 families", "number") == [(6, 11)]
