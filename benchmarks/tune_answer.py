@@ -4,9 +4,9 @@ Tuning data (never the reported sets): benchmarks/data/calibration_questions.jso
 corpus/ written for tuning, separate from corpus/questions.jsonl), and the SQuAD v1.1 / v2.0 dev
 questions of the tuning articles (every fourth SQuAD v1.1 article, as in tune.py and calibrate.py).
 
-    python benchmarks/tune_answer.py [--squad-sample 600] [--only NAME ...]
+    python benchmarks/tune_answer.py [--squad-sample 600] [--only NAME ...] > benchmarks/tune_answer.md
 
-Prints, for each named setting, answer@1 and abstention on each tuning set.
+Prints, for each setting, retrieval recall, answer@1 and abstention on each tuning set.
 """
 
 from __future__ import annotations
@@ -23,32 +23,42 @@ from qa.answer import REQUIRED_KINDS, AnswerParams  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate, load_questions  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
+from qa.retrieve import Weights  # noqa: E402
 
 HERE = Path(__file__).parent
 SHARED = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
 BASE = AnswerParams()
+ENCODER = None
 
 
-def settings_grid() -> dict[str, AnswerParams]:
-    with_person = REQUIRED_KINDS | {"person"}
-    grid = {"shipped": BASE}
-    for t in (0.50, 0.55, 0.60):
-        grid[f"threshold {t}"] = replace(BASE, threshold=t)
-    for w in (0.3, 0.5):
-        grid[f"novel {w}"] = replace(BASE, w_novel=w)
-    for m in (0.1, 0.25):
-        strict = replace(BASE, kind_margin=m, kind_search_margin=m, abstain_untyped=True)
-        grid[f"typed within {m}, else not found"] = strict
-        grid[f"typed within {m}, else not found, person too"] = replace(strict, required_kinds=with_person)
-        grid[f"typed within {m}, else not found + novel 0.3"] = replace(strict, w_novel=0.3)
-        grid[f"typed within {m}, else neighbour, else not found"] = replace(strict, kind_from_neighbour=True)
+Setting = tuple[AnswerParams, Weights]
+
+
+def settings_grid() -> dict[str, Setting]:
+    """Each setting differs from the shipped one in one respect."""
+    w = Weights()
+    grid: dict[str, Setting] = {"shipped": (BASE, w)}
+    for t in (0.55, 0.60):
+        grid[f"threshold {t}"] = (replace(BASE, threshold=t), w)
+    grid["+ novelty 0.3"] = (replace(BASE, w_novel=0.3), w)
+    grid["no typed neighbour"] = (replace(BASE, kind_from_neighbour=False), w)
+    grid["typed within 0.25"] = (replace(BASE, kind_margin=0.25, kind_search_margin=0.25), w)
+    grid["no abstention for an untyped answer"] = (replace(BASE, abstain_untyped=False, kind_margin=0.0,
+                                                           kind_search_margin=0.25, kind_from_neighbour=False), w)
+    grid["persons required"] = (replace(BASE, required_kinds=REQUIRED_KINDS | {"person"}), w)
+    grid["retrieval: chunk cosine only (dense 1, sentence 0)"] = (BASE, replace(w, dense=1.0, sentence=0.0))
+    for wd, ws in ((0.75, 0.5), (0.5, 0.75), (0.25, 1.0), (0.0, 1.0), (0.5, 1.5), (1.0, 1.0)):
+        grid[f"retrieval: dense {wd}, sentence {ws}"] = (BASE, replace(w, dense=wd, sentence=ws))
     return grid
 
 
-def scores(engine: Engine, questions, params: AnswerParams) -> dict[str, float]:
-    engine.answer_params = params
+def scores(engine: Engine, questions, setting: Setting) -> dict[str, float]:
+    params, weights = setting
+    engine = Engine(engine.index, engine.settings, params, weights)
+    engine._embedder = ENCODER  # one loaded query encoder for every setting
     m = evaluate(engine, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
-    return {k: m.get(k) for k in ("answer@1", "abstain_recall", "false_abstention_rate")}
+    return {k: m.get(k) or 0.0 for k in ("recall@1", "recall@5", "answer@1", "abstain_recall",
+                                         "false_abstention_rate")}
 
 
 def main() -> int:
@@ -79,17 +89,21 @@ def main() -> int:
     v2_pool = [q for q in v2 if article_of.get(q.id) in tune_articles and not q.answerable]
     v2_sample = rng.sample(v2_pool, min(args.squad_sample // 2, len(v2_pool)))
 
+    global ENCODER
+    ENCODER = news_engine.embedder
+    print("# Answer and retrieval settings on tuning questions only (`python benchmarks/tune_answer.py`)\n")
     print(f"news tuning {len(news)} ({sum(not q.answerable for q in news)} unanswerable); SQuAD v1.1 tuning "
           f"{len(v1_sample)}; SQuAD v2.0 unanswerable tuning {len(v2_sample)}\n")
-    print("| setting | news answer@1 | news abstain recall | news false abst. | SQuAD answer@1 | SQuAD false abst. "
-          "| SQuAD v2 abstain recall |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, params in grid.items():
-        n = scores(news_engine, news, params)
-        s1 = scores(squad, v1_sample, params)
-        s2 = scores(squad, v2_sample, params)
-        print(f"| {name} | {n['answer@1']:.3f} | {n['abstain_recall']:.3f} | {n['false_abstention_rate']:.3f} | "
-              f"{s1['answer@1']:.3f} | {s1['false_abstention_rate']:.3f} | {s2['abstain_recall']:.3f} |", flush=True)
+    print("| setting | news R@1 | news R@5 | news answer@1 | news abstain recall | news false abst. "
+          "| SQuAD R@1 | SQuAD R@5 | SQuAD answer@1 | SQuAD false abst. | SQuAD v2 abstain recall |")
+    print("|---|" + "---:|" * 10)
+    for name, setting in grid.items():
+        n = scores(news_engine, news, setting)
+        s1 = scores(squad, v1_sample, setting)
+        s2 = scores(squad, v2_sample, setting)
+        cells = [n["recall@1"], n["recall@5"], n["answer@1"], n["abstain_recall"], n["false_abstention_rate"],
+                 s1["recall@1"], s1["recall@5"], s1["answer@1"], s1["false_abstention_rate"], s2["abstain_recall"]]
+        print(f"| {name} | " + " | ".join(f"{c:.3f}" for c in cells) + " |", flush=True)
     return 0
 
 

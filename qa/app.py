@@ -265,7 +265,7 @@ def _passage_html(text: str, start: int | None = None, end: int | None = None) -
 def _scores_html(passage: Mapping[str, Any] | None, score: Any) -> str:
     parts = (passage or {}).get("scores") or {}
     bits = [f"score {_fmt(score)}"]
-    bits += [f"{name} {_fmt(parts[name])}" for name in ("dense", "lexical", "date") if name in parts]
+    bits += [f"{name} {_fmt(parts[name])}" for name in ("dense", "sentence", "lexical", "date") if name in parts]
     return f'<div class="qa-scores">{" · ".join(bits)}</div>'
 
 

@@ -1,4 +1,4 @@
-"""question -> ranked Passages: dense (FAISS) and BM25 (bm25s), fused by a weighted sum."""
+"""question -> ranked Passages: dense (chunks and their sentences) and BM25, fused by a weighted sum."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ METHODS = ("hybrid", "bm25", "dense")
 
 @dataclass(frozen=True)
 class Weights:
-    """Fusion weights, chosen on the SQuAD tuning sample (benchmarks/tune.py; README)."""
+    """Fusion weights, chosen on tuning questions (benchmarks/tune.py, benchmarks/tune_answer.py; README)."""
 
-    dense: float = 1.0
-    lexical: float = 0.5
+    dense: float = 0.5  # cosine of question and chunk
+    sentence: float = 1.0  # the best cosine of a sentence inside the chunk: a chunk's vector blurs
+    #                        one answering sentence among its neighbours (benchmarks/tune_answer.py)
+    lexical: float = 0.5  # BM25 / the query's best BM25
     candidates: int = 50  # from each retriever, before fusion
 
 
@@ -40,6 +42,12 @@ class Retriever:
         self.max_idf = math.log(1 + (max(len(self.chunks), 1) + 0.5) / 0.5)
         # Up to APPROX_ABOVE chunks, exact search is a matrix product; above it the HNSW index answers.
         self.matrix = index.chunk_vectors() if len(self.chunks) <= APPROX_ABOVE else None
+        # Row numbers (in index.sentence_vectors) of the sentences each chunk holds, whole or in part.
+        self.chunk_sentence_rows = [
+            np.array([index.sentence_row[f"{c.article_id}:{o}"] for o in c.sentences
+                      if f"{c.article_id}:{o}" in index.sentence_row], dtype=np.int64)
+            for c in self.chunks
+        ]
 
     @property
     def vocabulary(self) -> set[str]:
@@ -58,6 +66,16 @@ class Retriever:
             return {int(i): float(scores[i]) for i in top}
         sims, idx = self.index.faiss_index.search(vector[None, :].astype(np.float32), k)
         return {int(i): float(s) for s, i in zip(sims[0], idx[0]) if i >= 0}
+
+    def _best_sentence(self, vector: np.ndarray, cands) -> dict[int, float]:
+        """chunk row -> the highest cosine of the question with one of its sentences."""
+        cands = [i for i in cands if len(self.chunk_sentence_rows[i])]
+        if not cands:
+            return {}
+        rows = [self.chunk_sentence_rows[i] for i in cands]
+        sims = self.index.sentence_vectors[np.concatenate(rows)] @ vector
+        starts = np.cumsum([0] + [len(r) for r in rows[:-1]])
+        return dict(zip(cands, np.maximum.reduceat(sims, starts).tolist()))
 
     def search(
         self,
@@ -95,10 +113,12 @@ class Retriever:
             if missing:
                 dense.update(zip(missing, (self.matrix[missing] @ vector).tolist()))
         floor = min(dense.values()) if dense else 0.0
+        best_sentence = self._best_sentence(vector, cands) if method == "hybrid" and self.weights.sentence else {}
         boost = date_boost or {}
         scored = []
         for i in cands:
             d = dense.get(i, floor)
+            sent = best_sentence.get(i, d)
             lex = float(lexical[i])
             b = boost.get(self.chunks[i].article_id, 0.0)
             if method == "bm25":
@@ -106,10 +126,10 @@ class Retriever:
             elif method == "dense":
                 s = d
             else:
-                s = self.weights.dense * d + self.weights.lexical * lex + b
-            scored.append((s, i, d, lex, b))
+                s = self.weights.dense * d + self.weights.sentence * sent + self.weights.lexical * lex + b
+            scored.append((s, i, d, sent if best_sentence else 0.0, lex, b))
         scored.sort(key=lambda x: (-x[0], x[1]))
         return [
-            Passage(chunk=self.chunks[i], rank=r + 1, score=s, dense=d, lexical=lex, date=b)
-            for r, (s, i, d, lex, b) in enumerate(scored[:top_k])
+            Passage(chunk=self.chunks[i], rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
+            for r, (s, i, d, sent, lex, b) in enumerate(scored[:top_k])
         ]

@@ -66,6 +66,7 @@ class Passage:
     dense: float  # cosine similarity of question and chunk
     lexical: float  # BM25 score, normalised to [0, 1] within the query's hits
     date: float = 0.0  # boost from the question's time cues (latest / a named year)
+    sentence: float = 0.0  # cosine similarity of question and the closest sentence in the chunk
 
     def to_dict(self, article: Article | None = None) -> dict[str, Any]:
         return {
@@ -75,8 +76,8 @@ class Passage:
             "title": article.title if article else None,
             "date": article.date if article else None,
             "score": round(self.score, 4),
-            "scores": {"dense": round(self.dense, 4), "lexical": round(self.lexical, 4),
-                       "date": round(self.date, 4)},
+            "scores": {"dense": round(self.dense, 4), "sentence": round(self.sentence, 4),
+                       "lexical": round(self.lexical, 4), "date": round(self.date, 4)},
             "start": self.chunk.start,
             "end": self.chunk.end,
             "text": self.chunk.text,

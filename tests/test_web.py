@@ -128,7 +128,7 @@ def test_api_answer_has_the_documented_shape_and_exact_quotes(client, server, ar
         assert status == 200
         assert marked_text(page) == c["quote"]
     for p in result["passages"]:
-        assert set(p) == PASSAGE_KEYS and set(p["scores"]) == {"dense", "lexical", "date"}
+        assert set(p) == PASSAGE_KEYS and set(p["scores"]) == {"dense", "sentence", "lexical", "date"}
         assert articles[p["article_id"]].text[p["start"]:p["end"]] == p["text"]
     assert [c["number"] for c in result["citations"]] == list(range(1, len(result["citations"]) + 1))
     json.dumps(result)  # plain JSON all the way down
