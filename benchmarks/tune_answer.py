@@ -41,6 +41,9 @@ def settings_grid() -> dict[str, Setting]:
     for t in (0.55, 0.60):
         grid[f"threshold {t}"] = (replace(BASE, threshold=t), w)
     grid["+ novelty 0.3"] = (replace(BASE, w_novel=0.3), w)
+    grid["+ novelty 0.15"] = (replace(BASE, w_novel=0.15), w)
+    for wy in (0.1, 0.2):
+        grid[f"year match {wy}"] = (replace(BASE, w_year=wy), w)
     grid["no typed neighbour"] = (replace(BASE, kind_from_neighbour=False), w)
     grid["typed within 0.25"] = (replace(BASE, kind_margin=0.25, kind_search_margin=0.25), w)
     grid["no abstention for an untyped answer"] = (replace(BASE, abstain_untyped=False, kind_margin=0.0,
