@@ -122,7 +122,7 @@ def summary(runs: dict[str, dict]) -> list[str]:
              verdict(s["http"]["p50"], 100)],
             ["… through gradio_client p50 (polls every 50 ms)", f"{s['api']['p50']:.0f} ms", "—", "—"],
             ["`qa serve` peak RSS", f"{s['memory']['peak_rss_mb']:.0f} MB", "≤ 300 MB",
-             verdict(s["memory"]["peak_rss_mb"], 300)],
+             verdict(s["memory"]["rss_mb"], 300)],
         ]
     out = ["## Summary", ""]
     if rows:

@@ -81,6 +81,8 @@ def check_manifest(
         )
     if settings.encoder == "onnx" and not manifest.get("encoder"):
         reasons.append("the index has no ONNX query encoder")
+    if settings.encoder == "onnx" and settings.query_encoder == "int8" and not manifest.get("query_encoder"):
+        reasons.append("the index has no int8 question encoder")
     if hashes is not None:
         diff = describe_diff(*diff_articles(manifest.get("corpus", {}).get("articles", {}), hashes))
         if diff:
@@ -101,8 +103,9 @@ class Index:
     sentences: list[Sentence]
     faiss_index: object
     sentence_vectors: "np.ndarray"
-    encoder_dir: Path | None
+    encoder_dir: Path | None  # the fp32 ONNX encoder the article vectors were made with
     bm25: object = None  # qa.lexical.BM25
+    query_encoder_dir: Path | None = None  # the int8 copy for questions, when the index has one
     sentences_by_article: dict[str, list[Sentence]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -215,8 +218,9 @@ def load_index(index_dir: Path, settings: Settings | None = None, hashes: dict[s
             f"index in {gen} is inconsistent (counts differ from its manifest): run `qa index --rebuild`."
         )
     encoder_dir = gen / "encoder" if manifest.get("encoder") else None
+    query_encoder_dir = gen / "encoder-int8" if manifest.get("query_encoder") else None
     return Index(gen, manifest, articles, chunks, sentences, faiss_index,
-                 sentence_vectors.astype(np.float32, copy=False), encoder_dir, bm25)
+                 sentence_vectors.astype(np.float32, copy=False), encoder_dir, bm25, query_encoder_dir)
 
 
 # ---------------------------------------------------------------- build
@@ -343,12 +347,17 @@ def build_index(
         previous = None if rebuild else _load_previous(index_dir)
         if previous is not None and check_manifest(previous.manifest, settings, None):
             log("settings changed since the last build: " + "; ".join(check_manifest(previous.manifest, settings, None)))
-            old_encoder = previous.encoder_dir if previous.manifest.get("model", {}).get("name") == settings.model_name else None
+            same_model = previous.manifest.get("model", {}).get("name") == settings.model_name
+            old_encoder = previous.encoder_dir if same_model else None
             previous_encoder_info = previous.manifest.get("encoder") if old_encoder else None
+            old_query = previous.query_encoder_dir if same_model else None
+            previous_query_info = previous.manifest.get("query_encoder") if old_query else None
             previous = None
         else:
             old_encoder = previous.encoder_dir if previous else None
             previous_encoder_info = previous.manifest.get("encoder") if previous else None
+            old_query = previous.query_encoder_dir if previous else None
+            previous_query_info = previous.manifest.get("query_encoder") if previous else None
         old_hashes = previous.manifest["corpus"]["articles"] if previous else {}
         changed, added, removed = diff_articles(old_hashes, hashes)
         if previous is not None and not (changed or added or removed):
@@ -363,9 +372,12 @@ def build_index(
         tmp.mkdir(parents=True)
 
         # The query encoder travels with the index: reuse (hard link) or export it.
-        encoder_info = None
+        encoder_info = query_info = None
         if settings.encoder == "onnx":
             encoder_info = _place_encoder(settings, tmp / "encoder", old_encoder, previous_encoder_info, log)
+            if settings.query_encoder == "int8":
+                query_info = _place_encoder(settings, tmp / "encoder-int8", old_query, previous_query_info, log,
+                                            variant="int8")
         if embedder_factory is not None:
             embedder = embedder_factory(tmp / "encoder" if encoder_info else None)
         elif encoder_info is not None:
@@ -448,6 +460,7 @@ def build_index(
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "model": {"name": settings.model_name, "dim": dim, "normalized": True},
             "encoder": encoder_info,
+            "query_encoder": query_info,
             "tokenizer": {"library": "tiktoken", "encoding": settings.encoding},
             "chunking": {"max_tokens": settings.max_tokens, "overlap": settings.overlap,
                          "sentence_splitter": "syntok", "embedded_text": "title + newline + chunk"},
@@ -509,7 +522,8 @@ def _stack(parts: list, dim: int) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
 
 
-def _place_encoder(settings: Settings, target: Path, old: Path | None, old_info: dict | None, log) -> dict:
+def _place_encoder(settings: Settings, target: Path, old: Path | None, old_info: dict | None, log,
+                   variant: str = "fp32") -> dict:
     """Hard-link the previous generation's ONNX export when it is for this model, else the cached one.
 
     Exports (which import torch) happen once per model and variant, into the cache folder
@@ -520,12 +534,12 @@ def _place_encoder(settings: Settings, target: Path, old: Path | None, old_info:
     sources = []
     if old is not None and old_info and old_info.get("sha256"):
         sources.append((old, old_info))
-    cache = encoder_cache_dir(settings)
+    cache = encoder_cache_dir(settings, variant)
     if (cache / "encoder.json").is_file():
         with contextlib.suppress(OSError, ValueError):
             sources.append((cache, json.loads((cache / "encoder.json").read_text("utf-8"))))
     for source, info in sources:
-        if info.get("export_version") != EXPORT_VERSION:
+        if info.get("export_version") != EXPORT_VERSION or info.get("variant") != variant:
             continue  # an older export recipe: export again rather than keep the slower graph
         try:
             _link_tree(source, target)
@@ -535,13 +549,13 @@ def _place_encoder(settings: Settings, target: Path, old: Path | None, old_info:
         except OSError:
             pass
         shutil.rmtree(target, ignore_errors=True)
-    log("exporting the model to ONNX (once per model; cached in " + str(cache) + ")")
-    info = export_onnx(settings.model_path, cache, variant="fp32")
+    log(f"exporting the model to ONNX {variant} (once per model; cached in {cache})")
+    info = export_onnx(settings.model_path, cache, variant=variant)
     _link_tree(cache, target)
     return info
 
 
-def encoder_cache_dir(settings: Settings) -> Path:
+def encoder_cache_dir(settings: Settings, variant: str = "fp32") -> Path:
     root = Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa")
     model_dir = Path(settings.model_path)
     weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
@@ -551,7 +565,7 @@ def encoder_cache_dir(settings: Settings) -> Path:
         h.update(f"{w.name}:{st.st_size}:{int(st.st_mtime)}".encode())
     from qa.onnx_export import EXPORT_VERSION
 
-    return root / "onnx" / f"{model_dir.name}-fp32-v{EXPORT_VERSION}-{h.hexdigest()[:16]}"
+    return root / "onnx" / f"{model_dir.name}-{variant}-v{EXPORT_VERSION}-{h.hexdigest()[:16]}"
 
 
 def _link_tree(source: Path, target: Path) -> None:

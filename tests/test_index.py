@@ -178,3 +178,23 @@ def test_large_collections_switch_to_hnsw(monkeypatch):
     queries = vectors[:20] + 0.01 * rng.normal(size=(20, 32)).astype(np.float32)
     _, ids = index.search(queries, 1)
     assert (ids[:, 0] == np.arange(20)).mean() >= 0.95
+
+
+def test_int8_question_encoder_is_added_on_request_and_used_for_questions(small):
+    from qa.pipeline import Engine
+
+    assert read_manifest(small.index_dir)["query_encoder"] is None  # fp32 questions by default
+    int8 = replace(small, query_encoder="int8")
+    assert "the index has no int8 question encoder" in check_manifest(read_manifest(small.index_dir), int8, None)
+    build_index(load_articles(small.corpus_dir), int8)
+    m = read_manifest(small.index_dir)
+    assert m["query_encoder"]["variant"] == "int8" and m["encoder"]["variant"] == "fp32"
+    assert not check_manifest(m, int8, None)
+    engine = Engine(load_index(small.index_dir), int8)
+    assert engine.embedder.model_dir.name == "encoder-int8"
+    fp32 = Engine(load_index(small.index_dir), small)
+    assert fp32.embedder.model_dir.name == "encoder"
+    question = "Who carried out the inspection?"
+    cosine = float(engine.embed_query(question) @ fp32.embed_query(question))
+    assert 0.97 < cosine < 1.0  # close to the fp32 vector, and really another model
+    assert engine.ask(question).passages
