@@ -350,6 +350,7 @@ def serve_once(index_dir: Path, tmp: Path, questions, hist, api_calls: int, impo
             t = time.perf_counter()
             client.predict(q.question, json.dumps(h), api_name="/ask")
             calls.append(time.perf_counter() - t)
+        memory = tree_memory(proc.pid)  # after the questions of one client (one session, like a browser tab)
         import httpx
 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http_client:
@@ -365,14 +366,14 @@ def serve_once(index_dir: Path, tmp: Path, questions, hist, api_calls: int, impo
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/articles/{article}", timeout=30) as r:
                     r.read()
                 page.append(time.perf_counter() - t)
-        memory = tree_memory(proc.pid)
+        memory_after_http = tree_memory(proc.pid)  # plus one new gradio session per HTTP call
         with contextlib.suppress(Exception):
             client.close()
     finally:
         kill_tree(proc)
     result = {"ready_s": ready, "client_connected_s": connected, "first_answer_s": first_answer,
               "api": summary_ms(calls) if calls else None, "http": summary_ms(http) if http else None,
-              "memory": memory,
+              "memory": memory, "memory_after_http": memory_after_http,
               "article_page": summary_ms(page) if page else None}
     if importtime:
         result["imports"] = parse_importtime(err_path.read_text(errors="replace"))
@@ -411,6 +412,7 @@ def serve_bench(index_dir: Path, tmp: Path, questions, hist, runs: int, api_call
             "ready_median_s": median([c["ready_s"] for c in cold]),
             "first_answer_median_s": median([c["first_answer_s"] for c in cold]),
             "api": warm["api"], "http": warm["http"], "api_calls": api_calls, "memory": warm["memory"],
+            "memory_after_http": warm["memory_after_http"],
             "imports": traced["imports"],
             "article_page": warm["article_page"]}
 
@@ -437,7 +439,7 @@ def render(w: dict, o: dict, s: dict, quick: bool, loads: tuple[str, str]) -> st
          "≤ 100 ms", verdict(s["http"]["p50"], 100)),
         (f"the same through gradio_client, p50 ({s['api_calls']} calls)", f"{_ms(s['api']['p50'])} ms",
          "(client-side polling)", "—"),
-        (f"`qa serve` RSS after {2 * s['api_calls']} questions (peak)",
+        (f"`qa serve` RSS after {s['api_calls']} questions of one client (peak)",
          f"{s['memory']['rss_mb']:.0f} MB ({s['memory']['peak_rss_mb']:.0f} MB)", "≤ 300 MB",
          verdict(s["memory"]["rss_mb"], 300)),
     ]
@@ -494,10 +496,13 @@ def render(w: dict, o: dict, s: dict, quick: bool, loads: tuple[str, str]) -> st
         f"(`Client.predict`), {s['api_calls']} calls: p50 {_ms(s['api']['p50'])} ms, "
         f"p95 {_ms(s['api']['p95'])} ms, p99 {_ms(s['api']['p99'])} ms: the client waits for results by "
         f"polling every 50 ms (`time.sleep(0.05)` in gradio_client/utils.py), which the server cannot "
-        f"shorten. Server memory after all {2 * s['api_calls']} questions: RSS "
+        f"shorten. Server memory after the {s['api_calls']} gradio_client questions (one client, one session, as one "
+        f"browser tab): RSS "
         f"{s['memory']['rss_mb']:.0f} MB, peak (VmHWM) {s['memory']['peak_rss_mb']:.0f} MB over "
         f"{s['memory']['processes']} process(es); the engine alone (this benchmark's process after the warm "
-        f"rounds, no web stack) holds {w['engine_rss_mb']:.0f} MB."
+        f"rounds, no web stack) holds {w['engine_rss_mb']:.0f} MB. After the {s['api_calls']} HTTP calls as "
+        f"well (each a new Gradio session, ~0.1 MB each, at most QA_SESSIONS = 500 kept): RSS "
+        f"{s['memory_after_http']['rss_mb']:.0f} MB."
         + (f" For scale, a plain FastAPI route of the same server (`GET /articles/…`, no Gradio queue) answers "
            f"in p50 {_ms(s['article_page']['p50'])} ms, p95 {_ms(s['article_page']['p95'])} ms."
            if s.get("article_page") else ""),

@@ -34,6 +34,10 @@ RELOAD_INTERVAL_S = 5.0  # how often, at most, a question checks the index on di
 MAX_REQUEST_BYTES = 1024 * 1024  # uvicorn and Gradio read any body whole; the chat resends its log (~6 KB a turn)
 CONCURRENCY_ENV = "QA_CONCURRENCY"  # questions answered at once
 DEFAULT_CONCURRENCY = 2  # chosen from benchmarks/load.md: best throughput of 1, 2, 4 on two cores
+# Gradio keeps ~0.1 MB per session (its copy of the page's block config), and every API call
+# without a session (README's curl) is a new one; its default cap of 10,000 sessions is ~1 GB.
+SESSIONS_ENV = "QA_SESSIONS"
+DEFAULT_SESSIONS = 500
 EMPTY_QUESTION = "Type a question first."
 
 # Gradio scopes the custom css under ".gradio-container .contain", which leaves the page
@@ -421,6 +425,21 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- the engine, shared
 
 
+def sessions_from_env() -> int:
+    """Sessions whose state (chat history) the server keeps, from $QA_SESSIONS; the least
+    recently used is dropped beyond it, so memory stays bounded (~0.1 MB each).
+
+    Raises:
+        UsageError: when it is not a whole number from 10 to 100000.
+    """
+    import os
+
+    value = os.environ.get(SESSIONS_ENV, "").strip() or str(DEFAULT_SESSIONS)
+    if not (value.isascii() and value.isdigit()) or not 10 <= int(value) <= 100_000:
+        raise UsageError(f"{SESSIONS_ENV} must be a whole number from 10 to 100000; it is {value!r}.")
+    return int(value)
+
+
 def concurrency_from_env() -> int:
     """Questions answered at once, from $QA_CONCURRENCY (default DEFAULT_CONCURRENCY).
 
@@ -568,6 +587,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
 
     _skip_matplotlib_backend_switch()
     concurrency = concurrency_from_env()
+    sessions = sessions_from_env()
     gate = _EngineGate(engine, reload_interval, concurrency)
     title = title or DEFAULT_TITLE
     example_questions = [q for q in (examples if examples is not None else default_examples(engine.articles)) if q]
@@ -715,6 +735,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
         gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=concurrency)
 
     blocks.queue(max_size=64)
+    blocks.state_session_capacity = sessions
     return gr.mount_gradio_app(
         app, blocks, path="/",
         theme=theme, css=_CSS, head=_HEAD,

@@ -286,3 +286,21 @@ def test_bad_concurrency_setting_is_a_usage_error(engine, monkeypatch, value):
     monkeypatch.setenv("QA_CONCURRENCY", value)
     with pytest.raises(UsageError, match="QA_CONCURRENCY"):
         build_app(engine, examples=[])
+
+
+@pytest.mark.parametrize("value", ["0", "9", "abc", "1e3", "100001"])
+def test_bad_sessions_setting_is_a_usage_error(engine, monkeypatch, value):
+    from qa.app import build_app
+
+    monkeypatch.setenv("QA_SESSIONS", value)
+    with pytest.raises(UsageError, match="QA_SESSIONS"):
+        build_app(engine, examples=[])
+
+
+def test_sessions_setting_caps_what_gradio_keeps(engine, monkeypatch):
+    from qa.app import build_app
+
+    monkeypatch.setenv("QA_SESSIONS", "25")
+    app = build_app(engine, examples=[])
+    gradio_app = next(r.app for r in app.routes if hasattr(getattr(r, "app", None), "state_holder"))
+    assert gradio_app.state_holder.capacity == 25  # what evicts the least recently used session
