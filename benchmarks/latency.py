@@ -429,6 +429,8 @@ def render(w: dict, o: dict, s: dict, quick: bool, loads: tuple[str, str]) -> st
     goals = [
         ("warm `engine.ask` p50", f"{_ms(q['total']['p50'])} ms", "≤ 8 ms", verdict(q["total"]["p50"], 8)),
         ("warm `engine.ask` p95", f"{_ms(q['total']['p95'])} ms", "≤ 12 ms", verdict(q["total"]["p95"], 12)),
+        ("warm `engine.ask` p95, another process busy on one core", f"{_ms(b['total']['p95'])} ms", "≤ 12 ms",
+         verdict(b["total"]["p95"], 12)),
         ("one-shot `qa ask` (median of %d)" % o["runs"], f"{o['median_s']:.2f} s", "≤ 1.5 s",
          verdict(o["median_s"], 1.5)),
         ("`qa serve` ready (median of %d)" % s["runs"], f"{s['ready_median_s']:.1f} s", "≤ 8 s",
