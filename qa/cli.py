@@ -166,7 +166,8 @@ def format_answer(answer) -> str:
         lines.append("Passages:")
     for p in answer.passages:
         text = " ".join(p.chunk.text.split())
-        lines.append(f"  {p.rank}. {p.score:.3f} (dense {p.dense:.2f}, sentence {p.sentence:.2f}, lexical {p.lexical:.2f}, date {p.date:.2f}) "
+        lines.append(f"  {p.rank}. {p.score:.3f} (dense {p.dense:.2f}, sentence {p.sentence:.2f}, "
+                     f"lexical {p.lexical:.2f}, date {p.date:.2f}) "
                      f"{p.chunk.id}: {text[:160]}{'…' if len(text) > 160 else ''}")
     return "\n".join(lines)
 
