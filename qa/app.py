@@ -425,33 +425,29 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- the engine, shared
 
 
-def sessions_from_env() -> int:
-    """Sessions whose state (chat history) the server keeps, from $QA_SESSIONS; the least
-    recently used is dropped beyond it, so memory stays bounded (~0.1 MB each).
+def _whole_number_from_env(name: str, default: int, low: int, high: int) -> int:
+    """$name as a whole number from low to high (default when unset).
 
     Raises:
-        UsageError: when it is not a whole number from 10 to 100000.
+        UsageError: when it is anything else, naming the variable and the range.
     """
     import os
 
-    value = os.environ.get(SESSIONS_ENV, "").strip() or str(DEFAULT_SESSIONS)
-    if not (value.isascii() and value.isdigit()) or not 10 <= int(value) <= 100_000:
-        raise UsageError(f"{SESSIONS_ENV} must be a whole number from 10 to 100000; it is {value!r}.")
+    value = os.environ.get(name, "").strip() or str(default)
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise UsageError(f"{name} must be a whole number from {low} to {high}; it is {value!r}.")
     return int(value)
+
+
+def sessions_from_env() -> int:
+    """Sessions whose state (chat history) the server keeps, from $QA_SESSIONS; the least
+    recently used is dropped beyond it, so memory stays bounded (~0.1 MB each)."""
+    return _whole_number_from_env(SESSIONS_ENV, DEFAULT_SESSIONS, 10, 100_000)
 
 
 def concurrency_from_env() -> int:
-    """Questions answered at once, from $QA_CONCURRENCY (default DEFAULT_CONCURRENCY).
-
-    Raises:
-        UsageError: when it is not a whole number from 1 to 16.
-    """
-    import os
-
-    value = os.environ.get(CONCURRENCY_ENV, "").strip() or str(DEFAULT_CONCURRENCY)
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 16:
-        raise UsageError(f"{CONCURRENCY_ENV} must be a whole number from 1 to 16; it is {value!r}.")
-    return int(value)
+    """Questions answered at once, from $QA_CONCURRENCY (default DEFAULT_CONCURRENCY)."""
+    return _whole_number_from_env(CONCURRENCY_ENV, DEFAULT_CONCURRENCY, 1, 16)
 
 
 class _EngineGate:
