@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -52,3 +54,36 @@ def onnx_embedder(encoder_dir: Path, threads: int = 1) -> Embedder:
     from qa.onnx_embedder import OnnxEmbedder
 
     return OnnxEmbedder(Path(encoder_dir), threads=threads)
+
+
+class RecentVectors:
+    """The vectors of the last ``size`` texts embedded, so that a follow-up does not embed its history
+    again (in the chat, the previous question was embedded moments ago). Thread-safe.
+
+    Usage example:
+        recent = RecentVectors(512)
+        recent.put("Who rated the council?", vector)
+        recent.get("Who rated the council?")  # -> vector, or None once 512 newer texts pushed it out
+    """
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[text] = vector
+            self._vectors.move_to_end(text)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._vectors)

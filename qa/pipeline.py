@@ -13,7 +13,8 @@ from qa.answer import AnswerParams, Candidate, build_answer, score_candidate
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, StaleIndexError, UsageError
 from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
-from qa.question import REFERS_TO_ANSWER_RE, analyze, find_spans, followup_query, messages
+from qa.embedding import RecentVectors
+from qa.question import REFERS_TO_ANSWER_RE, analyze, find_spans, followup_parts, messages
 from qa.retrieve import METHODS, Retriever, Weights
 from qa.text import clean_question, salient_names, terms
 from qa.types import Answer, Article
@@ -22,6 +23,7 @@ MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters)
 LATEST_BOOST = 0.12  # added to the newest article's passages for "current / latest" questions
 QUOTED_PENALTY = 0.15  # for a sentence the previous answer already quoted, in a follow-up
 YEAR_BOOST = 0.15  # added to passages of articles dated in the year a question names
+RECENT_VECTORS = 512  # question vectors kept for follow-ups (~1 MB)
 
 
 def refresh_index(settings: Settings, *, rebuild: bool = False, progress: bool = False,
@@ -49,6 +51,7 @@ class Engine:
         self._lock = threading.Lock()
         self._state = State.of(index, weights)
         self._embedder = None
+        self._recent = RecentVectors(RECENT_VECTORS)
 
     # One reference to everything derived from an index: a reload swaps it whole, and each question
     # reads it once, so no answer ever mixes two indexes.
@@ -101,6 +104,7 @@ class Engine:
         with self._lock:
             self._state = state
             self._embedder = None
+            self._recent = RecentVectors(RECENT_VECTORS)
         from qa.index import describe_diff, diff_articles
 
         return [describe_diff(*diff_articles(old, new_index.manifest["corpus"]["articles"])) or "index rebuilt"]
@@ -138,6 +142,25 @@ class Engine:
         """One encoder run for all of them: a follow-up needs two vectors, at ~1.3x the cost of one."""
         return self.embedder.embed(texts)
 
+    def query_vectors(self, parts: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(the vector to search with, the question's own vector) for ``followup_parts(...)``.
+
+        The question itself is always embedded. A follow-up searches with the normalised sum of its
+        parts' vectors; an earlier part's vector comes from the recent-vectors cache when this engine
+        embedded that text lately (the chat's previous question), else from the same encoder run.
+        """
+        own, earlier = parts[0], list(dict.fromkeys(parts[1:]))
+        cached = {t: v for t in earlier if (v := self._recent.get(t)) is not None}
+        todo = [own] + [t for t in earlier if t not in cached]
+        vectors = self.embed_queries(todo)
+        for t, v in zip(todo, vectors):
+            self._recent.put(t, v)
+        if not earlier:
+            return vectors[0], vectors[0]
+        found = dict(zip(todo, vectors)) | cached
+        total = vectors[0] + sum(found[t] for t in earlier)
+        return (total / max(float(np.linalg.norm(total)), 1e-12)).astype(np.float32), vectors[0]
+
     def warm_up(self) -> None:
         self.embed_query("warm up")
 
@@ -161,14 +184,14 @@ class Engine:
         top_k = top_k or self.settings.top_k
         st = self._state  # one consistent snapshot, even if reload() swaps it meanwhile
         index, retriever, articles = st.index, st.retriever, st.index.articles
-        query, is_followup = followup_query(text, history)
+        parts = followup_parts(text, history)
+        query, is_followup = " ".join(parts), len(parts) > 1
         info = analyze(text)
         own = set(terms(text))
-        # A follow-up's own words get a vector of their own (see below): embedded with the query.
+        vector, own_vector = self.query_vectors(parts)
+        # A follow-up's own words (when it has some: not "and in 2018?") weigh more in choosing the sentence.
         focus_text = (is_followup and method == "hybrid" and not REFERS_TO_ANSWER_RE.search(text)
                       and len(own) >= 2)
-        vectors = self.embed_queries([query, text] if focus_text else [query])
-        vector = vectors[0]
         boost = self._date_boost(st, info) if method == "hybrid" else {}
         passages = retriever.search(vector, query, top_k=max(top_k, self.answer_params.passages_considered),
                                     method=method, date_boost=boost)
@@ -182,7 +205,7 @@ class Engine:
             # The follow-up's own words (when it has some: not "and in 2018?") weigh more in choosing
             # the sentence; the earlier turn mainly helped find the passages. What the previous answer
             # already quoted is less likely to be news.
-            focus = (own, vectors[1]) if focus_text else None
+            focus = (own, own_vector) if focus_text else None
             quoted = {s.id for s in _quoted_sentences(index, history)}
             candidates = [replace(c, score=c.score - QUOTED_PENALTY) if c.sentence.id in quoted else c
                           for c in self._candidates(st, query, vector, passages, info, focus)]
@@ -327,3 +350,4 @@ class State:
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.
             sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
         )
+

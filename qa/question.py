@@ -125,7 +125,14 @@ def messages(history: Iterable) -> list[tuple[str, str]]:
 
 
 def followup_query(question: str, history: Iterable) -> tuple[str, bool]:
-    """The text to search for ``question`` given the earlier turns, and whether it was a follow-up.
+    """``followup_parts`` joined into one text to search, and whether the question was a follow-up."""
+    parts = followup_parts(question, history)
+    return " ".join(parts), len(parts) > 1
+
+
+def followup_parts(question: str, history: Iterable) -> tuple[str, ...]:
+    """The texts to search for ``question`` given the earlier turns: the question itself, then, for a
+    follow-up, the previous question and sometimes the previous answer's words.
 
     A short question, one that starts like a continuation ("and in 2018?") or one that points back
     ("who said that?") is searched together with the previous question; when it points at the
@@ -136,17 +143,17 @@ def followup_query(question: str, history: Iterable) -> tuple[str, bool]:
     turns = [(r, t[:HISTORY_TURN_CHARS]) for r, t in messages(history)]
     users = [clean_question(t) for r, t in turns if r == "user" and clean_question(t)]
     if not users:
-        return question, False
+        return (question,)
     short = len(terms(question)) <= 3
     if not (short or FOLLOWUP_START_RE.search(question) or ANAPHORA_RE.search(question)):
-        return question, False
+        return (question,)
     previous = users[-1]
     if years(question):
-        previous = re.sub(r"\b(1[89]\d\d|20\d\d)\b", " ", previous)
+        previous = " ".join(re.sub(r"\b(1[89]\d\d|20\d\d)\b", " ", previous).split())
     parts = [question, previous]
     answers = [t for r, t in turns if r == "assistant"]
     if answers and REFERS_TO_ANSWER_RE.search(question):
         last = clean_question(TAG_RE.sub(" ", answers[-1]))
         words = WORD_RE.findall(last)[:60]
         parts.append(" ".join(words))
-    return " ".join(p for p in parts if p), True
+    return tuple(p for p in parts if p)

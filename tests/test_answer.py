@@ -89,6 +89,33 @@ def test_follow_up_uses_the_history(engine):
     assert alone.query == "What did he apologise for?" and follow.query != alone.query
 
 
+def test_a_follow_up_reuses_the_previous_questions_vector(engine):
+    """In the chat the previous question was embedded moments ago: a follow-up embeds only itself,
+    and searches with the same vector as when the previous question has to be embedded again."""
+    import numpy as np
+
+    first = "Who is the cabinet member for children and young people?"
+    engine.ask(first)
+    history = [{"role": "user", "content": first}]
+    texts: list[list[str]] = []
+    embed = engine.embed_queries
+    engine.embed_queries = lambda batch: texts.append(list(batch)) or embed(batch)
+    try:
+        warm, own = engine.query_vectors(("What did he apologise for?", first))
+        engine._recent = type(engine._recent)(engine._recent.size)  # forget: both texts are embedded
+        cold, own_again = engine.query_vectors(("What did he apologise for?", first))
+        follow = engine.ask("What did he apologise for?", history)
+    finally:
+        del engine.embed_queries
+    assert texts[0] == ["What did he apologise for?"]
+    assert texts[1] == ["What did he apologise for?", first]
+    assert texts[2] == ["What did he apologise for?"]
+    assert np.allclose(warm, cold, atol=1e-5) and np.allclose(own, own_again, atol=1e-5)
+    assert abs(float(np.linalg.norm(warm)) - 1.0) < 1e-5
+    assert float(warm @ own) < 0.999  # the earlier question moved the search vector
+    assert not follow.abstained and follow.query == f"What did he apologise for? {first}"
+
+
 def test_empty_and_whitespace_questions_are_refused(engine, capsys):
     for q in ("", "   \n\t "):
         with pytest.raises(UsageError, match="empty"):

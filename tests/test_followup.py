@@ -1,0 +1,42 @@
+"""Follow-up questions: what is searched with them, and the cache of recent question vectors (pure)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.embedding import RecentVectors
+from qa.question import followup_parts, followup_query
+
+HISTORY = [{"role": "user", "content": "What did the 2018 inspection say about care leavers?"},
+           {"role": "assistant", "content": "“Care leavers are well supported,” the report said."}]
+
+
+def test_a_question_without_history_is_searched_alone():
+    assert followup_parts("Who led the inspection?", []) == ("Who led the inspection?",)
+    assert followup_query("Who led the inspection?", []) == ("Who led the inspection?", False)
+
+
+def test_a_question_that_stands_alone_ignores_the_history():
+    q = "Which council department runs the fostering service for the borough?"
+    assert followup_parts(q, HISTORY) == (q,)
+
+
+def test_a_short_follow_up_brings_the_previous_question_and_its_year_gives_way():
+    parts = followup_parts("And in 2011?", HISTORY)
+    assert parts == ("And in 2011?", "What did the inspection say about care leavers?")
+    assert followup_query("And in 2011?", HISTORY) == (" ".join(parts), True)
+
+
+def test_who_said_that_also_brings_the_previous_answers_words():
+    parts = followup_parts("Who said that?", HISTORY)
+    assert len(parts) == 3 and parts[2] == "Care leavers are well supported the report said"
+
+
+def test_recent_vectors_keeps_the_newest_and_forgets_the_oldest():
+    recent = RecentVectors(2)
+    recent.put("a", np.ones(3))
+    recent.put("b", np.zeros(3))
+    assert recent.get("a") is not None  # "a" is now the most recently used
+    recent.put("c", np.ones(3))
+    assert recent.get("b") is None and recent.get("a") is not None and recent.get("c") is not None
+    assert len(recent) == 2
