@@ -101,6 +101,20 @@ def _with_typed_neighbour(best: Candidate, ranked: list[Candidate]) -> list[Cand
     return []
 
 
+def _with_continuation(quotes: list[Candidate], ranked: list[Candidate]) -> list[Candidate]:
+    """A quote that ends in a colon ("Inspectors found:", "…, said:") is followed by the sentence it
+    introduces, when that sentence is among the candidates."""
+    out: list[Candidate] = []
+    for q in quotes:
+        out.append(q)
+        if q.sentence.text.rstrip().endswith(":"):
+            nxt = next((c for c in ranked if c.sentence.article_id == q.sentence.article_id
+                        and c.sentence.ordinal == q.sentence.ordinal + 1), None)
+            if nxt is not None and nxt not in out and nxt not in quotes:
+                out.append(nxt)
+    return out
+
+
 def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, Article],
            params: AnswerParams) -> tuple[list[Candidate], bool]:
     """The candidates to quote (best first, or newest first when dated) and whether they are dated."""
@@ -127,10 +141,10 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
     dates = {articles[a].date for a in per_article if articles[a].date}
     if info.latest and len(per_article) > 1:
         newest = max(per_article.values(), key=lambda c: (date_key(articles[c.sentence.article_id]), c.score))
-        return [newest], False
+        return _with_continuation([newest], ranked), False
     if info.years or len(dates) < 2:
         runner_up = [c for c in ranked[1:2] if c.score >= best.score - params.second_margin]
-        return [best] + runner_up, False
+        return _with_continuation([best] + runner_up, ranked), False
     quotes = sorted(per_article.values(), key=lambda c: (date_key(articles[c.sentence.article_id]), c.score),
                     reverse=True)[: params.max_quotes]
     return quotes, True

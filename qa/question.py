@@ -14,6 +14,22 @@ NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|
                 "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
                 "hundred|thousand|million|billion|dozen|half|third|quarter")
 
+# "Cllr Ford", "Dr Jane Smith": after a title one capitalised word names a person; without one, two do.
+PERSON_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lord|Lady|Cllr|Councillor|President|Judge|Rev)\.?\s+"
+PERSON_NAME = r"[A-Z][a-z]+(?:['’][A-Za-z][a-z]+)?"
+PERSON_MORE = rf"(?:[- ](?:[A-Z]\.|{PERSON_NAME}|de|van|von|der|da|di|le|la|bin|al))"
+# Capitalised at the start of a sentence, not because they name someone.
+NOT_A_NAME = (r"(?!(?:The|A|An|This|That|These|Those|In|On|At|Of|For|And|But|It|Its|Our|Their|His|Her|We|They|"
+              r"He|She|If|When|While|After|Before|Since|As|Under|Over|From|With|By|January|February|March|April|May|June|"
+              r"July|August|September|October|November|December)\b)")
+# "Which cabinet member said…", "What official…": the question word asks for a person by role.
+ROLE_QUESTION = (
+    r"^\s*(?:which|what)\s+(?:(?!(?:did|does|do|is|was|were|are|has|have|had|will|would|can|could|should|"
+    r"may|might|must)\b)[\w'’-]+\s+){0,2}(?:member|official|spokes(?:man|woman|person)|chair(?:man|woman)?|"
+    r"leader|chief|councillor|mayor|minister|director|inspector|manager|officer|executive|MP|person|man|woman|"
+    r"secretary|politician|judge|boss)s?\b"
+)
+
 SPAN_PATTERNS: dict[str, re.Pattern] = {
     "date": re.compile(
         rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:{MONTHS})\b\.?"
@@ -26,13 +42,12 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
         re.I,
     ),
     "number": re.compile(
-        rf"\b\d[\d,]*(?:\.\d+)?\s?(?:%|per ?cent|percent)?(?:\s(?:million|billion|thousand|hundred))?"
+        rf"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per ?cent|percent))?(?:\s(?:million|billion|thousand|hundred))?"
         rf"|\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*(?:\s+out\s+of\s+(?:{NUMBER_WORDS}|\d+))?\b",
         re.I,
     ),
     "person": re.compile(
-        r"\b(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Dame|Lord|Lady|Cllr|Councillor|President|Judge|Rev|St)\.?\s+)?"
-        r"[A-Z][a-z]+(?:['’][A-Za-z][a-z]+)?(?:[- ](?:[A-Z]\.|[A-Z][a-z]+(?:['’][A-Za-z][a-z]+)?|de|van|von|der|da|di|le|la|bin|al)){1,3}\b"
+        rf"\b(?:{PERSON_TITLE}{PERSON_NAME}{PERSON_MORE}{{0,3}}|{NOT_A_NAME}{PERSON_NAME}{PERSON_MORE}{{1,3}})\b"
     ),
     "place": re.compile(r"(?:(?<=\bin )|(?<=\bat )|(?<=\bfrom )|(?<=\bnear )|(?<=\bto )|(?<=\bof ))[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}"),
     "phone": re.compile(r"(?<!\w)(?:\+?\d[\d ()-]{7,}\d)(?!\w)"),
@@ -47,7 +62,7 @@ KIND_CUES: tuple[tuple[str, re.Pattern], ...] = (
     ("amount", re.compile(r"\bhow much\b|\bwhat (?:was |is |were |are )?the (?:amount|sum|cost|price|budget|funding|fee)\b|\bhow many (?:pounds|dollars|euros)\b", re.I)),
     ("number", re.compile(r"\bhow many\b|\bwhat (?:number|percentage|proportion|share|fraction)\b|\bhow (?:old|long|far|big|large)\b", re.I)),
     ("date", re.compile(r"^\s*when\b|\bwhat (?:year|date|month|day|time)\b|\bwhich (?:year|month|day|date)\b|\bin what year\b|\bsince when\b", re.I)),
-    ("person", re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|man|woman|official|inspector|councillor|minister|director)\b|\bwho\b", re.I)),
+    ("person", re.compile(rf"^\s*(?:who|whom|whose)\b|{ROLE_QUESTION}|\bwho\b", re.I)),
     ("place", re.compile(r"^\s*where\b|\bwhich (?:city|town|country|place|region|borough|state|county)\b|\bin what (?:city|town|country|place)\b", re.I)),
 )
 # Strict kinds: an answer without such a span is no answer at all.
@@ -73,6 +88,7 @@ NOT_PERSON_RE = re.compile(
     r"Church|Museum|River|Island|Mountain|North|South|East|West|Cabinet|Member|Minister|Secretary|Officer|"
     r"Executive|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 TAG_RE = re.compile(r"<[^>]+>")
+CURRENCY = "£$€¥"
 YEAR_ONLY_RE = re.compile(r"(?:1[5-9]|20)\d\d")
 HISTORY_TURN_CHARS = 2000
 
@@ -100,6 +116,8 @@ def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
             continue
         if kind == "number" and YEAR_ONLY_RE.fullmatch(m.group().strip()):
             continue  # "in 2019" dates something; it does not count anything
+        if kind == "number" and a > 0 and text[a - 1] in CURRENCY:
+            continue  # "£2.2 million" is an amount of money: "how many" does not ask for one
         while b > a and text[b - 1] in " ,.;:":
             b -= 1
         if b > a:

@@ -73,3 +73,45 @@ def test_a_bare_year_is_not_a_count():
     assert find_spans("This was finalised in July 2024.", "number") == []
     assert find_spans("It created 12 posts in 2024.", "number") == [(11, 13)]
     assert find_spans("About 2,000 families", "number") == [(6, 11)]
+
+
+def test_money_is_not_a_count_and_a_multiplier_stays_with_its_number():
+    from qa.question import find_spans
+
+    text = "It was awarded £2.2 million to hire 3 carers, 12 per cent more."
+    assert [text[a:b] for a, b in find_spans(text, "number")] == ["3", "12 per cent"]
+    assert [text[a:b] for a, b in find_spans(text, "amount")] == ["£2.2 million"]
+
+
+def test_a_title_and_a_surname_name_a_person_but_a_sentence_opening_does_not():
+    from qa.question import find_spans
+
+    def persons(text: str) -> list[str]:
+        return [text[a:b] for a, b in find_spans(text, "person")]
+
+    assert persons("“We are sorry,” Cllr Ford said.") == ["Cllr Ford"]
+    assert persons("In November Joy Hollister said so.") == ["Joy Hollister"]
+    assert persons("The Havering Safeguarding Children Board met.") == []
+    assert persons("Inspectors found:") == []
+
+
+def test_a_question_naming_a_role_asks_for_a_person():
+    assert analyze("Which cabinet member said the council was not complacent?").kind == "person"
+    assert analyze("What official praised the plan?").kind == "person"
+    assert analyze("What did the cabinet member say about the plan?").kind is None
+    assert analyze("Which council was rated good?").kind is None
+
+
+def test_a_sentence_ending_in_a_colon_is_quoted_with_the_one_it_introduces():
+    text = "Inspectors found: Children wait too long for help. Staff morale is high."
+    article = Article(id="b", title="T", date="2020", source=None, url=None, text=text, sha256="y")
+    chunk = Chunk(id="b#0", article_id="b", ordinal=0, start=0, end=len(text), text=text)
+    passage = Passage(chunk=chunk, rank=1, score=1.0, dense=0.8, lexical=1.0)
+    parts = ["Inspectors found:", "Children wait too long for help.", "Staff morale is high."]
+    sents = [Sentence(id=f"b:{i}", article_id="b", ordinal=i, start=text.index(p), end=text.index(p) + len(p), text=p)
+             for i, p in enumerate(parts)]
+    info = analyze("What did the inspectors find?")
+    cands = [Candidate(s, passage, dense=d, lexical=0.5, kind_match=False, year_match=False, score=d)
+             for s, d in zip(sents, (1.0, 0.6, 0.5))]
+    quotes, _ = choose(cands, info, {"b": article}, AnswerParams())
+    assert [q.sentence.ordinal for q in quotes] == [0, 1]
