@@ -24,6 +24,8 @@ class AnswerParams:
     w_passage: float = 0.5  # the fused score of the best passage holding the sentence, relative to the top one
     w_kind: float = 0.1  # the sentence holds a span of the asked-for type (date, number, person…)
     w_year: float = 0.3  # the sentence names, or its article is dated in, the year the question names
+    date_term_weight: float = 0.0  # the weight of the question's month and year words in choosing the sentence
+    #                              (w_lexical, w_window); their evidence counts them fully
     w_novel: float = 0.0  # share of the sentence's terms that the question does not already say: a
     #                       sentence that only restates the question (a lead, a headline) answers nothing
     # Below this evidence score: "not found". benchmarks/calibrate.py proposes 0.60 on the 100 news
@@ -49,7 +51,7 @@ class Candidate:
     sentence: Sentence
     passage: Passage
     dense: float
-    lexical: float
+    lexical: float  # the idf-weighted share of the question's terms in the sentence, as evidence
     kind_match: bool
     year_match: bool
     score: float
@@ -62,13 +64,15 @@ class Candidate:
 
 def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dense: float, lexical: float,
                     info: QuestionInfo, params: AnswerParams, article_year: str | None = None,
-                    window: float = 0.0, novel: float = 0.0) -> Candidate:
+                    window: float = 0.0, novel: float = 0.0, evidence_lexical: float | None = None) -> Candidate:
+    """``lexical`` weighs the sentence's choice; ``evidence_lexical`` (default: the same) its evidence."""
     kind_match = bool(info.kind) and bool(find_spans(sentence.text, info.kind))
     year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
     rel = passage.score / top_score if top_score > 0 else 0.0
     score = (params.w_dense * dense + params.w_lexical * lexical + params.w_window * window + params.w_passage * rel
              + params.w_kind * kind_match + params.w_year * year_match + params.w_novel * novel)
-    return Candidate(sentence, passage, dense, lexical, kind_match, year_match, score)
+    evidence = lexical if evidence_lexical is None else evidence_lexical
+    return Candidate(sentence, passage, dense, evidence, kind_match, year_match, score)
 
 
 def short_answer(sentence: Sentence, info: QuestionInfo, question: str) -> Span | None:

@@ -212,3 +212,27 @@ def test_a_year_in_a_follow_up_replaces_the_earlier_year(engine):
     follow = engine.ask("What about in 2018?", history)
     assert not follow.abstained and follow.citations[0].date.startswith("2018")
     assert "2024" not in follow.query
+
+
+def test_a_date_in_the_question_does_not_pick_a_sentence_that_only_names_the_date(tmp_path):
+    """'… in December 2023?': the sentence that names December 2023 but answers nothing loses to the
+    one that answers; the date still counts in its evidence (no extra abstention)."""
+    from qa.config import Settings
+    from qa.corpus import load_articles
+    from qa.pipeline import Engine
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "update.md").write_text(
+        '---\ntitle: "Council update"\ndate: "2024-12"\n---\n'
+        "The council has given an update since the inspectors' visit in December 2023. "
+        "Recruitment of permanent staff continues.\n", "utf-8")
+    (corpus / "report.md").write_text(
+        '---\ntitle: "Inspection report"\ndate: "2024-01"\n---\n'
+        "Inspectors visited the borough for two weeks. The front door team is responsive and effective, "
+        "the report said. Caseloads remain high.\n", "utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    engine = Engine.build(load_articles(corpus), settings)
+    answer = engine.ask("What did inspectors say about the front door team in December 2023?")
+    assert not answer.abstained
+    assert "responsive and effective" in answer.citations[0].quote
