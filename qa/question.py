@@ -30,6 +30,11 @@ ROLE_QUESTION = (
     r"secretary|politician|judge|boss)s?\b"
 )
 
+# "How many…?" answered in words: "the overwhelming majority", "a small number of children".
+VAGUE_QUANTITIES = (r"(?:(?:overwhelming|vast|large|small|slim|narrow)\s+)?(?:majority|minority)|handful|"
+                    r"(?:a\s+)?(?:small|large|growing|significant|increasing|high|low|rising)\s+number\s+of|"
+                    r"(?:dozens|hundreds|thousands|millions)\s+of")
+
 SPAN_PATTERNS: dict[str, re.Pattern] = {
     "date": re.compile(
         rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:{MONTHS})\b\.?"
@@ -43,7 +48,8 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
     ),
     "number": re.compile(
         rf"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per ?cent|percent))?(?:\s(?:million|billion|thousand|hundred))?"
-        rf"|\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*(?:\s+out\s+of\s+(?:{NUMBER_WORDS}|\d+))?\b",
+        rf"|\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*(?:\s+out\s+of\s+(?:{NUMBER_WORDS}|\d+))?\b"
+        rf"|\b(?:{VAGUE_QUANTITIES})\b",
         re.I,
     ),
     "person": re.compile(
@@ -75,7 +81,8 @@ ANAPHORA_RE = re.compile(r"\b(he|she|they|it|that|this|those|these|him|her|them|
 # "Who said that?": the previous answer is what is being asked about.
 REFERS_TO_ANSWER_RE = re.compile(
     r"^\s*(?:and\s+)?(?:who|whom|which \w+|where|when|why)\s+(?:\w+\s+)?"
-    r"(?:said|say|says|wrote|write|stated|state|claimed|made|announced|found|reported|mean|meant)\s+(?:that|this|it)\b",
+    r"(?:said|say|says|wrote|write|stated|state|claimed|made|announced|found|reported|mean|meant|gave|give|"
+    r"gives|provided|quoted|mentioned|described|told)\s+(?:that|this|it)\b",
     re.I)
 # "Springfield Children’s Services": a capitalised phrase that runs on past a possessive names a thing.
 POSSESSIVE_NAME_RE = re.compile(r"['’]s\s+[A-Z]")

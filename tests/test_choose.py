@@ -115,3 +115,19 @@ def test_a_sentence_ending_in_a_colon_is_quoted_with_the_one_it_introduces():
              for s, d in zip(sents, (1.0, 0.6, 0.5))]
     quotes, _ = choose(cands, info, {"b": article}, AnswerParams())
     assert [q.sentence.ordinal for q in quotes] == [0, 1]
+
+
+def test_a_quantity_in_words_answers_how_many():
+    from qa.question import find_spans
+
+    text = "The overwhelming majority of children are settled; a small number of children wait too long."
+    assert [text[a:b] for a, b in find_spans(text, "number")] == ["overwhelming majority", "a small number of"]
+    assert find_spans("Most children are settled.", "number") == []
+
+
+def test_who_gave_that_figure_points_at_the_previous_answer():
+    from qa.question import REFERS_TO_ANSWER_RE
+
+    assert REFERS_TO_ANSWER_RE.search("Who gave that figure?")
+    assert REFERS_TO_ANSWER_RE.search("Who said that?")
+    assert not REFERS_TO_ANSWER_RE.search("Who gave the council its rating?")
