@@ -75,7 +75,8 @@ KIND_CUES: tuple[tuple[str, re.Pattern], ...] = (
 STRICT_KINDS = frozenset({"phone", "email", "url"})
 LATEST_RE = re.compile(
     r"\b(current(?:ly)?|latest|most recent(?:ly)?|recent(?:ly)?|now|today|these days|at present|presently|"
-    r"newest|still|so far|to date|as of now|last)\b", re.I)
+    r"newest|still|so far|to date|as of now|last|at the moment|right now|nowadays|as it stands|any more|anymore)\b",
+    re.I)
 FOLLOWUP_START_RE = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what of|and what|and who|same)\b", re.I)
 ANAPHORA_RE = re.compile(r"\b(he|she|they|it|that|this|those|these|him|her|them|his|their|its|there|then)\b", re.I)
 # "Who said that?": the previous answer is what is being asked about.

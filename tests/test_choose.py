@@ -131,3 +131,8 @@ def test_who_gave_that_figure_points_at_the_previous_answer():
     assert REFERS_TO_ANSWER_RE.search("Who gave that figure?")
     assert REFERS_TO_ANSWER_RE.search("Who said that?")
     assert not REFERS_TO_ANSWER_RE.search("Who gave the council its rating?")
+
+
+def test_at_the_moment_asks_for_the_newest():
+    assert analyze("What rating does the service hold at the moment?").latest
+    assert not analyze("What rating did the service get?").latest
