@@ -141,7 +141,7 @@ class Engine:
         return self.embed_queries([text])[0]
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """One encoder run for all of them: a follow-up needs two vectors, at ~1.3x the cost of one."""
+        """One encoder run for all of them (a follow-up whose history this engine has not embedded)."""
         return self.embedder.embed(texts)
 
     def query_vectors(self, parts: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -360,4 +360,3 @@ class State:
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.
             sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
         )
-
