@@ -40,7 +40,7 @@ def settings_grid() -> dict[str, Setting]:
     grid: dict[str, Setting] = {"shipped": (BASE, w)}
     for t in (0.55, 0.60):
         grid[f"threshold {t}"] = (replace(BASE, threshold=t), w)
-    for dw in (0.5, 0.0):
+    for dw in (1.0, 0.5):
         grid[f"question's date words weigh {dw} in the choice"] = (replace(BASE, date_term_weight=dw), w)
     grid["+ novelty 0.3"] = (replace(BASE, w_novel=0.3), w)
     grid["+ novelty 0.15"] = (replace(BASE, w_novel=0.15), w)
