@@ -50,7 +50,7 @@ def settings_grid() -> dict[str, Setting]:
     grid["typed within 0.25"] = (replace(BASE, kind_margin=0.25, kind_search_margin=0.25), w)
     grid["no abstention for an untyped answer"] = (replace(BASE, abstain_untyped=False, kind_margin=0.0,
                                                            kind_search_margin=0.25, kind_from_neighbour=False), w)
-    grid["persons not required"] = (replace(BASE, required_kinds=REQUIRED_KINDS - {"person"}), w)
+    grid["persons required"] = (replace(BASE, required_kinds=REQUIRED_KINDS | {"person"}), w)
     grid["retrieval: chunk cosine only (dense 1, sentence 0)"] = (BASE, replace(w, dense=1.0, sentence=0.0))
     for wd, ws in ((0.75, 0.5), (0.5, 0.75), (0.25, 1.0), (0.0, 1.0), (0.5, 1.5), (1.0, 1.0)):
         grid[f"retrieval: dense {wd}, sentence {ws}"] = (BASE, replace(w, dense=wd, sentence=ws))
