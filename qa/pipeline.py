@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +14,7 @@ from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, StaleIndexError, UsageError
 from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
 from qa.embedding import RecentVectors
-from qa.question import MONTHS, REFERS_TO_ANSWER_RE, analyze, find_spans, followup_parts, messages
+from qa.question import REFERS_TO_ANSWER_RE, analyze, date_words, find_spans, followup_parts, messages
 from qa.retrieve import METHODS, Retriever, Weights
 from qa.text import clean_question, salient_names, terms
 from qa.types import Answer, Article
@@ -24,7 +23,6 @@ MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters)
 LATEST_BOOST = 0.12  # added to the newest article's passages for "current / latest" questions
 QUOTED_PENALTY = 0.15  # for a sentence the previous answer already quoted, in a follow-up
 YEAR_BOOST = 0.15  # added to passages of articles dated in the year a question names
-DATE_WORD_RE = re.compile(rf"\b(?:{MONTHS}|(?:1[5-9]|20)\d\d)\b")
 RECENT_VECTORS = 512  # question vectors kept for follow-ups (~1 MB)
 
 
@@ -250,10 +248,11 @@ class Engine:
         # The question's dates ("in December 2023") say when, which the year rules handle; as words they
         # would favour any sentence naming the date over the one that answers. They count less in choosing
         # the sentence, fully in its evidence (the abstention threshold was calibrated on that).
-        dated = set(terms(" ".join(DATE_WORD_RE.findall(query))))
+        dated = set(terms(" ".join(date_words(query))))
         choice_weight = {t: w * (self.answer_params.date_term_weight if t in dated else 1.0)
                          for t, w in weight.items()}
         choice_total = sum(choice_weight.values()) or 1.0
+        novelty = self.answer_params.w_novel != 0
         top = passages[0].score if passages else 0.0
         seen: set[str] = set()
         rows, pairs = [], []
@@ -275,10 +274,12 @@ class Engine:
             lex = sum(choice_weight[t] for t in own) / choice_total
             before = sentence_terms[row - 1] & q_terms if s.ordinal > 0 else frozenset()
             window = sum(choice_weight[t] for t in own | before) / choice_total
-            novel = len(sentence_terms[row] - q_terms) / len(sentence_terms[row]) if sentence_terms[row] else 0.0
+            novel = (len(sentence_terms[row] - q_terms) / len(sentence_terms[row])
+                     if novelty and sentence_terms[row] else 0.0)
+            # The evidence counts the date words fully; without any, it is the same share.
+            evidence = sum(weight[t] for t in own) / total if dated else None
             out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
-                                       st.article_years.get(s.article_id), window, novel,
-                                       evidence_lexical=sum(weight[t] for t in own) / total))
+                                       st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence))
         return out
 
     def _attribution(self, history, info, index, passages) -> list[Candidate]:

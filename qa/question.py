@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from qa.text import WORD_RE, clean_question, terms, years
+from qa.text import WORD_RE, YEAR_RE, clean_question, terms, years
 
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -96,6 +96,8 @@ NOT_PERSON_RE = re.compile(
     r"Church|Museum|River|Island|Mountain|North|South|East|West|Cabinet|Member|Minister|Secretary|Officer|"
     r"Executive|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 TAG_RE = re.compile(r"<[^>]+>")
+# A question's months and years: they say when, not what.
+DATE_WORD_RE = re.compile(rf"\b(?:{MONTHS})\b|{YEAR_RE.pattern}")
 CURRENCY = "£$€¥"
 YEAR_ONLY_RE = re.compile(r"(?:1[5-9]|20)\d\d")
 HISTORY_TURN_CHARS = 2000
@@ -111,6 +113,11 @@ class QuestionInfo:
 def analyze(question: str) -> QuestionInfo:
     kind = next((k for k, pattern in KIND_CUES if pattern.search(question)), None)
     return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)))
+
+
+def date_words(text: str) -> list[str]:
+    """The month names and years in ``text`` ("December", "2023")."""
+    return [m.group() for m in DATE_WORD_RE.finditer(text)]
 
 
 def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
@@ -175,7 +182,7 @@ def followup_parts(question: str, history: Iterable) -> tuple[str, ...]:
         return (question,)
     previous = users[-1]
     if years(question):
-        previous = " ".join(re.sub(r"\b(1[89]\d\d|20\d\d)\b", " ", previous).split())
+        previous = " ".join(YEAR_RE.sub(" ", previous).split())
     parts = [question, previous]
     answers = [t for r, t in turns if r == "assistant"]
     if answers and REFERS_TO_ANSWER_RE.search(question):
