@@ -42,6 +42,9 @@ def settings_grid() -> dict[str, Setting]:
         grid[f"threshold {t}"] = (replace(BASE, threshold=t), w)
     for dw in (1.0, 0.5):
         grid[f"question's date words weigh {dw} in the choice"] = (replace(BASE, date_term_weight=dw), w)
+    for cw in (1.0, 0.5):
+        grid[f"occasion clause words weigh {cw} in the choice"] = (replace(BASE, context_term_weight=cw), w)
+    grid["no year scope (any article may answer a question naming a year)"] = (replace(BASE, year_scope=False), w)
     grid["+ novelty 0.3"] = (replace(BASE, w_novel=0.3), w)
     grid["+ novelty 0.15"] = (replace(BASE, w_novel=0.15), w)
     for wy in (0.1, 0.2):
@@ -50,6 +53,8 @@ def settings_grid() -> dict[str, Setting]:
     grid["typed within 0.25"] = (replace(BASE, kind_margin=0.25, kind_search_margin=0.25), w)
     grid["no abstention for an untyped answer"] = (replace(BASE, abstain_untyped=False, kind_margin=0.0,
                                                            kind_search_margin=0.25, kind_from_neighbour=False), w)
+    grid["percentages not required"] = (replace(BASE, required_kinds=REQUIRED_KINDS - {"percent"}), w)
+    grid["a person by role not required"] = (replace(BASE, person_by_role_required=False), w)
     grid["persons required"] = (replace(BASE, required_kinds=REQUIRED_KINDS | {"person"}), w)
     grid["retrieval: chunk cosine only (dense 1, sentence 0)"] = (BASE, replace(w, dense=1.0, sentence=0.0))
     for wd, ws in ((0.75, 0.5), (0.5, 0.75), (0.25, 1.0), (0.0, 1.0), (0.5, 1.5), (1.0, 1.0)):

@@ -12,7 +12,7 @@ ABSTAIN_MESSAGE = "I couldn't find this in the articles."
 # Types whose absence means "not found". Places are left out: their finder is a heuristic. So are
 # persons: "who" is often answered by an organisation ("Ofsted praised…"), and requiring a person cost
 # 0.6 points of answer@1 on the whole SQuAD tuning split (benchmarks/tune_answer.md: "persons required").
-REQUIRED_KINDS = frozenset({"date", "number", "amount", "phone", "email", "url"})
+REQUIRED_KINDS = frozenset({"date", "number", "amount", "percent", "phone", "email", "url"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class AnswerParams:
     w_year: float = 0.3  # the sentence names, or its article is dated in, the year the question names
     date_term_weight: float = 0.0  # the weight of the question's month and year words in choosing the sentence
     #                              (w_lexical, w_window); their evidence counts them fully
+    context_term_weight: float = 0.0  # likewise for the words of a clause naming the occasion ("… when it was
+    #                                   rated good", "according to the 2023 report"): it picks the article
     w_novel: float = 0.0  # share of the sentence's terms that the question does not already say: a
     #                       sentence that only restates the question (a lead, a headline) answers nothing
     # Below this evidence score: "not found". benchmarks/calibrate.py proposes it from the 145 news tuning
@@ -40,6 +42,9 @@ class AnswerParams:
     kind_from_neighbour: bool = True  # the best sentence lacks the asked-for type but the sentence just
     #                                   before or after it has it ("…," Cllr X said.): quote both
     required_kinds: frozenset[str] = REQUIRED_KINDS
+    person_by_role_required: bool = True  # "which inspector…", "who was the director…" need a person's name
+    year_scope: bool = True  # a question naming a year is answered only from articles dated in that year
+    #                          or the next, or mentioning it: the others are about another time
     second_margin: float = 0.05  # a runner-up this close to the best is quoted too (the model can't tell them apart)
     max_quotes: int = 3
     passages_considered: int = 5
@@ -54,6 +59,7 @@ class Candidate:
     kind_match: bool
     year_match: bool
     score: float
+    in_scope: bool = True  # the question names no year, or the sentence's article is dated in it or mentions it
 
     @property
     def evidence(self) -> float:
@@ -63,15 +69,20 @@ class Candidate:
 
 def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dense: float, lexical: float,
                     info: QuestionInfo, params: AnswerParams, article_year: str | None = None,
-                    window: float = 0.0, novel: float = 0.0, evidence_lexical: float | None = None) -> Candidate:
-    """``lexical`` weighs the sentence's choice; ``evidence_lexical`` (default: the same) its evidence."""
+                    window: float = 0.0, novel: float = 0.0, evidence_lexical: float | None = None,
+                    article_mentions: frozenset[str] = frozenset()) -> Candidate:
+    """``lexical`` weighs the sentence's choice; ``evidence_lexical`` (default: the same) its evidence;
+    ``article_mentions`` are the years the sentence's article names anywhere."""
     kind_match = bool(info.kind) and bool(find_spans(sentence.text, info.kind))
     year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
+    # News of a year's events is often published early the next year (and our dates may be approximate).
+    in_scope = not info.years or year_match or any(
+        y in article_mentions or (article_year is not None and int(article_year) == int(y) + 1) for y in info.years)
     rel = passage.score / top_score if top_score > 0 else 0.0
     score = (params.w_dense * dense + params.w_lexical * lexical + params.w_window * window + params.w_passage * rel
              + params.w_kind * kind_match + params.w_year * year_match + params.w_novel * novel)
     evidence = lexical if evidence_lexical is None else evidence_lexical
-    return Candidate(sentence, passage, dense, evidence, kind_match, year_match, score)
+    return Candidate(sentence, passage, dense, evidence, kind_match, year_match, score, in_scope)
 
 
 def short_answer(sentence: Sentence, info: QuestionInfo, question: str) -> Span | None:
@@ -122,6 +133,8 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
            params: AnswerParams) -> tuple[list[Candidate], bool]:
     """The candidates to quote (best first, or newest first when dated) and whether they are dated."""
     ranked = sorted(candidates, key=lambda c: (-c.score, c.sentence.id))
+    if params.year_scope and info.years:
+        ranked = [c for c in ranked if c.in_scope]
     if info.kind in STRICT_KINDS:
         ranked = [c for c in ranked if c.kind_match]
     if not ranked:
@@ -134,7 +147,8 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
             ranked = [best] + [c for c in ranked if c is not best]
         elif params.kind_from_neighbour and (pair := _with_typed_neighbour(best, ranked)):
             return pair, False
-        elif params.require_kind and info.kind in params.required_kinds and (
+        elif params.require_kind and (info.kind in params.required_kinds or (
+                info.person_by_role and params.person_by_role_required)) and (
                 not typed or params.abstain_untyped):
             return [], False
     close = [c for c in ranked if c.score >= best.score - params.dated_margin]
@@ -176,6 +190,8 @@ def build_answer(
     reason = ""
     if unknown_names:
         reason = "the articles never mention " + ", ".join(f"“{n}”" for n in unknown_names)
+    elif not quotes and params.year_scope and info.years and candidates and not any(c.in_scope for c in candidates):
+        reason = "no article close to the question is from or mentions " + " or ".join(info.years)
     elif not quotes:
         reason = f"no passage close to the question gives a {info.kind}" if info.kind else "no passage matched"
     elif confidence < params.threshold:

@@ -14,9 +14,9 @@ from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, StaleIndexError, UsageError
 from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
 from qa.embedding import RecentVectors
-from qa.question import REFERS_TO_ANSWER_RE, analyze, date_words, find_spans, followup_parts, messages
+from qa.question import REFERS_TO_ANSWER_RE, analyze, context_words, date_words, find_spans, followup_parts, messages
 from qa.retrieve import METHODS, Retriever, Weights
-from qa.text import clean_question, salient_names, terms
+from qa.text import clean_question, salient_names, terms, years
 from qa.types import Answer, Article
 
 MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters); the rest is noise
@@ -249,7 +249,16 @@ class Engine:
         # would favour any sentence naming the date over the one that answers. They count less in choosing
         # the sentence, fully in its evidence (the abstention threshold was calibrated on that).
         dated = set(terms(" ".join(date_words(query))))
-        choice_weight = {t: w * (self.answer_params.date_term_weight if t in dated else 1.0)
+        # Likewise the words of a clause that only says which occasion is meant ("… when it was rated
+        # good"), unless the rest of the question says them too.
+        clauses = context_words(query)
+        rest = query
+        for c in clauses:
+            rest = rest.replace(c, " ")
+        occasion = set(terms(" ".join(clauses))) - set(terms(rest)) - dated
+        params = self.answer_params
+        choice_weight = {t: w * (params.date_term_weight if t in dated else
+                                 params.context_term_weight if t in occasion else 1.0)
                          for t, w in weight.items()}
         choice_total = sum(choice_weight.values()) or 1.0
         novelty = self.answer_params.w_novel != 0
@@ -277,9 +286,10 @@ class Engine:
             novel = (len(sentence_terms[row] - q_terms) / len(sentence_terms[row])
                      if novelty and sentence_terms[row] else 0.0)
             # The evidence counts the date words fully; without any, it is the same share.
-            evidence = sum(weight[t] for t in own) / total if dated else None
+            evidence = sum(weight[t] for t in own) / total if dated or occasion else None
             out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
-                                       st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence))
+                                       st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
+                                       article_mentions=st.article_mentions.get(s.article_id, frozenset())))
         return out
 
     def _attribution(self, history, info, index, passages) -> list[Candidate]:
@@ -342,6 +352,7 @@ class State:
     vocabulary: frozenset[str]
     raw_words: frozenset[str]
     article_years: dict[str, str]
+    article_mentions: dict[str, frozenset[str]]  # the years each article's text names
     recency: dict[str, float]
     sentence_terms: list[frozenset[str]]  # row-aligned with index.sentences
 
@@ -356,6 +367,7 @@ class State:
             vocabulary=frozenset(retriever.vocabulary),
             raw_words=frozenset(w.lower() for a in articles for w in (a.text + " " + a.title).split()),
             article_years={a.id: a.date[:4] for a in articles if a.date},
+            article_mentions={a.id: frozenset(years(a.title + " " + a.text)) for a in articles},
             recency={a.id: (dated.index(a.date) / (len(dated) - 1) if len(dated) > 1 else 1.0)
                      for a in articles if a.date},
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.

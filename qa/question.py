@@ -46,6 +46,11 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
         r"|\b\d[\d,]*(?:\.\d+)?\s?(?:million|billion|trillion)?\s?(?:pounds|dollars|euros|yen|pence|cents)\b",
         re.I,
     ),
+    "percent": re.compile(
+        r"\b\d[\d,]*(?:\.\d+)?\s?(?:%|per ?cent\b|percent\b)|%\s?\d[\d,]*(?:\.\d+)?"
+        r"|\b(?:half|a third|a quarter|two[- ]thirds|three[- ]quarters)\b",
+        re.I,
+    ),
     "number": re.compile(
         rf"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per ?cent|percent))?(?:\s(?:million|billion|thousand|hundred))?"
         rf"|\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*(?:\s+out\s+of\s+(?:{NUMBER_WORDS}|\d+))?\b"
@@ -65,7 +70,8 @@ KIND_CUES: tuple[tuple[str, re.Pattern], ...] = (
     ("phone", re.compile(r"\b(phone|telephone|tel|mobile|contact number|call)\b", re.I)),
     ("email", re.compile(r"\be-?mail\b", re.I)),
     ("url", re.compile(r"\b(website|web site|url|web address|link)\b", re.I)),
-    ("amount", re.compile(r"\bhow much\b|\bwhat (?:was |is |were |are )?the (?:amount|sum|cost|price|budget|funding|fee)\b|\bhow many (?:pounds|dollars|euros)\b", re.I)),
+    ("amount", re.compile(r"\bhow much\b|\bwhat (?:was |is |were |are )?the (?:amount|sum|cost|price|budget|funding|fee)\b|\bwhat (?:salary|salaries|wage|wages|price|fee|fees)\b|\bhow many (?:pounds|dollars|euros)\b", re.I)),
+    ("percent", re.compile(r"\bwhat (?:percentage|per ?cent|percent)\b|\bhow many (?:per ?cent|percent)\b", re.I)),
     ("number", re.compile(r"\bhow many\b|\bwhat (?:number|percentage|proportion|share|fraction)\b|\bhow (?:old|long|far|big|large)\b", re.I)),
     ("date", re.compile(r"^\s*when\b|\bwhat (?:year|date|month|day|time)\b|\bwhich (?:year|month|day|date)\b|\bin what year\b|\bsince when\b", re.I)),
     ("person", re.compile(rf"^\s*(?:who|whom|whose)\b|{ROLE_QUESTION}|\bwho\b", re.I)),
@@ -98,26 +104,55 @@ NOT_PERSON_RE = re.compile(
 TAG_RE = re.compile(r"<[^>]+>")
 # A question's months and years: they say when, not what.
 DATE_WORD_RE = re.compile(rf"\b(?:{MONTHS})\b|{YEAR_RE.pattern}")
+# A clause that says which occasion a question is about, not what it asks: "…, according to the 2023
+# report", "… when Ofsted rated it good", "… in the December inspection". It picks the article; the
+# answer sentence need not repeat it.
+CONTEXT_CLAUSE_RE = re.compile(
+    r"(?:,\s*|\s)(?:according to\b[^?]*"
+    r"|(?:when|whenever|at the time|by the time)\s+(?:it|they|he|she|the|a|an|its|their|[A-Z]\w*)\b[^?]*"
+    r"|(?:in|during|at|after|following|from)\s+(?:the|its|their|that|this|his|her)\s+"
+    r"[^?,]{0,40}?\b(?:inspection|report|visit|review|rating|judgement|judgment|announcement|election|meeting|"
+    r"hearing|interview|statement|speech|survey|study|season|match|game|trial|war|era|campaign)s?\b)",
+)
 CURRENCY = "£$€¥"
 YEAR_ONLY_RE = re.compile(r"(?:1[5-9]|20)\d\d")
 HISTORY_TURN_CHARS = 2000
 
 
+# "Which inspector…", "Who was the chief executive…": a person by role or identity, not an agent that an
+# organisation could also be ("Who praised…").
+NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\b", re.I)
+
+
 @dataclass(frozen=True)
 class QuestionInfo:
-    kind: str | None  # date, amount, number, person, place, phone, email, url
+    kind: str | None  # date, amount, percent, number, person, place, phone, email, url
     latest: bool
     years: tuple[str, ...]
+    person_by_role: bool = False  # "which inspector…", "who was the director…": only a person answers
 
 
 def analyze(question: str) -> QuestionInfo:
     kind = next((k for k, pattern in KIND_CUES if pattern.search(question)), None)
-    return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)))
+    return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)),
+                        person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)))
 
 
 def date_words(text: str) -> list[str]:
     """The month names and years in ``text`` ("December", "2023")."""
     return [m.group() for m in DATE_WORD_RE.finditer(text)]
+
+
+def context_words(question: str) -> list[str]:
+    """The clauses of ``question`` that say which occasion it is about ("… when it was rated good").
+
+    Only after the question's first three words: "When did…" asks for a date, it is no clause.
+    """
+    out = []
+    for m in CONTEXT_CLAUSE_RE.finditer(question):
+        if len(WORD_RE.findall(question[: m.start()])) >= 3:
+            out.append(m.group().strip(" ,"))
+    return out
 
 
 def find_spans(text: str, kind: str) -> list[tuple[int, int]]:

@@ -236,3 +236,31 @@ def test_a_date_in_the_question_does_not_pick_a_sentence_that_only_names_the_dat
     answer = engine.ask("What did inspectors say about the front door team in December 2023?")
     assert not answer.abstained
     assert "responsive and effective" in answer.citations[0].quote
+
+
+def test_a_clause_naming_the_occasion_does_not_pick_a_sentence_that_only_restates_it(tmp_path):
+    """'… when the council was rated good?': the clause says which report is meant; the sentence that
+    only repeats it loses to the one that answers."""
+    from dataclasses import replace
+
+    from qa.config import Settings
+    from qa.corpus import load_articles
+    from qa.pipeline import Engine
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(
+        '---\ntitle: "Council rated good"\ndate: "2018-06"\n---\n'
+        "The council was rated good by Ofsted this week, the council said when the rating was published. "
+        "Care leavers get strong support from their personal advisers. "
+        "Caseloads remain manageable.\n", "utf-8")
+    (corpus / "weak.md").write_text(
+        '---\ntitle: "Council rated weak"\ndate: "2023-06"\n---\n'
+        "Inspectors found that planning for children is weak. Leaders have not acted quickly enough.\n", "utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    engine = Engine.build(load_articles(corpus), settings)
+    question = "What did Ofsted say about care leavers when the council was rated good?"
+    answer = engine.ask(question)
+    assert not answer.abstained and "personal advisers" in answer.citations[0].quote
+    engine.answer_params = replace(engine.answer_params, context_term_weight=1.0)
+    assert "personal advisers" not in engine.ask(question).citations[0].quote  # the old weighting

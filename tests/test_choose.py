@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from qa.answer import AnswerParams, Candidate, build_answer, choose
 from qa.question import QuestionInfo, analyze
 from qa.types import Article, Chunk, Passage, Sentence
@@ -136,3 +138,63 @@ def test_who_gave_that_figure_points_at_the_previous_answer():
 def test_at_the_moment_asks_for_the_newest():
     assert analyze("What rating does the service hold at the moment?").latest
     assert not analyze("What rating did the service get?").latest
+
+
+def test_a_question_naming_a_year_is_answered_only_from_articles_of_that_time():
+    info = analyze("What did the leader say in 2016?")
+    inside = cand(3, 0.9, info)
+    outside = replace(cand(0, 1.0, info), in_scope=False)
+    quotes, _ = choose([outside, inside], info, ARTICLES, AnswerParams())
+    assert [q.sentence.ordinal for q in quotes] == [3]
+    answer = build_answer("What did the leader say in 2016?", "", [outside], [PASSAGE], info, ARTICLES,
+                          AnswerParams())
+    assert answer.abstained and "2016" in " ".join(answer.notices)
+    assert choose([outside], info, ARTICLES, AnswerParams(year_scope=False))[0] == [outside]
+
+
+def test_the_scope_of_a_year_is_the_articles_dated_in_it_or_the_next_year_or_naming_it():
+    from qa.answer import score_candidate
+
+    info = analyze("What happened in 2016?")
+    params = AnswerParams()
+
+    def scoped(article_year, mentions=frozenset()):
+        return score_candidate(S[0], PASSAGE, 1.0, 0.5, 0.5, info, params, article_year,
+                               article_mentions=mentions).in_scope
+
+    assert scoped("2016") and scoped("2017") and scoped("2011", frozenset({"2016"}))
+    assert not scoped("2011") and not scoped("2018") and not scoped(None)
+    assert score_candidate(S[0], PASSAGE, 1.0, 0.5, 0.5, analyze("What happened?"), params, "2011").in_scope
+
+
+def test_a_percentage_question_needs_a_percentage():
+    from qa.question import find_spans
+
+    info = analyze("What percentage of staff are agency workers?")
+    assert info.kind == "percent"
+    text = "About 45% of staff, 12 per cent more, and half of them left; 3 teams remain."
+    assert [text[a:b] for a, b in find_spans(text, "percent")] == ["45%", "12 per cent", "half"]
+    assert analyze("What salary do social workers earn?").kind == "amount"
+
+
+def test_a_person_asked_for_by_role_is_required_but_an_agent_is_not():
+    by_role = analyze("Which inspector led the visit?")
+    assert by_role.kind == "person" and by_role.person_by_role
+    assert analyze("Who was the chief executive in 2019?").person_by_role
+    agent = analyze("Who said they were proud of the staff?")
+    assert agent.kind == "person" and not agent.person_by_role
+    # no sentence names a person: "which inspector" is not answered, "who said" keeps its best sentence
+    assert choose([cand(0, 1.0, by_role), cand(1, 0.9, by_role)], by_role, ARTICLES, AnswerParams())[0] == []
+    assert choose([cand(0, 1.0, agent), cand(1, 0.9, agent)], agent, ARTICLES, AnswerParams())[0]
+    assert choose([cand(0, 1.0, by_role)], by_role, ARTICLES, AnswerParams(person_by_role_required=False))[0]
+
+
+def test_a_clause_naming_the_occasion_is_found_after_the_questions_opening():
+    from qa.question import context_words
+
+    assert context_words("What did Ofsted say about care leavers when the council was rated good?") == [
+        "when the council was rated good"]
+    assert context_words("Were referrals clear, according to the 2023 report?") == ["according to the 2023 report"]
+    assert context_words("What rating did it get in its 2016 inspection?") == ["in its 2016 inspection"]
+    assert context_words("When was the council rated good?") == []
+    assert context_words("What did the report say?") == []
