@@ -60,6 +60,7 @@ class Candidate:
     year_match: bool
     score: float
     in_scope: bool = True  # the question names no year, or the sentence's article is dated in it or mentions it
+    speaker_id: str | None = None  # the sentence introducing the quotation this one is in (qa.quotes)
 
     @property
     def evidence(self) -> float:
@@ -105,13 +106,18 @@ def date_key(article: Article) -> str:
 
 
 def _with_typed_neighbour(best: Candidate, ranked: list[Candidate]) -> list[Candidate]:
-    """``best`` and the adjacent sentence of its article holding the asked-for type, in reading order."""
+    """``best`` and the adjacent sentence of its article holding the asked-for type, or the sentence
+    introducing the quotation it is part of ("Cllr Smith said:"), in reading order."""
     s = best.sentence
     for offset in (-1, 1):  # a speaker is more often named just before a quote than after it
         for c in ranked:
             if (c.kind_match and c.sentence.article_id == s.article_id
                     and c.sentence.ordinal == s.ordinal + offset):
                 return sorted([best, c], key=lambda x: x.sentence.ordinal)
+    if best.speaker_id is not None:
+        for c in ranked:
+            if c.kind_match and c.sentence.id == best.speaker_id:
+                return [c, best]
     return []
 
 

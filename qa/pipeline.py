@@ -17,7 +17,8 @@ from qa.embedding import RecentVectors
 from qa.question import REFERS_TO_ANSWER_RE, analyze, context_words, date_words, find_spans, followup_parts, messages
 from qa.retrieve import METHODS, Retriever, Weights
 from qa.text import clean_question, salient_names, terms, years
-from qa.types import Answer, Article
+from qa.quotes import speakers
+from qa.types import Answer, Article, Passage
 
 MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters); the rest is noise
 LATEST_BOOST = 0.12  # added to the newest article's passages for "current / latest" questions
@@ -199,7 +200,7 @@ class Engine:
         if method != "hybrid":
             return self._baseline_answer(st, query, vector, passages[:3], shown, text, tuple(notices))
         if is_followup and REFERS_TO_ANSWER_RE.search(text):
-            candidates = (self._attribution(history, info, index, passages)
+            candidates = (self._attribution(st, history, info, passages)
                           or self._candidates(st, query, vector, passages, info))
         elif is_followup:
             # The follow-up's own words (when it has some: not "and in 2018?") weigh more in choosing
@@ -287,20 +288,42 @@ class Engine:
                      if novelty and sentence_terms[row] else 0.0)
             # The evidence counts the date words fully; without any, it is the same share.
             evidence = sum(weight[t] for t in own) / total if dated or occasion else None
-            out.append(score_candidate(s, p, top, d, lex, info, self.answer_params,
-                                       st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
-                                       article_mentions=st.article_mentions.get(s.article_id, frozenset())))
+            c = score_candidate(s, p, top, d, lex, info, self.answer_params,
+                                st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
+                                article_mentions=st.article_mentions.get(s.article_id, frozenset()))
+            out.append(replace(c, speaker_id=st.speaker_of.get(s.id)) if s.id in st.speaker_of else c)
+        if info.kind == "person":
+            out += self._speakers(st, out, info, seen)
         return out
 
-    def _attribution(self, history, info, index, passages) -> list[Candidate]:
+    def _speakers(self, st: "State", candidates: list[Candidate], info, seen: set[str]) -> list[Candidate]:
+        """The sentences introducing the quotations that candidates are part of, when not candidates
+        already: "who said…?" is answered by "Cllr Smith said:" several paragraphs up. They score lowest,
+        so they are only quoted beside the sentence they introduce."""
+        index, out = st.index, []
+        floor = min((c.score for c in candidates), default=0.0) - 1.0
+        for sid in dict.fromkeys(c.speaker_id for c in candidates if c.speaker_id and c.speaker_id not in seen):
+            s = index.sentences[index.sentence_row[sid]]
+            chunk = next(ch for ch in index.chunks if ch.article_id == s.article_id and ch.start <= s.start < ch.end)
+            passage = Passage(chunk=chunk, rank=0, score=0.0, dense=0.0, lexical=0.0)
+            out.append(Candidate(s, passage, 0.0, 0.0, bool(find_spans(s.text, info.kind)), False, floor))
+            seen.add(sid)
+        return out
+
+    def _attribution(self, st: "State", history, info, passages) -> list[Candidate]:
         """"Who said that?": the previous answer's sentence, or the nearest sentence before it in its
         article that holds the asked-for span (the speaker of a quote is often named just before it)."""
+        index = st.index
         quoted = _quoted_sentences(index, history)
         if not quoted:
             return []
         first = quoted[0]
         siblings = index.sentences_by_article[first.article_id]
-        for s in reversed(siblings[max(0, first.ordinal - 3): first.ordinal + 1]):
+        speaker = st.speaker_of.get(first.id)
+        nearby = siblings[max(0, first.ordinal - 3): first.ordinal + 1]
+        if speaker is not None:  # inside a quotation over several paragraphs: who introduced it
+            nearby = [index.sentences[index.sentence_row[speaker]], first]
+        for s in reversed(nearby):
             if not info.kind or find_spans(s.text, info.kind):
                 passage = next((p for p in passages if p.chunk.article_id == s.article_id), passages[0])
                 return [Candidate(s, passage, 1.0, 1.0, bool(info.kind), False, 10.0)]
@@ -355,6 +378,7 @@ class State:
     article_mentions: dict[str, frozenset[str]]  # the years each article's text names
     recency: dict[str, float]
     sentence_terms: list[frozenset[str]]  # row-aligned with index.sentences
+    speaker_of: dict[str, str]  # sentence id -> the id of the sentence introducing its quotation
 
     @classmethod
     def of(cls, index: Index, weights: Weights) -> "State":
@@ -372,4 +396,6 @@ class State:
                      for a in articles if a.date},
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.
             sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
+            speaker_of={f"{a.id}:{o}": f"{a.id}:{i}" for a in articles
+                        for o, i in speakers(a.text, index.sentences_by_article.get(a.id, [])).items()},
         )

@@ -20,7 +20,9 @@ PERSON_NAME = r"[A-Z][a-z]+(?:['’][A-Za-z][a-z]+)?"
 PERSON_MORE = rf"(?:[- ](?:[A-Z]\.|{PERSON_NAME}|de|van|von|der|da|di|le|la|bin|al))"
 # Capitalised at the start of a sentence, not because they name someone.
 NOT_A_NAME = (r"(?!(?:The|A|An|This|That|These|Those|In|On|At|Of|For|And|But|It|Its|Our|Their|His|Her|We|They|"
-              r"He|She|If|When|While|After|Before|Since|As|Under|Over|From|With|By|January|February|March|April|May|June|"
+              r"He|She|If|When|While|Whilst|After|Before|Since|As|Under|Over|From|With|By|Both|All|Each|Every|Some|Many|"
+              r"Most|Several|Other|Such|Another|Further|Also|Yet|Although|However|Because|Despite|During|"
+              r"Following|Only|Now|Today|Yesterday|Last|Next|January|February|March|April|May|June|"
               r"July|August|September|October|November|December)\b)")
 # "Which cabinet member said…", "What official…": the question word asks for a person by role.
 ROLE_QUESTION = (

@@ -264,3 +264,29 @@ def test_a_clause_naming_the_occasion_does_not_pick_a_sentence_that_only_restate
     assert not answer.abstained and "personal advisers" in answer.citations[0].quote
     engine.answer_params = replace(engine.answer_params, context_term_weight=1.0)
     assert "personal advisers" not in engine.ask(question).citations[0].quote  # the old weighting
+
+
+def test_who_said_a_line_deep_in_a_long_quotation_finds_who_introduced_it(tmp_path):
+    from qa.config import Settings
+    from qa.corpus import load_articles
+    from qa.pipeline import Engine
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "update.md").write_text(
+        '---\ntitle: "Council update"\ndate: "2024-12"\n---\n'
+        "The council gave an update on its children's services.\n\n"
+        "Councillor Jane Smith, the cabinet member for children, said:\n\n"
+        "\"We have worked hard all year with our partners.\n\n"
+        "\"Staff turnover has fallen and morale is better.\n\n"
+        "\"Our new foster carer scheme has recruited twelve families.\n\n"
+        "The next inspection is expected in the spring.\n", "utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    engine = Engine.build(load_articles(corpus), settings)
+    answer = engine.ask("Who said the foster carer scheme recruited twelve families?")
+    assert not answer.abstained and "Jane Smith" in answer.answer
+    assert any("twelve families" in c.quote for c in answer.citations)
+    follow = engine.ask("Who said that?", [
+        {"role": "user", "content": "How many families did the foster carer scheme recruit?"},
+        {"role": "assistant", "content": "\"Our new foster carer scheme has recruited twelve families."}])
+    assert "Jane Smith" in follow.answer
