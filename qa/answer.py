@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa.question import STRICT_KINDS, QuestionInfo, find_spans
+from qa.question import STRICT_KINDS, QuestionInfo, answer_spans
 from qa.text import WORD_RE
 from qa.types import Answer, Article, Citation, Passage, Sentence, Span
 
@@ -42,6 +42,7 @@ class AnswerParams:
     kind_from_neighbour: bool = True  # the best sentence lacks the asked-for type but the sentence just
     #                                   before or after it has it ("…," Cllr X said.): quote both
     required_kinds: frozenset[str] = REQUIRED_KINDS
+    date_grain: bool = True  # "on what date…" needs a day, "which month…" a month, "what year…" a year
     person_by_role_required: bool = True  # "which inspector…", "who was the director…" need a person's name
     year_scope: bool = True  # a question naming a year is answered only from articles dated in that year
     #                          or the next, or mentioning it: the others are about another time
@@ -74,7 +75,7 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
                     article_mentions: frozenset[str] = frozenset()) -> Candidate:
     """``lexical`` weighs the sentence's choice; ``evidence_lexical`` (default: the same) its evidence;
     ``article_mentions`` are the years the sentence's article names anywhere."""
-    kind_match = bool(info.kind) and bool(find_spans(sentence.text, info.kind))
+    kind_match = bool(answer_spans(sentence.text, info, params.date_grain))
     year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
     # News of a year's events is often published early the next year (and our dates may be approximate).
     in_scope = not info.years or year_match or any(
@@ -92,7 +93,7 @@ def short_answer(sentence: Sentence, info: QuestionInfo, question: str) -> Span 
         return None
     asked = {w.lower() for w in WORD_RE.findall(question)}
     spans = [
-        (a, b) for a, b in find_spans(sentence.text, info.kind)
+        (a, b) for a, b in answer_spans(sentence.text, info)
         if not {w.lower() for w in WORD_RE.findall(sentence.text[a:b])} <= asked
     ]
     if len(spans) != 1:
@@ -157,7 +158,9 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
                 info.person_by_role and params.person_by_role_required)) and (
                 not typed or params.abstain_untyped):
             return [], False
-    close = [c for c in ranked if c.score >= best.score - params.dated_margin]
+    # When the best holds the asked-for type, so must the others quoted beside it.
+    close = [c for c in ranked if c.score >= best.score - params.dated_margin
+             and (c.kind_match or not best.kind_match)]
     per_article: dict[str, Candidate] = {}
     for c in close:
         per_article.setdefault(c.sentence.article_id, c)

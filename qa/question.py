@@ -40,7 +40,7 @@ VAGUE_QUANTITIES = (r"(?:(?:overwhelming|vast|large|small|slim|narrow)\s+)?(?:ma
 SPAN_PATTERNS: dict[str, re.Pattern] = {
     "date": re.compile(
         rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?)?(?:{MONTHS})\b\.?"
-        rf"(?:\s+\d{{1,2}}(?:st|nd|rd|th)?(?:\s*(?:to|-|–|and)\s*\d{{1,2}}(?:st|nd|rd|th)?)?)?(?:,?\s+\d{{4}})?"
+        rf"(?:\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:\s*(?:to|-|–|and)\s*\d{{1,2}}(?:st|nd|rd|th)?\b)?)?(?:,?\s+\d{{4}})?"
         r"|\b(?:1[5-9]|20)\d\d(?:\s*[-–/]\s*(?:\d{4}|\d{2}))?(?:s\b)?\b"
     ),
     "amount": re.compile(
@@ -126,18 +126,47 @@ HISTORY_TURN_CHARS = 2000
 NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\b", re.I)
 
 
+# How precise a date the question asks for: "in what year…" needs a year, "on what date…" a day.
+DATE_GRAIN_CUES: tuple[tuple[str, re.Pattern], ...] = (
+    ("day", re.compile(r"\b(?:on )?(?:what|which) (?:exact )?(?:date|day)\b|\bon what\b", re.I)),
+    ("month", re.compile(r"\b(?:what|which) month\b", re.I)),
+    ("year", re.compile(r"\b(?:what|which) year\b", re.I)),
+)
+WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+DATE_GRAIN_PATTERNS: dict[str, re.Pattern] = {
+    "year": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
+    "month": re.compile(rf"\b(?:{MONTHS})\b"),
+    "day": re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b|\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
+                      rf"|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b|\b(?:{WEEKDAYS})\b"),
+}
+
+
 @dataclass(frozen=True)
 class QuestionInfo:
     kind: str | None  # date, amount, percent, number, person, place, phone, email, url
     latest: bool
     years: tuple[str, ...]
     person_by_role: bool = False  # "which inspector…", "who was the director…": only a person answers
+    date_grain: str | None = None  # "day", "month" or "year": the date asked for must name one
 
 
 def analyze(question: str) -> QuestionInfo:
     kind = next((k for k, pattern in KIND_CUES if pattern.search(question)), None)
+    grain = next((g for g, pattern in DATE_GRAIN_CUES if pattern.search(question)), None) if kind == "date" else None
     return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)),
-                        person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)))
+                        person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)),
+                        date_grain=grain)
+
+
+def answer_spans(text: str, info: QuestionInfo, grain: bool = True) -> list[tuple[int, int]]:
+    """The spans of ``text`` of the type ``info`` asks for; a date precise enough when ``grain``."""
+    if not info.kind:
+        return []
+    spans = find_spans(text, info.kind)
+    if grain and info.date_grain:
+        pattern = DATE_GRAIN_PATTERNS[info.date_grain]
+        spans = [(a, b) for a, b in spans if pattern.search(text[a:b])]
+    return spans
 
 
 def date_words(text: str) -> list[str]:

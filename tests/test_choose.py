@@ -198,3 +198,24 @@ def test_a_clause_naming_the_occasion_is_found_after_the_questions_opening():
     assert context_words("What rating did it get in its 2016 inspection?") == ["in its 2016 inspection"]
     assert context_words("When was the council rated good?") == []
     assert context_words("What did the report say?") == []
+
+
+def test_a_month_and_year_is_not_read_as_a_day():
+    from qa.question import find_spans
+
+    text = "It was rated in December 2023, after inspections from December 11 to 22."
+    assert [text[a:b] for a, b in find_spans(text, "date")] == ["December 2023", "December 11 to 22"]
+
+
+def test_the_date_asked_for_must_be_precise_enough():
+    from qa.question import answer_spans
+
+    on_what_date = analyze("On what date was the report published?")
+    assert on_what_date.date_grain == "day"
+    assert analyze("In which month did inspectors visit?").date_grain == "month"
+    assert analyze("What year did it close?").date_grain == "year"
+    assert analyze("When did it close?").date_grain is None
+    assert answer_spans("It was published in December 2023.", on_what_date) == []
+    text = "It was published on 4 January 2024."
+    assert [text[a:b] for a, b in answer_spans(text, on_what_date)] == ["4 January 2024"]
+    assert answer_spans("It was published in December 2023.", on_what_date, grain=False)
