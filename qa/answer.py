@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa.question import STRICT_KINDS, QuestionInfo, answer_spans
+from qa.question import FUTURE_RE, STRICT_KINDS, QuestionInfo, answer_spans
 from qa.text import WORD_RE
 from qa.types import Answer, Article, Citation, Passage, Sentence, Span
 
@@ -42,6 +42,7 @@ class AnswerParams:
     kind_from_neighbour: bool = True  # the best sentence lacks the asked-for type but the sentence just
     #                                   before or after it has it ("…," Cllr X said.): quote both
     required_kinds: frozenset[str] = REQUIRED_KINDS
+    future_needs_future: bool = True  # "when will…?" is answered only by a sentence about the future
     date_grain: bool = True  # "on what date…" needs a day, "which month…" a month, "what year…" a year
     person_by_role_required: bool = True  # "which inspector…", "who was the director…" need a person's name
     year_scope: bool = True  # a question naming a year is answered only from articles dated in that year
@@ -142,6 +143,8 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
     ranked = sorted(candidates, key=lambda c: (-c.score, c.sentence.id))
     if params.year_scope and info.years:
         ranked = [c for c in ranked if c.in_scope]
+    if params.future_needs_future and info.future:
+        ranked = [c for c in ranked if FUTURE_RE.search(c.sentence.text)]
     if info.kind in STRICT_KINDS:
         ranked = [c for c in ranked if c.kind_match]
     if not ranked:
@@ -201,6 +204,8 @@ def build_answer(
         reason = "the articles never mention " + ", ".join(f"“{n}”" for n in unknown_names)
     elif not quotes and params.year_scope and info.years and candidates and not any(c.in_scope for c in candidates):
         reason = "no article close to the question is from or mentions " + " or ".join(info.years)
+    elif not quotes and params.future_needs_future and info.future and candidates:
+        reason = "no passage close to the question speaks of the future"
     elif not quotes:
         reason = f"no passage close to the question gives a {info.kind}" if info.kind else "no passage matched"
     elif confidence < params.threshold:

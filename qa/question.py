@@ -141,6 +141,14 @@ DATE_GRAIN_PATTERNS: dict[str, re.Pattern] = {
 }
 
 
+# "When will…?": asks when something is to happen, which only a sentence speaking of the future answers.
+# ("What will oxygen speed up?" is often timeless, so only "when" questions count.)
+FUTURE_QUESTION_RE = re.compile(r"^\s*when\s+(?:will|shall|is\b[^?]*\b(?:due|expected|scheduled|planned|set)\b)", re.I)
+FUTURE_RE = re.compile(
+    r"\b(?:will|won't|would|shall|going to|expected|expects?|due|plans?|planned|planning|schedul\w*|next|upcoming|"
+    r"future|intends?|intended|aims?|set to|later|coming|forthcoming|from now|proposed|proposals?)\b", re.I)
+
+
 @dataclass(frozen=True)
 class QuestionInfo:
     kind: str | None  # date, amount, percent, number, person, place, phone, email, url
@@ -148,6 +156,7 @@ class QuestionInfo:
     years: tuple[str, ...]
     person_by_role: bool = False  # "which inspector…", "who was the director…": only a person answers
     date_grain: str | None = None  # "day", "month" or "year": the date asked for must name one
+    future: bool = False  # "when will…": the answer must speak of the future
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -155,7 +164,7 @@ def analyze(question: str) -> QuestionInfo:
     grain = next((g for g, pattern in DATE_GRAIN_CUES if pattern.search(question)), None) if kind == "date" else None
     return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)),
                         person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)),
-                        date_grain=grain)
+                        date_grain=grain, future=bool(FUTURE_QUESTION_RE.search(question)))
 
 
 def answer_spans(text: str, info: QuestionInfo, grain: bool = True) -> list[tuple[int, int]]:

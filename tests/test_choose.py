@@ -219,3 +219,15 @@ def test_the_date_asked_for_must_be_precise_enough():
     text = "It was published on 4 January 2024."
     assert [text[a:b] for a, b in answer_spans(text, on_what_date)] == ["4 January 2024"]
     assert answer_spans("It was published in December 2023.", on_what_date, grain=False)
+
+
+def test_when_will_is_answered_only_by_a_sentence_about_the_future():
+    info = analyze("When will the council be inspected again?")
+    assert info.future and not analyze("When was the council inspected?").future
+    assert not analyze("What will oxygen speed up?").future  # timeless "will"
+    past = cand(2, 1.0, info)  # "The inspection ran from 3 to 14 March 2019."
+    assert choose([past], info, ARTICLES, AnswerParams())[0] == []
+    answer = build_answer("When will the council be inspected again?", "", [past], [PASSAGE], info, ARTICLES,
+                          AnswerParams())
+    assert answer.abstained and "future" in " ".join(answer.notices)
+    assert choose([past], info, ARTICLES, AnswerParams(future_needs_future=False))[0] == [past]
