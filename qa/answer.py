@@ -43,7 +43,8 @@ class AnswerParams:
     #                                   before or after it has it ("…," Cllr X said.): quote both
     required_kinds: frozenset[str] = REQUIRED_KINDS
     future_needs_future: bool = True  # "when will…?" is answered only by a sentence about the future
-    date_grain: bool = True  # "on what date…" needs a day, "which month…" a month, "what year…" a year
+    precise_kinds: bool = True  # "on what date…" needs a day, "which month…" a month, "what year…" a year;
+    #                             "one year on" does not answer "how many inspectors…"
     person_by_role_required: bool = True  # "which inspector…", "who was the director…" need a person's name
     year_scope: bool = True  # a question naming a year is answered only from articles dated in that year
     #                          or the next, or mentioning it: the others are about another time
@@ -76,7 +77,7 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
                     article_mentions: frozenset[str] = frozenset()) -> Candidate:
     """``lexical`` weighs the sentence's choice; ``evidence_lexical`` (default: the same) its evidence;
     ``article_mentions`` are the years the sentence's article names anywhere."""
-    kind_match = bool(answer_spans(sentence.text, info, params.date_grain))
+    kind_match = bool(answer_spans(sentence.text, info, params.precise_kinds))
     year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
     # News of a year's events is often published early the next year (and our dates may be approximate).
     in_scope = not info.years or year_match or any(

@@ -123,7 +123,12 @@ HISTORY_TURN_CHARS = 2000
 
 # "Which inspector…", "Who was the chief executive…": a person by role or identity, not an agent that an
 # organisation could also be ("Who praised…").
-NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\b", re.I)
+NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\b"
+                             r"|^\s*who\s+(?:chair(?:s|ed)|head(?:s|ed)|captain(?:s|ed)|coach(?:es|ed))\b", re.I)
+# "One year on…": a number that measures time counts nothing else ("how many inspectors…").
+TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century)"
+TIME_COUNT_RE = re.compile(rf"\bhow (?:many|few)\s+(?:\w+\s+)?{TIME_UNITS}\b|\bhow (?:long|old|soon|often)\b", re.I)
+TIME_SPAN_RE = re.compile(rf"\s*(?:-\s*)?{TIME_UNITS}\b", re.I)
 
 
 # How precise a date the question asks for: "in what year…" needs a year, "on what date…" a day.
@@ -157,6 +162,7 @@ class QuestionInfo:
     person_by_role: bool = False  # "which inspector…", "who was the director…": only a person answers
     date_grain: str | None = None  # "day", "month" or "year": the date asked for must name one
     future: bool = False  # "when will…": the answer must speak of the future
+    counts_time: bool = False  # "how many years…", "how long…": a number of years or days answers it
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -164,17 +170,21 @@ def analyze(question: str) -> QuestionInfo:
     grain = next((g for g, pattern in DATE_GRAIN_CUES if pattern.search(question)), None) if kind == "date" else None
     return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)),
                         person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)),
-                        date_grain=grain, future=bool(FUTURE_QUESTION_RE.search(question)))
+                        date_grain=grain, future=bool(FUTURE_QUESTION_RE.search(question)),
+                        counts_time=bool(TIME_COUNT_RE.search(question)))
 
 
-def answer_spans(text: str, info: QuestionInfo, grain: bool = True) -> list[tuple[int, int]]:
-    """The spans of ``text`` of the type ``info`` asks for; a date precise enough when ``grain``."""
+def answer_spans(text: str, info: QuestionInfo, precise: bool = True) -> list[tuple[int, int]]:
+    """The spans of ``text`` of the type ``info`` asks for. When ``precise``: a date as precise as asked
+    ("on what date" needs a day) and, unless time is counted, no number of years or days for "how many"."""
     if not info.kind:
         return []
     spans = find_spans(text, info.kind)
-    if grain and info.date_grain:
+    if precise and info.date_grain:
         pattern = DATE_GRAIN_PATTERNS[info.date_grain]
         spans = [(a, b) for a, b in spans if pattern.search(text[a:b])]
+    if precise and info.kind == "number" and not info.counts_time:
+        spans = [(a, b) for a, b in spans if not TIME_SPAN_RE.match(text, b)]
     return spans
 
 
@@ -204,7 +214,7 @@ def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
         a, b = m.start(), m.end()
         if kind == "person" and (NOT_PERSON_RE.search(m.group()) or POSSESSIVE_NAME_RE.match(text, m.end())):
             continue
-        if kind == "number" and YEAR_ONLY_RE.fullmatch(m.group().strip()):
+        if kind == "number" and YEAR_ONLY_RE.fullmatch(m.group().strip(" ,.;:")):
             continue  # "in 2019" dates something; it does not count anything
         if kind == "number" and a > 0 and text[a - 1] in CURRENCY:
             continue  # "£2.2 million" is an amount of money: "how many" does not ask for one

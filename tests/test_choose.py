@@ -218,7 +218,7 @@ def test_the_date_asked_for_must_be_precise_enough():
     assert answer_spans("It was published in December 2023.", on_what_date) == []
     text = "It was published on 4 January 2024."
     assert [text[a:b] for a, b in answer_spans(text, on_what_date)] == ["4 January 2024"]
-    assert answer_spans("It was published in December 2023.", on_what_date, grain=False)
+    assert answer_spans("It was published in December 2023.", on_what_date, precise=False)
 
 
 def test_when_will_is_answered_only_by_a_sentence_about_the_future():
@@ -231,3 +231,14 @@ def test_when_will_is_answered_only_by_a_sentence_about_the_future():
                           AnswerParams())
     assert answer.abstained and "future" in " ".join(answer.notices)
     assert choose([past], info, ARTICLES, AnswerParams(future_needs_future=False))[0] == [past]
+
+
+def test_a_number_of_years_does_not_count_inspectors():
+    from qa.question import answer_spans
+
+    text = "One year on, 12 inspectors came for 3 weeks with two-year plans in December 2023."
+    how_many = analyze("How many inspectors came?")
+    assert [text[a:b] for a, b in answer_spans(text, how_many)] == ["12"]
+    assert [text[a:b] for a, b in answer_spans(text, analyze("How many weeks did they stay?"))] == [
+        "One", "12", "3", "two"]
+    assert analyze("Who chaired the board?").person_by_role
