@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qa.question import FUTURE_RE, STRICT_KINDS, QuestionInfo, answer_spans
-from qa.text import WORD_RE
 from qa.types import Answer, Article, Citation, Passage, Sentence, Span
 
 ABSTAIN_MESSAGE = "I couldn't find this in the articles."
@@ -42,6 +41,7 @@ class AnswerParams:
     kind_from_neighbour: bool = True  # the best sentence lacks the asked-for type but the sentence just
     #                                   before or after it has it ("…," Cllr X said.): quote both
     required_kinds: frozenset[str] = REQUIRED_KINDS
+    speaker_required: bool = True  # "what did Jane Smith say…" is answered only by words attributed to her
     future_needs_future: bool = True  # "when will…?" is answered only by a sentence about the future
     precise_kinds: bool = True  # "on what date…" needs a day, "which month…" a month, "what year…" a year;
     #                             "one year on" does not answer "how many inspectors…"
@@ -64,6 +64,8 @@ class Candidate:
     score: float
     in_scope: bool = True  # the question names no year, or the sentence's article is dated in it or mentions it
     speaker_id: str | None = None  # the sentence introducing the quotation this one is in (qa.quotes)
+    attributed: bool = True  # the person whose words are asked for is named in it, just before or after it,
+    #                          or where its quotation is introduced
 
     @property
     def evidence(self) -> float:
@@ -89,15 +91,9 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
     return Candidate(sentence, passage, dense, evidence, kind_match, year_match, score, in_scope)
 
 
-def short_answer(sentence: Sentence, info: QuestionInfo, question: str) -> Span | None:
+def short_answer(sentence: Sentence, info: QuestionInfo) -> Span | None:
     """The one span of the asked-for type in the sentence that the question doesn't already say."""
-    if not info.kind:
-        return None
-    asked = {w.lower() for w in WORD_RE.findall(question)}
-    spans = [
-        (a, b) for a, b in answer_spans(sentence.text, info)
-        if not {w.lower() for w in WORD_RE.findall(sentence.text[a:b])} <= asked
-    ]
+    spans = answer_spans(sentence.text, info)
     if len(spans) != 1:
         return None
     a, b = spans[0]
@@ -144,6 +140,8 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
     ranked = sorted(candidates, key=lambda c: (-c.score, c.sentence.id))
     if params.year_scope and info.years:
         ranked = [c for c in ranked if c.in_scope]
+    if params.speaker_required and info.speaker:
+        ranked = [c for c in ranked if c.attributed]
     if params.future_needs_future and info.future:
         ranked = [c for c in ranked if FUTURE_RE.search(c.sentence.text)]
     if info.kind in STRICT_KINDS:
@@ -205,6 +203,9 @@ def build_answer(
         reason = "the articles never mention " + ", ".join(f"“{n}”" for n in unknown_names)
     elif not quotes and params.year_scope and info.years and candidates and not any(c.in_scope for c in candidates):
         reason = "no article close to the question is from or mentions " + " or ".join(info.years)
+    elif not quotes and params.speaker_required and info.speaker and candidates and not any(
+            c.attributed for c in candidates):
+        reason = f"no passage close to the question gives words of {info.speaker}"
     elif not quotes and params.future_needs_future and info.future and candidates:
         reason = "no passage close to the question speaks of the future"
     elif not quotes:
@@ -221,7 +222,7 @@ def build_answer(
         citations.append(Citation(
             number=n, article_id=a.id, title=a.title, date=a.date, date_approximate=a.date_approximate,
             source=a.source, url=a.url, start=c.sentence.start, end=c.sentence.end, quote=c.sentence.text,
-            chunk_id=c.passage.chunk.id, score=c.score, short_answer=short_answer(c.sentence, info, question),
+            chunk_id=c.passage.chunk.id, score=c.score, short_answer=short_answer(c.sentence, info),
         ))
     return Answer(
         question=question, answer=" ".join(c.quote for c in citations), abstained=False,

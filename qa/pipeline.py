@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -291,7 +292,11 @@ class Engine:
             c = score_candidate(s, p, top, d, lex, info, self.answer_params,
                                 st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
                                 article_mentions=st.article_mentions.get(s.article_id, frozenset()))
-            out.append(replace(c, speaker_id=st.speaker_of.get(s.id)) if s.id in st.speaker_of else c)
+            if s.id in st.speaker_of:
+                c = replace(c, speaker_id=st.speaker_of[s.id])
+            if info.speaker and not _attributed(index, st, s, info.speaker):
+                c = replace(c, attributed=False)
+            out.append(c)
         if info.kind == "person":
             out += self._speakers(st, out, info, seen)
         return out
@@ -354,6 +359,17 @@ class Engine:
                          passages_considered=3, require_kind=False)
         cands = self._candidates(st, query, vector, top3, info)
         return build_answer(question, query, cands, shown, info, st.index.articles, params, notices=notices)
+
+
+def _attributed(index: Index, st: "State", s, surname: str) -> bool:
+    """Whether ``surname`` is named in sentence ``s``, the two before it ("He said…") or the sentence
+    introducing its quotation."""
+    siblings = index.sentences_by_article[s.article_id]
+    near = siblings[max(0, s.ordinal - 2): s.ordinal + 1]
+    if s.id in st.speaker_of:
+        near = near + [index.sentences[index.sentence_row[st.speaker_of[s.id]]]]
+    pattern = re.compile(rf"\b{re.escape(surname)}\b")
+    return any(pattern.search(t.text) for t in near)
 
 
 def _quoted_sentences(index: Index, history) -> list:

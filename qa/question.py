@@ -125,6 +125,11 @@ HISTORY_TURN_CHARS = 2000
 # organisation could also be ("Who praised…").
 NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\b"
                              r"|^\s*who\s+(?:chair(?:s|ed)|head(?:s|ed)|captain(?:s|ed)|coach(?:es|ed))\b", re.I)
+# "What did Jane Smith say about…?", "according to Cllr Smith": the answer must be that person's words.
+SPEAKER_QUESTION_RE = re.compile(
+    r"^\s*(?:what|how|why)\s+(?:did|does|do|has|had|have|would|will)\s+(?P<a>.+?)\s+(?:say|said|tell|told|add|added|"
+    r"claim|claimed|argue|argued|write|wrote|think|thought|describe|described|mean|meant|call|called|admit|admitted|"
+    r"explain|explained|warn|warned)\b|\baccording to\s+(?P<b>[^,?]+)", re.I)
 # "One year on…": a number that measures time counts nothing else ("how many inspectors…").
 TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century)"
 TIME_COUNT_RE = re.compile(rf"\bhow (?:many|few)\s+(?:\w+\s+)?{TIME_UNITS}\b|\bhow (?:long|old|soon|often)\b", re.I)
@@ -163,6 +168,8 @@ class QuestionInfo:
     date_grain: str | None = None  # "day", "month" or "year": the date asked for must name one
     future: bool = False  # "when will…": the answer must speak of the future
     counts_time: bool = False  # "how many years…", "how long…": a number of years or days answers it
+    words: frozenset[str] = frozenset()  # the question's words, lower-cased: a span it already says answers nothing
+    speaker: str | None = None  # "What did Jane Smith say…": the surname the answer must be attributed to
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -171,15 +178,31 @@ def analyze(question: str) -> QuestionInfo:
     return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)),
                         person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)),
                         date_grain=grain, future=bool(FUTURE_QUESTION_RE.search(question)),
-                        counts_time=bool(TIME_COUNT_RE.search(question)))
+                        counts_time=bool(TIME_COUNT_RE.search(question)),
+                        words=frozenset(w.lower() for w in WORD_RE.findall(question)),
+                        speaker=asked_speaker(question))
+
+
+def asked_speaker(question: str) -> str | None:
+    """The surname of the person whose words the question asks for ("What did Cllr Jane Smith say…")."""
+    m = SPEAKER_QUESTION_RE.search(question)
+    if not m:
+        return None
+    who = m.group("a") or m.group("b") or ""
+    spans = find_spans(who, "person")
+    if len(spans) != 1 or spans[0] != (0, len(who.strip())):
+        return None  # not just a person's name ("the report", "Ofsted inspectors")
+    return WORD_RE.findall(who)[-1]
 
 
 def answer_spans(text: str, info: QuestionInfo, precise: bool = True) -> list[tuple[int, int]]:
-    """The spans of ``text`` of the type ``info`` asks for. When ``precise``: a date as precise as asked
+    """The spans of ``text`` of the type ``info`` asks for that the question does not already say
+    ("how much of the £2m…" is not answered by "£2m"). When ``precise``: a date as precise as asked
     ("on what date" needs a day) and, unless time is counted, no number of years or days for "how many"."""
     if not info.kind:
         return []
-    spans = find_spans(text, info.kind)
+    spans = [(a, b) for a, b in find_spans(text, info.kind)
+             if not {w.lower() for w in WORD_RE.findall(text[a:b])} <= info.words]
     if precise and info.date_grain:
         pattern = DATE_GRAIN_PATTERNS[info.date_grain]
         spans = [(a, b) for a, b in spans if pattern.search(text[a:b])]

@@ -290,3 +290,23 @@ def test_who_said_a_line_deep_in_a_long_quotation_finds_who_introduced_it(tmp_pa
         {"role": "user", "content": "How many families did the foster carer scheme recruit?"},
         {"role": "assistant", "content": "\"Our new foster carer scheme has recruited twelve families."}])
     assert "Jane Smith" in follow.answer
+
+
+def test_what_a_named_person_said_is_quoted_from_them_not_from_another_speaker(tmp_path):
+    from qa.config import Settings
+    from qa.corpus import load_articles
+    from qa.pipeline import Engine
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "debate.md").write_text(
+        '---\ntitle: "Council debate"\ndate: "2024-03"\n---\n'
+        "Councillors debated the foster care budget on Tuesday.\n\n"
+        "Cllr John Brown, the cabinet member, said:\n\n"
+        "\"Foster carers are the backbone of our children's services.\n\n"
+        "\"We will protect the foster care budget.\n\n"
+        "The opposition leader was less impressed. Cllr Jane Smith said the plans were vague and late.\n", "utf-8")
+    engine = Engine.build(load_articles(corpus), Settings(corpus_dir=corpus, index_dir=tmp_path / "index"))
+    answer = engine.ask("What did Jane Smith say about the foster care budget?")
+    assert not answer.abstained and "vague and late" in answer.citations[0].quote
+    assert "protect the foster care budget" in engine.ask("What did John Brown say about the foster care budget?").answer

@@ -242,3 +242,33 @@ def test_a_number_of_years_does_not_count_inspectors():
     assert [text[a:b] for a, b in answer_spans(text, analyze("How many weeks did they stay?"))] == [
         "One", "12", "3", "two"]
     assert analyze("Who chaired the board?").person_by_role
+
+
+def test_a_span_the_question_already_says_answers_nothing():
+    from qa.question import answer_spans
+
+    info = analyze("How much of the £2.2 million went on foster carers?")
+    assert answer_spans("It was awarded £2.2 million for foster carers.", info) == []
+    text = "Of the £2.2 million, £400,000 went on foster carers."
+    assert [text[a:b] for a, b in answer_spans(text, info)] == ["£400,000"]
+
+
+def test_the_person_whose_words_are_asked_for():
+    from qa.question import asked_speaker
+
+    assert asked_speaker("What did Cllr Jane Smith say about the budget?") == "Smith"
+    assert asked_speaker("How did Councillor Oscar Ford describe the progress?") == "Ford"
+    assert asked_speaker("Were referrals clear, according to Mr Churchman?") == "Churchman"
+    assert asked_speaker("What did the report say about referrals?") is None
+    assert asked_speaker("What did Ofsted say?") is None  # one capitalised word: an organisation as often
+
+
+def test_words_asked_of_a_person_must_be_attributed_to_them():
+    info = analyze("What did Cllr Jane Smith say about the staff?")
+    theirs = cand(4, 0.8, info)
+    others = replace(cand(3, 1.0, info), attributed=False)
+    assert choose([others, theirs], info, ARTICLES, AnswerParams())[0] == [theirs]
+    answer = build_answer("What did Cllr Jane Smith say about the staff?", "", [others], [PASSAGE], info, ARTICLES,
+                          AnswerParams())
+    assert answer.abstained and "Smith" in " ".join(answer.notices)
+    assert choose([others], info, ARTICLES, AnswerParams(speaker_required=False))[0] == [others]
