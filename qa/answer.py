@@ -57,7 +57,7 @@ class AnswerParams:
 class Candidate:
     sentence: Sentence
     passage: Passage
-    dense: float
+    dense: float  # the question-sentence cosine, as evidence
     lexical: float  # the idf-weighted share of the question's terms in the sentence, as evidence
     kind_match: bool
     year_match: bool
@@ -76,9 +76,10 @@ class Candidate:
 def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dense: float, lexical: float,
                     info: QuestionInfo, params: AnswerParams, article_year: str | None = None,
                     window: float = 0.0, novel: float = 0.0, evidence_lexical: float | None = None,
-                    article_mentions: frozenset[str] = frozenset()) -> Candidate:
-    """``lexical`` weighs the sentence's choice; ``evidence_lexical`` (default: the same) its evidence;
-    ``article_mentions`` are the years the sentence's article names anywhere."""
+                    article_mentions: frozenset[str] = frozenset(),
+                    evidence_dense: float | None = None) -> Candidate:
+    """``dense`` and ``lexical`` weigh the sentence's choice; ``evidence_dense`` and ``evidence_lexical``
+    (default: the same) its evidence; ``article_mentions`` are the years its article names anywhere."""
     kind_match = bool(answer_spans(sentence.text, info, params.precise_kinds))
     year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
     # News of a year's events is often published early the next year (and our dates may be approximate).
@@ -88,7 +89,8 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
     score = (params.w_dense * dense + params.w_lexical * lexical + params.w_window * window + params.w_passage * rel
              + params.w_kind * kind_match + params.w_year * year_match + params.w_novel * novel)
     evidence = lexical if evidence_lexical is None else evidence_lexical
-    return Candidate(sentence, passage, dense, evidence, kind_match, year_match, score, in_scope)
+    return Candidate(sentence, passage, dense if evidence_dense is None else evidence_dense, evidence, kind_match,
+                     year_match, score, in_scope)
 
 
 def short_answer(sentence: Sentence, info: QuestionInfo) -> Span | None:

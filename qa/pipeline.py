@@ -276,11 +276,14 @@ class Engine:
         if not rows:
             return []
         dense = index.sentence_vectors[rows] @ vector
+        # A follow-up's evidence is the better of its match with the whole turn (its words and the earlier
+        # question's: "what did that money pay for?" means little alone) and the mix that chose it.
+        whole = dense.tolist() if focus is not None else [None] * len(rows)
         if focus is not None:
             dense = 0.5 * dense + 0.5 * (index.sentence_vectors[rows] @ focus[1])
         out = []
         sentence_terms = st.sentence_terms
-        for (s, p), d, row in zip(pairs, dense.tolist(), rows):
+        for (s, p), d, row, w in zip(pairs, dense.tolist(), rows, whole):
             own = sentence_terms[row] & q_terms
             lex = sum(choice_weight[t] for t in own) / choice_total
             before = sentence_terms[row - 1] & q_terms if s.ordinal > 0 else frozenset()
@@ -291,7 +294,8 @@ class Engine:
             evidence = sum(weight[t] for t in own) / total if dated or occasion else None
             c = score_candidate(s, p, top, d, lex, info, self.answer_params,
                                 st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
-                                article_mentions=st.article_mentions.get(s.article_id, frozenset()))
+                                article_mentions=st.article_mentions.get(s.article_id, frozenset()),
+                                evidence_dense=None if w is None else max(w, d))
             if s.id in st.speaker_of:
                 c = replace(c, speaker_id=st.speaker_of[s.id])
             if info.speaker and not _attributed(index, st, s, info.speaker):

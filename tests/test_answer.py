@@ -310,3 +310,4 @@ def test_what_a_named_person_said_is_quoted_from_them_not_from_another_speaker(t
     answer = engine.ask("What did Jane Smith say about the foster care budget?")
     assert not answer.abstained and "vague and late" in answer.citations[0].quote
     assert "protect the foster care budget" in engine.ask("What did John Brown say about the foster care budget?").answer
+

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from qa.answer import AnswerParams, Candidate, build_answer, choose
 from qa.question import QuestionInfo, analyze
 from qa.types import Article, Chunk, Passage, Sentence
@@ -272,3 +274,15 @@ def test_words_asked_of_a_person_must_be_attributed_to_them():
                           AnswerParams())
     assert answer.abstained and "Smith" in " ".join(answer.notices)
     assert choose([others], info, ARTICLES, AnswerParams(speaker_required=False))[0] == [others]
+
+
+def test_the_evidence_can_be_measured_apart_from_the_choice():
+    """A follow-up is chosen with its own words weighing more, but judged with the whole turn."""
+    from qa.answer import score_candidate
+
+    info = analyze("What did that money pay for?")
+    params = AnswerParams()
+    plain = score_candidate(S[0], PASSAGE, 1.0, 0.3, 0.2, info, params)
+    judged = score_candidate(S[0], PASSAGE, 1.0, 0.3, 0.2, info, params, evidence_dense=0.6)
+    assert judged.score == plain.score
+    assert judged.evidence == pytest.approx(plain.evidence + 0.3)
