@@ -55,6 +55,8 @@ def settings_grid() -> dict[str, Setting]:
                                                            kind_search_margin=0.25, kind_from_neighbour=False), w)
     grid["percentages not required"] = (replace(BASE, required_kinds=REQUIRED_KINDS - {"percent"}), w)
     grid["any date answers 'on what date', any number 'how many'"] = (replace(BASE, precise_kinds=False), w)
+    for lm in (0.15, 0.2, 0.3):
+        grid[f"'now': the newest article within {lm} of the best"] = (replace(BASE, latest_margin=lm), w)
     grid["'what did Jane Smith say' answered by anyone's words"] = (replace(BASE, speaker_required=False), w)
     grid["'when will…' answered by any sentence"] = (replace(BASE, future_needs_future=False), w)
     grid["a person by role not required"] = (replace(BASE, person_by_role_required=False), w)

@@ -34,6 +34,7 @@ class AnswerParams:
     # questions (41 unanswerable) and SQuAD v2.0 tuning questions, never the report set.
     threshold: float = 0.50
     dated_margin: float = 0.15  # sentences from other dates this close to the best are shown too
+    latest_margin: float = 0.25  # for "now / latest": the newest article's best sentence this close to the best wins
     kind_margin: float = 0.1  # a sentence with the asked-for type this close to the best replaces it
     require_kind: bool = True  # no close sentence has the asked-for type (a date for "when"…): "not found"
     kind_search_margin: float = 0.1  # how close "close" is for require_kind
@@ -163,8 +164,8 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
                 not typed or params.abstain_untyped):
             return [], False
     # When the best holds the asked-for type, so must the others quoted beside it.
-    close = [c for c in ranked if c.score >= best.score - params.dated_margin
-             and (c.kind_match or not best.kind_match)]
+    margin = params.latest_margin if info.latest else params.dated_margin
+    close = [c for c in ranked if c.score >= best.score - margin and (c.kind_match or not best.kind_match)]
     per_article: dict[str, Candidate] = {}
     for c in close:
         per_article.setdefault(c.sentence.article_id, c)

@@ -286,3 +286,21 @@ def test_the_evidence_can_be_measured_apart_from_the_choice():
     judged = score_candidate(S[0], PASSAGE, 1.0, 0.3, 0.2, info, params, evidence_dense=0.6)
     assert judged.score == plain.score
     assert judged.evidence == pytest.approx(plain.evidence + 0.3)
+
+
+def test_now_prefers_the_newest_article_within_the_latest_margin():
+    old = Article(id="old", title="T", date="2018-01", source=None, url=None, text=TEXT, sha256="x")
+    new = Article(id="new", title="T", date="2024-12", source=None, url=None, text=TEXT, sha256="y")
+    articles = {"old": old, "new": new}
+    info = analyze("How high are caseloads now?")
+
+    def at(article_id, score):
+        s = replace(S[0], id=f"{article_id}:0", article_id=article_id)
+        return Candidate(s, PASSAGE, dense=score, lexical=0.5, kind_match=False, year_match=False, score=score)
+
+    params = AnswerParams()
+    near = at("new", 1.0 - params.latest_margin + 0.02)
+    quotes, _ = choose([at("old", 1.0), near], info, articles, params)
+    assert quotes[0].sentence.article_id == "new"
+    far = at("new", 1.0 - params.latest_margin - 0.02)
+    assert choose([at("old", 1.0), far], info, articles, params)[0][0].sentence.article_id == "old"
