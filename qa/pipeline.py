@@ -15,7 +15,7 @@ from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, StaleIndexError, UsageError
 from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
 from qa.embedding import RecentVectors
-from qa.question import REFERS_TO_ANSWER_RE, analyze, context_words, date_words, find_spans, followup_parts, messages
+from qa.question import OCCASION_FOLLOWUP_RE, REFERS_TO_ANSWER_RE, analyze, context_words, date_words, find_spans, followup_parts, messages
 from qa.retrieve import METHODS, Retriever, Weights
 from qa.text import clean_question, salient_names, terms, years
 from qa.quotes import speakers
@@ -192,7 +192,8 @@ class Engine:
         own = set(terms(text))
         vector, own_vector = self.query_vectors(parts)
         # A follow-up's own words (when it has some: not "and in 2018?") weigh more in choosing the sentence.
-        focus_text = (is_followup and method == "hybrid" and not REFERS_TO_ANSWER_RE.search(text)
+        occasion_only = is_followup and bool(OCCASION_FOLLOWUP_RE.search(text))
+        focus_text = (is_followup and method == "hybrid" and not REFERS_TO_ANSWER_RE.search(text) and not occasion_only
                       and len(own) >= 2)
         boost = self._date_boost(st, info) if method == "hybrid" else {}
         passages = retriever.search(vector, query, top_k=max(top_k, self.answer_params.passages_considered),
@@ -209,8 +210,9 @@ class Engine:
             # already quoted is less likely to be news.
             focus = (own, own_vector) if focus_text else None
             quoted = {s.id for s in _quoted_sentences(index, history)}
+            occasion = text if occasion_only else ""  # its words say which article, not which sentence
             candidates = [replace(c, score=c.score - QUOTED_PENALTY) if c.sentence.id in quoted else c
-                          for c in self._candidates(st, query, vector, passages, info, focus)]
+                          for c in self._candidates(st, query, vector, passages, info, focus, occasion)]
         else:
             candidates = self._candidates(st, query, vector, passages, info)
         unknown = self._unknown_names(st, text) if not is_followup else ()
@@ -238,7 +240,8 @@ class Engine:
                     boost[a] = boost.get(a, 0.0) + YEAR_BOOST
         return boost
 
-    def _candidates(self, st: "State", query, vector, passages, info, focus=None) -> list[Candidate]:
+    def _candidates(self, st: "State", query, vector, passages, info, focus=None, occasion_text: str = ""
+                    ) -> list[Candidate]:
         """Score the sentences of the top passages. ``focus`` = (terms, vector) of a follow-up's own
         words: they count fully, the earlier question's words and vector half."""
         index = st.index
@@ -253,7 +256,7 @@ class Engine:
         dated = set(terms(" ".join(date_words(query))))
         # Likewise the words of a clause that only says which occasion is meant ("… when it was rated
         # good"), unless the rest of the question says them too.
-        clauses = context_words(query)
+        clauses = context_words(query) + ([occasion_text] if occasion_text else [])
         rest = query
         for c in clauses:
             rest = rest.replace(c, " ")

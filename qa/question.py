@@ -119,6 +119,11 @@ CONTEXT_CLAUSE_RE = re.compile(
 CURRENCY = "£$€¥"
 YEAR_ONLY_RE = re.compile(r"(?:1[5-9]|20)\d\d")
 HISTORY_TURN_CHARS = 2000
+# "What about in the 2023 report?", "And at the hearing?": a follow-up that only names another occasion
+# asks the previous question again.
+OCCASION_FOLLOWUP_RE = re.compile(
+    r"^\s*(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about\s+)?(?:in|at|during|after|before|for|from|since|by)\s+"
+    r"(?:the|its|their|that|this|his|her|\d{4}\b)", re.I)
 
 
 # "Which inspector…", "Who was the chief executive…": a person by role or identity, not an agent that an
@@ -216,14 +221,14 @@ def date_words(text: str) -> list[str]:
     return [m.group() for m in DATE_WORD_RE.finditer(text)]
 
 
-def context_words(question: str) -> list[str]:
+def context_words(question: str, after_words: int = 3) -> list[str]:
     """The clauses of ``question`` that say which occasion it is about ("… when it was rated good").
 
-    Only after the question's first three words: "When did…" asks for a date, it is no clause.
+    Only after the question's first ``after_words`` words: "When did…" asks for a date, it is no clause.
     """
     out = []
     for m in CONTEXT_CLAUSE_RE.finditer(question):
-        if len(WORD_RE.findall(question[: m.start()])) >= 3:
+        if len(WORD_RE.findall(question[: m.start()])) >= after_words:
             out.append(m.group().strip(" ,"))
     return out
 
@@ -289,8 +294,12 @@ def followup_parts(question: str, history: Iterable) -> tuple[str, ...]:
     if not (short or FOLLOWUP_START_RE.search(question) or ANAPHORA_RE.search(question)):
         return (question,)
     previous = users[-1]
-    if years(question):
-        previous = " ".join(YEAR_RE.sub(" ", previous).split())
+    if years(question) or context_words(" " + question, after_words=0):
+        # "And in 2018?", "What about in the report that rated it inadequate?": a new time or occasion
+        # replaces the earlier one
+        for clause in context_words(previous):
+            previous = previous.replace(clause, " ")
+        previous = re.sub(r"\s*,\s*(?=[?.!]|$)", "", " ".join(YEAR_RE.sub(" ", previous).split()))
     parts = [question, previous]
     answers = [t for r, t in turns if r == "assistant"]
     if answers and REFERS_TO_ANSWER_RE.search(question):

@@ -40,3 +40,16 @@ def test_recent_vectors_keeps_the_newest_and_forgets_the_oldest():
     recent.put("c", np.ones(3))
     assert recent.get("b") is None and recent.get("a") is not None and recent.get("c") is not None
     assert len(recent) == 2
+
+
+def test_a_follow_up_naming_another_occasion_replaces_the_earlier_one():
+    from qa.question import OCCASION_FOLLOWUP_RE
+
+    history = [{"role": "user", "content": "What did the 2018 Ofsted report say about the hub, according to inspectors?"},
+               {"role": "assistant", "content": "It was praised."}]
+    parts = followup_parts("What about in the report that rated the council inadequate?", history)
+    assert parts == ("What about in the report that rated the council inadequate?",
+                     "What did the Ofsted report say about the hub?")
+    assert OCCASION_FOLLOWUP_RE.search("What about in the report that rated it inadequate?")
+    assert OCCASION_FOLLOWUP_RE.search("And in 2019?")
+    assert not OCCASION_FOLLOWUP_RE.search("What about the staff?")
