@@ -214,25 +214,29 @@ def test_a_year_in_a_follow_up_replaces_the_earlier_year(engine):
     assert "2024" not in follow.query
 
 
-def test_a_date_in_the_question_does_not_pick_a_sentence_that_only_names_the_date(tmp_path):
-    """'… in December 2023?': the sentence that names December 2023 but answers nothing loses to the
-    one that answers; the date still counts in its evidence (no extra abstention)."""
+def engine_over(tmp_path, articles: dict[str, tuple[str, str, str]]):
+    """An engine over a small corpus written for one test: {file name: (title, date, text)}."""
     from qa.config import Settings
     from qa.corpus import load_articles
     from qa.pipeline import Engine
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "update.md").write_text(
-        '---\ntitle: "Council update"\ndate: "2024-12"\n---\n'
-        "The council has given an update since the inspectors' visit in December 2023. "
-        "Recruitment of permanent staff continues.\n", "utf-8")
-    (corpus / "report.md").write_text(
-        '---\ntitle: "Inspection report"\ndate: "2024-01"\n---\n'
-        "Inspectors visited the borough for two weeks. The front door team is responsive and effective, "
-        "the report said. Caseloads remain high.\n", "utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    engine = Engine.build(load_articles(corpus), settings)
+    for name, (title, date, text) in articles.items():
+        (corpus / f"{name}.md").write_text(f'---\ntitle: "{title}"\ndate: "{date}"\n---\n{text}\n', "utf-8")
+    return Engine.build(load_articles(corpus), Settings(corpus_dir=corpus, index_dir=tmp_path / "index"))
+
+
+def test_a_date_in_the_question_does_not_pick_a_sentence_that_only_names_the_date(tmp_path):
+    """'… in December 2023?': the sentence that names December 2023 but answers nothing loses to the
+    one that answers; the date still counts in its evidence (no extra abstention)."""
+    engine = engine_over(tmp_path, {
+        "update": ("Council update", "2024-12",
+                   "The council has given an update since the inspectors' visit in December 2023. "
+                   "Recruitment of permanent staff continues."),
+        "report": ("Inspection report", "2024-01",
+                   "Inspectors visited the borough for two weeks. The front door team is responsive and effective, "
+                   "the report said. Caseloads remain high.")})
     answer = engine.ask("What did inspectors say about the front door team in December 2023?")
     assert not answer.abstained
     assert "responsive and effective" in answer.citations[0].quote
@@ -243,22 +247,12 @@ def test_a_clause_naming_the_occasion_does_not_pick_a_sentence_that_only_restate
     only repeats it loses to the one that answers."""
     from dataclasses import replace
 
-    from qa.config import Settings
-    from qa.corpus import load_articles
-    from qa.pipeline import Engine
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "good.md").write_text(
-        '---\ntitle: "Council rated good"\ndate: "2018-06"\n---\n'
-        "The council was rated good by Ofsted this week, the council said when the rating was published. "
-        "Care leavers get strong support from their personal advisers. "
-        "Caseloads remain manageable.\n", "utf-8")
-    (corpus / "weak.md").write_text(
-        '---\ntitle: "Council rated weak"\ndate: "2023-06"\n---\n'
-        "Inspectors found that planning for children is weak. Leaders have not acted quickly enough.\n", "utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    engine = Engine.build(load_articles(corpus), settings)
+    engine = engine_over(tmp_path, {
+        "good": ("Council rated good", "2018-06",
+                 "The council was rated good by Ofsted this week, the council said when the rating was published. "
+                 "Care leavers get strong support from their personal advisers. Caseloads remain manageable."),
+        "weak": ("Council rated weak", "2023-06",
+                 "Inspectors found that planning for children is weak. Leaders have not acted quickly enough.")})
     question = "What did Ofsted say about care leavers when the council was rated good?"
     answer = engine.ask(question)
     assert not answer.abstained and "personal advisers" in answer.citations[0].quote
@@ -267,22 +261,13 @@ def test_a_clause_naming_the_occasion_does_not_pick_a_sentence_that_only_restate
 
 
 def test_who_said_a_line_deep_in_a_long_quotation_finds_who_introduced_it(tmp_path):
-    from qa.config import Settings
-    from qa.corpus import load_articles
-    from qa.pipeline import Engine
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "update.md").write_text(
-        '---\ntitle: "Council update"\ndate: "2024-12"\n---\n'
+    engine = engine_over(tmp_path, {"update": ("Council update", "2024-12", (
         "The council gave an update on its children's services.\n\n"
         "Councillor Jane Smith, the cabinet member for children, said:\n\n"
         "\"We have worked hard all year with our partners.\n\n"
         "\"Staff turnover has fallen and morale is better.\n\n"
         "\"Our new foster carer scheme has recruited twelve families.\n\n"
-        "The next inspection is expected in the spring.\n", "utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    engine = Engine.build(load_articles(corpus), settings)
+        "The next inspection is expected in the spring."))})
     answer = engine.ask("Who said the foster carer scheme recruited twelve families?")
     assert not answer.abstained and "Jane Smith" in answer.answer
     assert any("twelve families" in c.quote for c in answer.citations)
@@ -293,21 +278,12 @@ def test_who_said_a_line_deep_in_a_long_quotation_finds_who_introduced_it(tmp_pa
 
 
 def test_what_a_named_person_said_is_quoted_from_them_not_from_another_speaker(tmp_path):
-    from qa.config import Settings
-    from qa.corpus import load_articles
-    from qa.pipeline import Engine
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "debate.md").write_text(
-        '---\ntitle: "Council debate"\ndate: "2024-03"\n---\n'
+    engine = engine_over(tmp_path, {"debate": ("Council debate", "2024-03", (
         "Councillors debated the foster care budget on Tuesday.\n\n"
         "Cllr John Brown, the cabinet member, said:\n\n"
         "\"Foster carers are the backbone of our children's services.\n\n"
         "\"We will protect the foster care budget.\n\n"
-        "The opposition leader was less impressed. Cllr Jane Smith said the plans were vague and late.\n", "utf-8")
-    engine = Engine.build(load_articles(corpus), Settings(corpus_dir=corpus, index_dir=tmp_path / "index"))
+        "The opposition leader was less impressed. Cllr Jane Smith said the plans were vague and late."))})
     answer = engine.ask("What did Jane Smith say about the foster care budget?")
     assert not answer.abstained and "vague and late" in answer.citations[0].quote
     assert "protect the foster care budget" in engine.ask("What did John Brown say about the foster care budget?").answer
-

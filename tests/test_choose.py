@@ -142,16 +142,18 @@ def test_at_the_moment_asks_for_the_newest():
     assert not analyze("What rating did the service get?").latest
 
 
-def test_a_question_naming_a_year_is_answered_only_from_articles_of_that_time():
-    info = analyze("What did the leader say in 2016?")
-    inside = cand(3, 0.9, info)
-    outside = replace(cand(0, 1.0, info), in_scope=False)
-    quotes, _ = choose([outside, inside], info, ARTICLES, AnswerParams())
-    assert [q.sentence.ordinal for q in quotes] == [3]
-    answer = build_answer("What did the leader say in 2016?", "", [outside], [PASSAGE], info, ARTICLES,
-                          AnswerParams())
-    assert answer.abstained and "2016" in " ".join(answer.notices)
-    assert choose([outside], info, ARTICLES, AnswerParams(year_scope=False))[0] == [outside]
+@pytest.mark.parametrize("question, ruled_out, switch, reason", [
+    ("What did the leader say in 2016?", {"in_scope": False}, "year_scope", "2016"),  # another time
+    ("What did Cllr Jane Smith say about the staff?", {"attributed": False}, "speaker_required", "Smith"),
+])
+def test_a_sentence_ruled_out_is_not_quoted_and_alone_means_not_found(question, ruled_out, switch, reason):
+    info = analyze(question)
+    kept = cand(4, 0.8, info)
+    out = replace(cand(3, 1.0, info), **ruled_out)
+    assert choose([out, kept], info, ARTICLES, AnswerParams())[0] == [kept]
+    answer = build_answer(question, "", [out], [PASSAGE], info, ARTICLES, AnswerParams())
+    assert answer.abstained and reason in " ".join(answer.notices)
+    assert choose([out], info, ARTICLES, AnswerParams(**{switch: False}))[0] == [out]
 
 
 def test_the_scope_of_a_year_is_the_articles_dated_in_it_or_the_next_year_or_naming_it():
@@ -263,17 +265,6 @@ def test_the_person_whose_words_are_asked_for():
     assert asked_speaker("Were referrals clear, according to Mr Churchman?") == "Churchman"
     assert asked_speaker("What did the report say about referrals?") is None
     assert asked_speaker("What did Ofsted say?") is None  # one capitalised word: an organisation as often
-
-
-def test_words_asked_of_a_person_must_be_attributed_to_them():
-    info = analyze("What did Cllr Jane Smith say about the staff?")
-    theirs = cand(4, 0.8, info)
-    others = replace(cand(3, 1.0, info), attributed=False)
-    assert choose([others, theirs], info, ARTICLES, AnswerParams())[0] == [theirs]
-    answer = build_answer("What did Cllr Jane Smith say about the staff?", "", [others], [PASSAGE], info, ARTICLES,
-                          AnswerParams())
-    assert answer.abstained and "Smith" in " ".join(answer.notices)
-    assert choose([others], info, ARTICLES, AnswerParams(speaker_required=False))[0] == [others]
 
 
 def test_the_evidence_can_be_measured_apart_from_the_choice():
