@@ -19,7 +19,7 @@ from qa.question import OCCASION_FOLLOWUP_RE, REFERS_TO_ANSWER_RE, analyze, cont
 from qa.retrieve import METHODS, Retriever, Weights
 from qa.text import clean_question, salient_names, terms, years
 from qa.quotes import speakers
-from qa.types import Answer, Article, Passage
+from qa.types import Answer, Article, Chunk, Passage
 
 MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters); the rest is noise
 LATEST_BOOST = 0.12  # added to the newest article's passages for "current / latest" questions
@@ -316,7 +316,7 @@ class Engine:
         floor = min((c.score for c in candidates), default=0.0) - 1.0
         for sid in dict.fromkeys(c.speaker_id for c in candidates if c.speaker_id and c.speaker_id not in seen):
             s = index.sentences[index.sentence_row[sid]]
-            chunk = next(ch for ch in index.chunks if ch.article_id == s.article_id and ch.start <= s.start < ch.end)
+            chunk = next(ch for ch in st.chunks_by_article[s.article_id] if ch.start <= s.start < ch.end)
             passage = Passage(chunk=chunk, rank=0, score=0.0, dense=0.0, lexical=0.0)
             out.append(Candidate(s, passage, 0.0, 0.0, bool(find_spans(s.text, info.kind)), False, floor))
             seen.add(sid)
@@ -368,6 +368,13 @@ class Engine:
         return build_answer(question, query, cands, shown, info, st.index.articles, params, notices=notices)
 
 
+def _group(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
+    out: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        out.setdefault(c.article_id, []).append(c)
+    return out
+
+
 def _attributed(index: Index, st: "State", s, surname: str) -> bool:
     """Whether ``surname`` is named in sentence ``s``, the two before it ("He said…") or the sentence
     introducing its quotation."""
@@ -402,6 +409,7 @@ class State:
     recency: dict[str, float]
     sentence_terms: list[frozenset[str]]  # row-aligned with index.sentences
     speaker_of: dict[str, str]  # sentence id -> the id of the sentence introducing its quotation
+    chunks_by_article: dict[str, list[Chunk]]
 
     @classmethod
     def of(cls, index: Index, weights: Weights) -> "State":
@@ -419,6 +427,7 @@ class State:
                      for a in articles if a.date},
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.
             sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
+            chunks_by_article=_group(index.chunks),
             speaker_of={f"{a.id}:{o}": f"{a.id}:{i}" for a in articles
                         for o, i in speakers(a.text, index.sentences_by_article.get(a.id, [])).items()},
         )

@@ -32,14 +32,19 @@ def _unclosed(text: str) -> bool:
 def _introduction(text: str, sentences: Sequence[Sentence], i: int, paragraph: int) -> int:
     """The ordinal of the sentence introducing the run of quotation paragraphs that starts at sentences[i]."""
     previous = _paragraph_start(text, sentences[i - 1].start) if i > 0 else -1
-    before = [t for t in sentences[:i] if _paragraph_start(text, t.start) == previous]
+    k = i
+    while k > 0 and _paragraph_start(text, sentences[k - 1].start) == previous:
+        k -= 1
+    before = list(sentences[k:i])  # the paragraph before the run
     if before and before[-1].text.rstrip().endswith(":"):
         return before[-1].ordinal  # "Councillor Jane Smith said:"
     if before and _unclosed(text[previous:paragraph]):
         # the paragraph before opened the quotation: "Cllr Smith said: “I am proud…"
         return next(t.ordinal for t in before if any(q in t.text for q in OPENING_QUOTES[:3]))
-    first_paragraph = [t for t in sentences[i:] if _paragraph_start(text, t.start) == paragraph]
-    return first_paragraph[-1].ordinal  # "“…,” Cllr Smith said."
+    k = i
+    while k + 1 < len(sentences) and _paragraph_start(text, sentences[k + 1].start) == paragraph:
+        k += 1
+    return sentences[k].ordinal  # the last of the run's first paragraph: "“…,” Cllr Smith said."
 
 
 def speakers(text: str, sentences: Sequence[Sentence]) -> dict[int, int]:
