@@ -49,6 +49,8 @@ def settings_grid() -> dict[str, Setting]:
     grid["+ novelty 0.15"] = (replace(BASE, w_novel=0.15), w)
     for wy in (0.1, 0.2):
         grid[f"year match {wy}"] = (replace(BASE, w_year=wy), w)
+    grid["typed neighbour for persons only"] = (replace(BASE, neighbour_kinds=frozenset({"person"})), w)
+    grid["typed neighbour for persons and dates"] = (replace(BASE, neighbour_kinds=frozenset({"person", "date"})), w)
     grid["no typed neighbour"] = (replace(BASE, kind_from_neighbour=False), w)
     grid["typed within 0.25"] = (replace(BASE, kind_margin=0.25, kind_search_margin=0.25), w)
     grid["no abstention for an untyped answer"] = (replace(BASE, abstain_untyped=False, kind_margin=0.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa.question import FUTURE_RE, STRICT_KINDS, QuestionInfo, answer_spans
+from qa.question import FUTURE_RE, SPAN_PATTERNS, STRICT_KINDS, QuestionInfo, answer_spans
 from qa.types import Answer, Article, Citation, Passage, Sentence, Span
 
 ABSTAIN_MESSAGE = "I couldn't find this in the articles."
@@ -42,6 +42,7 @@ class AnswerParams:
     kind_from_neighbour: bool = True  # the best sentence lacks the asked-for type but the sentence just
     #                                   before or after it has it ("…," Cllr X said.): quote both
     required_kinds: frozenset[str] = REQUIRED_KINDS
+    neighbour_kinds: frozenset[str] = frozenset(SPAN_PATTERNS)  # the types kind_from_neighbour applies to
     speaker_required: bool = True  # "what did Jane Smith say…" is answered only by words attributed to her
     future_needs_future: bool = True  # "when will…?" is answered only by a sentence about the future
     precise_kinds: bool = True  # "on what date…" needs a day, "which month…" a month, "what year…" a year;
@@ -157,7 +158,8 @@ def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, 
         if typed and typed[0].score >= best.score - params.kind_margin:
             best = typed[0]
             ranked = [best] + [c for c in ranked if c is not best]
-        elif params.kind_from_neighbour and (pair := _with_typed_neighbour(best, ranked)):
+        elif (params.kind_from_neighbour and info.kind in params.neighbour_kinds
+              and (pair := _with_typed_neighbour(best, ranked))):
             return pair, False
         elif params.require_kind and (info.kind in params.required_kinds or (
                 info.person_by_role and params.person_by_role_required)) and (
