@@ -49,7 +49,7 @@ class AnswerParams:
     #                             "one year on" does not answer "how many inspectors…"
     person_by_role_required: bool = True  # "which inspector…", "who was the director…" need a person's name
     year_scope: bool = True  # a question naming a year is answered only from articles dated in that year
-    #                          or the next, or mentioning it: the others are about another time
+    #                          or the next, or mentioning it (or undated): the others are about another time
     second_margin: float = 0.05  # a runner-up this close to the best is quoted too (the model can't tell them apart)
     max_quotes: int = 3
     passages_considered: int = 5
@@ -85,8 +85,9 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
     kind_match = bool(answer_spans(sentence.text, info, params.precise_kinds))
     year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
     # News of a year's events is often published early the next year (and our dates may be approximate).
-    in_scope = not info.years or year_match or any(
-        y in article_mentions or (article_year is not None and int(article_year) == int(y) + 1) for y in info.years)
+    # An undated article that never names the year may still be of it ("the 2015 season"'s final).
+    in_scope = not info.years or article_year is None or year_match or any(
+        y in article_mentions or int(article_year) == int(y) + 1 for y in info.years)
     rel = passage.score / top_score if top_score > 0 else 0.0
     score = (params.w_dense * dense + params.w_lexical * lexical + params.w_window * window + params.w_passage * rel
              + params.w_kind * kind_match + params.w_year * year_match + params.w_novel * novel)

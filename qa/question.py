@@ -12,7 +12,7 @@ MONTHS = ("January|February|March|April|May|June|July|August|September|October|N
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
 NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
                 "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
-                "hundred|thousand|million|billion|dozen|half|third|quarter")
+                "hundred|thousand|million|billion|dozen|half|third|quarter|once|twice|thrice")
 
 # "Cllr Ford", "Dr Jane Smith": after a title one capitalised word names a person; without one, two do.
 PERSON_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lord|Lady|Cllr|Councillor|President|Judge|Rev)\.?\s+"
@@ -25,11 +25,12 @@ NOT_A_NAME = (r"(?!(?:The|A|An|This|That|These|Those|In|On|At|Of|For|And|But|It|
               r"Following|Only|Now|Today|Yesterday|Last|Next|January|February|March|April|May|June|"
               r"July|August|September|October|November|December)\b)")
 # "Which cabinet member said…", "What official…": the question word asks for a person by role.
+ROLES = (r"(?:member|official|spokes(?:man|woman|person)|chair(?:man|woman|person)?|leader|chief|councillor|mayor|"
+         r"minister|director|inspector|manager|officer|executive|MP|person|man|woman|secretary|politician|judge|"
+         r"boss|president|head|governor|commissioner|chancellor|founder|author|architect|coach|captain)s?")
 ROLE_QUESTION = (
     r"^\s*(?:which|what)\s+(?:(?!(?:did|does|do|is|was|were|are|has|have|had|will|would|can|could|should|"
-    r"may|might|must)\b)[\w'’-]+\s+){0,2}(?:member|official|spokes(?:man|woman|person)|chair(?:man|woman)?|"
-    r"leader|chief|councillor|mayor|minister|director|inspector|manager|officer|executive|MP|person|man|woman|"
-    r"secretary|politician|judge|boss)s?\b"
+    rf"may|might|must)\b)[\w'’-]+\s+){{0,2}}{ROLES}\b"
 )
 
 # "How many…?" answered in words: "the overwhelming majority", "a small number of children".
@@ -128,7 +129,8 @@ OCCASION_FOLLOWUP_RE = re.compile(
 
 # "Which inspector…", "Who was the chief executive…": a person by role or identity, not an agent that an
 # organisation could also be ("Who praised…").
-NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\b"
+NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\s+"
+                             rf"(?:[\w'’-]+\s+){{0,3}}?{ROLES}\b"
                              r"|^\s*who\s+(?:chair(?:s|ed)|head(?:s|ed)|captain(?:s|ed)|coach(?:es|ed))\b", re.I)
 # "What did Jane Smith say about…?", "according to Cllr Smith": the answer must be that person's words.
 SPEAKER_QUESTION_RE = re.compile(
@@ -149,7 +151,7 @@ DATE_GRAIN_CUES: tuple[tuple[str, re.Pattern], ...] = (
 )
 WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 DATE_GRAIN_PATTERNS: dict[str, re.Pattern] = {
-    "year": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
+    "year": re.compile(r"\b(?:1[5-9]|20)\d\d(?:s|['’]s)?\b"),  # a decade ("the 1950s") is as precise
     "month": re.compile(rf"\b(?:{MONTHS})\b"),
     "day": re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b|\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
                       rf"|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b|\b(?:{WEEKDAYS})\b"),

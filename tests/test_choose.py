@@ -156,7 +156,7 @@ def test_a_sentence_ruled_out_is_not_quoted_and_alone_means_not_found(question, 
     assert choose([out], info, ARTICLES, AnswerParams(**{switch: False}))[0] == [out]
 
 
-def test_the_scope_of_a_year_is_the_articles_dated_in_it_or_the_next_year_or_naming_it():
+def test_the_scope_of_a_year_is_the_articles_dated_in_it_or_the_next_year_or_naming_it_or_undated():
     from qa.answer import score_candidate
 
     info = analyze("What happened in 2016?")
@@ -167,7 +167,8 @@ def test_the_scope_of_a_year_is_the_articles_dated_in_it_or_the_next_year_or_nam
                                article_mentions=mentions).in_scope
 
     assert scoped("2016") and scoped("2017") and scoped("2011", frozenset({"2016"}))
-    assert not scoped("2011") and not scoped("2018") and not scoped(None)
+    assert not scoped("2011") and not scoped("2018")
+    assert scoped(None)  # an undated article that never names the year may still be of it
     assert score_candidate(S[0], PASSAGE, 1.0, 0.5, 0.5, analyze("What happened?"), params, "2011").in_scope
 
 
@@ -295,3 +296,16 @@ def test_now_prefers_the_newest_article_within_the_latest_margin():
     assert quotes[0].sentence.article_id == "new"
     far = at("new", 1.0 - params.latest_margin - 0.02)
     assert choose([at("old", 1.0), far], info, articles, params)[0][0].sentence.article_id == "old"
+
+
+def test_a_decade_answers_what_year_and_twice_counts():
+    from qa.question import answer_spans
+
+    text = "The system was created in the 1950s and has been rebuilt twice."
+    assert [text[a:b] for a, b in answer_spans(text, analyze("In what year was the system created?"))] == ["1950s"]
+    assert [text[a:b] for a, b in answer_spans(text, analyze("How many times was it rebuilt?"))] == ["twice"]
+
+
+def test_who_was_the_asks_for_a_person_only_when_it_names_a_role():
+    assert analyze("Who was the director of children's services?").person_by_role
+    assert not analyze("Who was the world's second largest oil producer?").person_by_role
