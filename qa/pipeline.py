@@ -15,7 +15,8 @@ from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError, StaleIndexError, UsageError
 from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
 from qa.embedding import RecentVectors
-from qa.question import OCCASION_FOLLOWUP_RE, REFERS_TO_ANSWER_RE, analyze, context_words, date_words, find_spans, followup_parts, messages
+from qa.question import (OCCASION_FOLLOWUP_RE, REFERS_TO_ANSWER_RE, analyze, context_words, date_words, find_spans,
+                         followup_parts, messages)
 from qa.retrieve import METHODS, Retriever, Weights
 from qa.text import clean_question, salient_names, terms, years
 from qa.quotes import speakers
@@ -193,8 +194,8 @@ class Engine:
         vector, own_vector = self.query_vectors(parts)
         # A follow-up's own words (when it has some: not "and in 2018?") weigh more in choosing the sentence.
         occasion_only = is_followup and bool(OCCASION_FOLLOWUP_RE.search(text))
-        focus_text = (is_followup and method == "hybrid" and not REFERS_TO_ANSWER_RE.search(text) and not occasion_only
-                      and len(own) >= 2)
+        focus_text = (is_followup and method == "hybrid" and not REFERS_TO_ANSWER_RE.search(text)
+                      and not occasion_only and len(own) >= 2)
         boost = self._date_boost(st, info) if method == "hybrid" else {}
         passages = retriever.search(vector, query, top_k=max(top_k, self.answer_params.passages_considered),
                                     method=method, date_boost=boost)
@@ -286,6 +287,7 @@ class Engine:
             dense = 0.5 * dense + 0.5 * (index.sentence_vectors[rows] @ focus[1])
         out = []
         sentence_terms = st.sentence_terms
+        speaker = re.compile(rf"\b{re.escape(info.speaker)}\b") if info.speaker else None
         for (s, p), d, row, w in zip(pairs, dense.tolist(), rows, whole):
             own = sentence_terms[row] & q_terms
             lex = sum(choice_weight[t] for t in own) / choice_total
@@ -301,7 +303,7 @@ class Engine:
                                 evidence_dense=None if w is None else max(w, d))
             if s.id in st.speaker_of:
                 c = replace(c, speaker_id=st.speaker_of[s.id])
-            if info.speaker and not _attributed(index, st, s, info.speaker):
+            if speaker is not None and not _attributed(index, st, s, speaker):
                 c = replace(c, attributed=False)
             out.append(c)
         if info.kind == "person":
@@ -375,15 +377,14 @@ def _group(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
     return out
 
 
-def _attributed(index: Index, st: "State", s, surname: str) -> bool:
-    """Whether ``surname`` is named in sentence ``s``, the two before it ("He said…") or the sentence
+def _attributed(index: Index, st: "State", s, surname: re.Pattern) -> bool:
+    """Whether ``surname`` is found in sentence ``s``, the two before it ("He said…") or the sentence
     introducing its quotation."""
     siblings = index.sentences_by_article[s.article_id]
     near = siblings[max(0, s.ordinal - 2): s.ordinal + 1]
     if s.id in st.speaker_of:
         near = near + [index.sentences[index.sentence_row[st.speaker_of[s.id]]]]
-    pattern = re.compile(rf"\b{re.escape(surname)}\b")
-    return any(pattern.search(t.text) for t in near)
+    return any(surname.search(t.text) for t in near)
 
 
 def _quoted_sentences(index: Index, history) -> list:
