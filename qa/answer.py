@@ -64,10 +64,10 @@ class Candidate:
     kind_match: bool
     year_match: bool
     score: float
-    in_scope: bool = True  # the question names no year, or the sentence's article is dated in it or mentions it
+    in_scope: bool = True  # the question names no year, or the sentence's article is of that time (see year_scope)
     speaker_id: str | None = None  # the sentence introducing the quotation this one is in (qa.quotes)
-    attributed: bool = True  # the person whose words are asked for is named in it, just before or after it,
-    #                          or where its quotation is introduced
+    attributed: bool = True  # the person whose words are asked for is named in it, in the two sentences
+    #                          before it, or where its quotation is introduced
 
     @property
     def evidence(self) -> float:
