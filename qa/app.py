@@ -20,6 +20,7 @@ from qa.article_page import (
     render_article_page,
     render_not_found,
 )
+from qa.config import int_from_env
 from qa.errors import QAError, UsageError
 from qa.types import Article
 
@@ -425,29 +426,15 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- the engine, shared
 
 
-def _whole_number_from_env(name: str, default: int, low: int, high: int) -> int:
-    """$name as a whole number from low to high (default when unset).
-
-    Raises:
-        UsageError: when it is anything else, naming the variable and the range.
-    """
-    import os
-
-    value = os.environ.get(name, "").strip() or str(default)
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        raise UsageError(f"{name} must be a whole number from {low} to {high}; it is {value!r}.")
-    return int(value)
-
-
 def sessions_from_env() -> int:
     """Sessions whose state (chat history) the server keeps, from $QA_SESSIONS; the least
     recently used is dropped beyond it, so memory stays bounded (~0.1 MB each)."""
-    return _whole_number_from_env(SESSIONS_ENV, DEFAULT_SESSIONS, 10, 100_000)
+    return int_from_env(SESSIONS_ENV, DEFAULT_SESSIONS, 10, 100_000)
 
 
 def concurrency_from_env() -> int:
     """Questions answered at once, from $QA_CONCURRENCY (default DEFAULT_CONCURRENCY)."""
-    return _whole_number_from_env(CONCURRENCY_ENV, DEFAULT_CONCURRENCY, 1, 16)
+    return int_from_env(CONCURRENCY_ENV, DEFAULT_CONCURRENCY, 1, 16)
 
 
 class _EngineGate:

