@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from qa.question import FUTURE_RE, SPAN_PATTERNS, STRICT_KINDS, QuestionInfo, answer_spans
 from qa.types import Answer, Article, Citation, Passage, Sentence, Span
@@ -139,16 +140,27 @@ def _with_continuation(quotes: list[Candidate], ranked: list[Candidate]) -> list
     return out
 
 
+def _exclusions(info: QuestionInfo, params: AnswerParams) -> list[tuple[Callable[[Candidate], bool], str]]:
+    """The rules that keep a sentence out for this question: (which sentences they keep, the reason
+    shown when they keep none)."""
+    rules: list[tuple[Callable[[Candidate], bool], str]] = []
+    if params.year_scope and info.years:
+        rules.append((lambda c: c.in_scope,
+                      "no article close to the question is from or mentions " + " or ".join(info.years)))
+    if params.speaker_required and info.speaker:
+        rules.append((lambda c: c.attributed, f"no passage close to the question gives words of {info.speaker}"))
+    if params.future_needs_future and info.future:
+        rules.append((lambda c: bool(FUTURE_RE.search(c.sentence.text)),
+                      "no passage close to the question speaks of the future"))
+    return rules
+
+
 def choose(candidates: list[Candidate], info: QuestionInfo, articles: dict[str, Article],
            params: AnswerParams) -> tuple[list[Candidate], bool]:
     """The candidates to quote (best first, or newest first when dated) and whether they are dated."""
     ranked = sorted(candidates, key=lambda c: (-c.score, c.sentence.id))
-    if params.year_scope and info.years:
-        ranked = [c for c in ranked if c.in_scope]
-    if params.speaker_required and info.speaker:
-        ranked = [c for c in ranked if c.attributed]
-    if params.future_needs_future and info.future:
-        ranked = [c for c in ranked if FUTURE_RE.search(c.sentence.text)]
+    for keep, _ in _exclusions(info, params):
+        ranked = [c for c in ranked if keep(c)]
     if info.kind in STRICT_KINDS:
         ranked = [c for c in ranked if c.kind_match]
     if not ranked:
@@ -207,13 +219,9 @@ def build_answer(
     reason = ""
     if unknown_names:
         reason = "the articles never mention " + ", ".join(f"“{n}”" for n in unknown_names)
-    elif not quotes and params.year_scope and info.years and candidates and not any(c.in_scope for c in candidates):
-        reason = "no article close to the question is from or mentions " + " or ".join(info.years)
-    elif not quotes and params.speaker_required and info.speaker and candidates and not any(
-            c.attributed for c in candidates):
-        reason = f"no passage close to the question gives words of {info.speaker}"
-    elif not quotes and params.future_needs_future and info.future and candidates:
-        reason = "no passage close to the question speaks of the future"
+    elif not quotes and (excluded := next((why for keep, why in _exclusions(info, params)
+                                           if not any(keep(c) for c in candidates)), "")):
+        reason = excluded
     elif not quotes:
         reason = f"no passage close to the question gives a {info.kind}" if info.kind else "no passage matched"
     elif confidence < params.threshold:
