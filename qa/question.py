@@ -151,7 +151,7 @@ DATE_GRAIN_CUES: tuple[tuple[str, re.Pattern], ...] = (
 )
 WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 DATE_GRAIN_PATTERNS: dict[str, re.Pattern] = {
-    "year": re.compile(r"\b(?:1[5-9]|20)\d\d(?:s|['’]s)?\b"),  # a decade ("the 1950s") is as precise
+    "year": re.compile(rf"\b{YEAR_ONLY_RE.pattern}(?:s|['’]s)?\b"),  # a decade ("the 1950s") is as precise
     "month": re.compile(rf"\b(?:{MONTHS})\b"),
     "day": re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b|\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
                       rf"|\b\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}\b|\b(?:{WEEKDAYS})\b"),
@@ -270,12 +270,6 @@ def messages(history: Iterable) -> list[tuple[str, str]]:
             if turn[1]:
                 out.append(("assistant", str(turn[1])))
     return out
-
-
-def followup_query(question: str, history: Iterable) -> tuple[str, bool]:
-    """``followup_parts`` joined into one text to search, and whether the question was a follow-up."""
-    parts = followup_parts(question, history)
-    return " ".join(parts), len(parts) > 1
 
 
 def followup_parts(question: str, history: Iterable) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.embedding import RecentVectors
-from qa.question import followup_parts, followup_query
+from qa.question import followup_parts
 
 HISTORY = [{"role": "user", "content": "What did the 2018 inspection say about care leavers?"},
            {"role": "assistant", "content": "“Care leavers are well supported,” the report said."}]
@@ -13,7 +13,6 @@ HISTORY = [{"role": "user", "content": "What did the 2018 inspection say about c
 
 def test_a_question_without_history_is_searched_alone():
     assert followup_parts("Who led the inspection?", []) == ("Who led the inspection?",)
-    assert followup_query("Who led the inspection?", []) == ("Who led the inspection?", False)
 
 
 def test_a_question_that_stands_alone_ignores_the_history():
@@ -24,7 +23,6 @@ def test_a_question_that_stands_alone_ignores_the_history():
 def test_a_short_follow_up_brings_the_previous_question_and_its_year_gives_way():
     parts = followup_parts("And in 2011?", HISTORY)
     assert parts == ("And in 2011?", "What did the inspection say about care leavers?")
-    assert followup_query("And in 2011?", HISTORY) == (" ".join(parts), True)
 
 
 def test_who_said_that_also_brings_the_previous_answers_words():
