@@ -56,19 +56,16 @@ def speakers(text: str, sentences: Sequence[Sentence]) -> dict[int, int]:
     ``sentences`` are one article's, in reading order, with offsets into ``text``.
     """
     out: dict[int, int] = {}
-    run_first: int | None = None  # index into sentences of the first sentence of the current run
     previous_paragraph = -1
-    intro: int | None = None
+    intro: int | None = None  # of the run the current paragraph is in; None outside a run
     for i, s in enumerate(sentences):
         p = _paragraph_start(text, s.start)
         if p != previous_paragraph:  # a new paragraph
             previous_paragraph = p
-            if _opens_with_quote(text, p):
-                if run_first is None:
-                    run_first = i
-                    intro = _introduction(text, sentences, i, p)
-            else:
-                run_first, intro = None, None
-        if run_first is not None and intro is not None and intro != s.ordinal:
+            if not _opens_with_quote(text, p):
+                intro = None
+            elif intro is None:  # the first paragraph of a run
+                intro = _introduction(text, sentences, i, p)
+        if intro is not None and intro != s.ordinal:
             out[s.ordinal] = intro
     return out
