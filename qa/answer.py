@@ -45,6 +45,8 @@ class AnswerParams:
     required_kinds: frozenset[str] = REQUIRED_KINDS
     neighbour_kinds: frozenset[str] = frozenset(SPAN_PATTERNS)  # the types kind_from_neighbour applies to
     speaker_required: bool = True  # "what did Jane Smith say…" is answered only by words attributed to her
+    speaker_name_evidence: bool = False  # "what did Jane Smith say about X": her name counts in the evidence
+    #                                      (it is a condition, speaker_required, not support for X)
     future_needs_future: bool = True  # "when will…?" is answered only by a sentence about the future
     precise_kinds: bool = True  # "on what date…" needs a day, "which month…" a month, "what year…" a year;
     #                             "one year on" does not answer "how many inspectors…"

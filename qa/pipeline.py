@@ -267,6 +267,10 @@ class Engine:
                                  params.context_term_weight if t in occasion else 1.0)
                          for t, w in weight.items()}
         choice_total = sum(choice_weight.values()) or 1.0
+        # "What did Jane Smith say about X?": her name is a condition (speaker_required), not support for X.
+        unsupported = info.speaker_terms & q_terms if not params.speaker_name_evidence else frozenset()
+        evidence_weight = {t: 0.0 if t in unsupported else w for t, w in weight.items()}
+        evidence_total = sum(evidence_weight.values()) or 1.0
         novelty = self.answer_params.w_novel != 0
         top = passages[0].score if passages else 0.0
         seen: set[str] = set()
@@ -296,7 +300,8 @@ class Engine:
             novel = (len(sentence_terms[row] - q_terms) / len(sentence_terms[row])
                      if novelty and sentence_terms[row] else 0.0)
             # The evidence counts the date words fully; without any, it is the same share.
-            evidence = sum(weight[t] for t in own) / total if dated or occasion else None
+            evidence = (sum(evidence_weight[t] for t in own) / evidence_total
+                        if dated or occasion or unsupported else None)
             c = score_candidate(s, p, top, d, lex, info, self.answer_params,
                                 st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
                                 article_mentions=st.article_mentions.get(s.article_id, frozenset()),

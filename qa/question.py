@@ -177,6 +177,7 @@ class QuestionInfo:
     counts_time: bool = False  # "how many years…", "how long…": a number of years or days answers it
     words: frozenset[str] = frozenset()  # the question's words, lower-cased: a span it already says answers nothing
     speaker: str | None = None  # "What did Jane Smith say…": the surname the answer must be attributed to
+    speaker_terms: frozenset[str] = frozenset()  # that person's name as index terms ("jane", "smith")
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -187,19 +188,20 @@ def analyze(question: str) -> QuestionInfo:
                         date_grain=grain, future=bool(FUTURE_QUESTION_RE.search(question)),
                         counts_time=bool(TIME_COUNT_RE.search(question)),
                         words=frozenset(w.lower() for w in WORD_RE.findall(question)),
-                        speaker=asked_speaker(question))
+                        speaker=(who := asked_speaker(question)) and WORD_RE.findall(who)[-1],
+                        speaker_terms=frozenset(terms(who or "")))
 
 
 def asked_speaker(question: str) -> str | None:
-    """The surname of the person whose words the question asks for ("What did Cllr Jane Smith say…")."""
+    """The name of the person whose words the question asks for ("What did Cllr Jane Smith say…")."""
     m = SPEAKER_QUESTION_RE.search(question)
     if not m:
         return None
-    who = m.group("a") or m.group("b") or ""
+    who = (m.group("a") or m.group("b") or "").strip()
     spans = find_spans(who, "person")
-    if len(spans) != 1 or spans[0] != (0, len(who.strip())):
+    if len(spans) != 1 or spans[0] != (0, len(who)):
         return None  # not just a person's name ("the report", "Ofsted inspectors")
-    return WORD_RE.findall(who)[-1]
+    return who
 
 
 def answer_spans(text: str, info: QuestionInfo, precise: bool = True) -> list[tuple[int, int]]:

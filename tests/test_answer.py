@@ -287,3 +287,21 @@ def test_what_a_named_person_said_is_quoted_from_them_not_from_another_speaker(t
     answer = engine.ask("What did Jane Smith say about the foster care budget?")
     assert not answer.abstained and "vague and late" in answer.citations[0].quote
     assert "protect the foster care budget" in engine.ask("What did John Brown say about the foster care budget?").answer
+
+
+def test_a_named_persons_words_on_another_subject_do_not_answer(tmp_path):
+    """'What did Jane Smith say about X?': her name is a condition, not evidence; her words on
+    something else are no answer, however often the question names her."""
+    from dataclasses import replace
+
+    engine = engine_over(tmp_path, {"debate": ("Council debate", "2024-03", (
+        "Councillors debated the foster care budget on Tuesday.\n\n"
+        "Cllr Jane Smith, the cabinet member, said: \"Foster carers are the backbone of our children's services.\"\n\n"
+        "The meeting closed at nine."))})
+    question = "What did Cllr Jane Smith say about the new bus lanes on the high street?"
+    answer = engine.ask(question)
+    assert answer.abstained
+    assert "backbone" in engine.ask("What did Cllr Jane Smith say about foster carers?").answer
+    assert answer.confidence > 0  # a quote of hers was found, and judged too weak
+    engine.answer_params = replace(engine.answer_params, speaker_name_evidence=True)
+    assert engine.ask(question).confidence > answer.confidence  # her name would have counted as support

@@ -261,9 +261,11 @@ def test_a_span_the_question_already_says_answers_nothing():
 def test_the_person_whose_words_are_asked_for():
     from qa.question import asked_speaker
 
-    assert asked_speaker("What did Cllr Jane Smith say about the budget?") == "Smith"
-    assert asked_speaker("How did Councillor Oscar Ford describe the progress?") == "Ford"
-    assert asked_speaker("Were referrals clear, according to Mr Churchman?") == "Churchman"
+    assert asked_speaker("What did Cllr Jane Smith say about the budget?") == "Cllr Jane Smith"
+    info = analyze("What did Cllr Jane Smith say about the budget?")
+    assert info.speaker == "Smith" and info.speaker_terms == {"cllr", "jane", "smith"}
+    assert asked_speaker("How did Councillor Oscar Ford describe the progress?") == "Councillor Oscar Ford"
+    assert asked_speaker("Were referrals clear, according to Mr Churchman?") == "Mr Churchman"
     assert asked_speaker("What did the report say about referrals?") is None
     assert asked_speaker("What did Ofsted say?") is None  # one capitalised word: an organisation as often
 
