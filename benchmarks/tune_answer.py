@@ -62,6 +62,8 @@ def settings_grid() -> dict[str, Setting]:
     grid["'what did Jane Smith say' answered by anyone's words"] = (replace(BASE, speaker_required=False), w)
     grid["'what did Jane Smith say about X': her name counts as evidence for X"] = (
         replace(BASE, speaker_name_evidence=True), w)
+    grid["'who was the director…' answered by a person named without that role"] = (
+        replace(BASE, role_required=False), w)
     grid["'when will…' answered by any sentence"] = (replace(BASE, future_needs_future=False), w)
     grid["a person by role not required"] = (replace(BASE, person_by_role_required=False), w)
     grid["persons required"] = (replace(BASE, required_kinds=REQUIRED_KINDS | {"person"}), w)

@@ -178,6 +178,23 @@ class QuestionInfo:
     words: frozenset[str] = frozenset()  # the question's words, lower-cased: a span it already says answers nothing
     speaker: str | None = None  # "What did Jane Smith say…": the surname the answer must be attributed to
     speaker_terms: frozenset[str] = frozenset()  # that person's name as index terms ("jane", "smith")
+    role: str | None = None  # "who was the director…": the role as an index term ("director")
+
+
+# Roles too general to look for in the answer ("which official…" is answered by "Cllr Smith, cabinet member"),
+# and one that is mostly a title, often shortened ("Cllr Ford").
+GENERAL_ROLES = frozenset({"member", "official", "person", "man", "woman", "politician", "head", "boss", "leader",
+                           "councillor"})
+
+
+def asked_role(question: str) -> str | None:
+    """The specific role a "who was the director…" question names, as an index term."""
+    m = NAMED_PERSON_RE.search(question)
+    role = m and re.search(rf"\b{ROLES}\b", m.group(), re.I)
+    if not role or role.group().lower().rstrip("s") in GENERAL_ROLES:
+        return None
+    found = terms(role.group())
+    return found[0] if found else None
 
 
 def analyze(question: str) -> QuestionInfo:
@@ -189,7 +206,8 @@ def analyze(question: str) -> QuestionInfo:
                         counts_time=bool(TIME_COUNT_RE.search(question)),
                         words=frozenset(w.lower() for w in WORD_RE.findall(question)),
                         speaker=(who := asked_speaker(question)) and WORD_RE.findall(who)[-1],
-                        speaker_terms=frozenset(terms(who or "")))
+                        speaker_terms=frozenset(terms(who or "")),
+                        role=asked_role(question) if kind == "person" else None)
 
 
 def asked_speaker(question: str) -> str | None:

@@ -311,3 +311,21 @@ def test_a_decade_answers_what_year_and_twice_counts():
 def test_who_was_the_asks_for_a_person_only_when_it_names_a_role():
     assert analyze("Who was the director of children's services?").person_by_role
     assert not analyze("Who was the world's second largest oil producer?").person_by_role
+
+
+def test_a_role_asked_for_must_be_the_role_the_person_is_named_with():
+    from qa.answer import score_candidate
+
+    info = analyze("Who was the director of children's services in 2018?")
+    assert info.role == "director"
+    assert analyze("Which inspector wrote the report?").role == "inspector"
+    assert analyze("Which councillor apologised?").role is None  # mostly a title, often "Cllr"
+    assert analyze("Which official said that?").role is None  # too general to look for
+    params = AnswerParams()
+    director = Sentence(id="b:0", article_id="b", ordinal=0, start=0, end=48,
+                        text="The director, Andrew Ireland, welcomed the report.")
+    member = Sentence(id="b:1", article_id="b", ordinal=1, start=49, end=100,
+                      text="Cabinet member Cllr Robert Benham welcomed it too.")
+    assert score_candidate(director, PASSAGE, 1.0, 0.6, 0.5, info, params).kind_match
+    assert not score_candidate(member, PASSAGE, 1.0, 0.6, 0.5, info, params).kind_match
+    assert score_candidate(member, PASSAGE, 1.0, 0.6, 0.5, info, replace(params, role_required=False)).kind_match
