@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from qa.question import FUTURE_RE, SPAN_PATTERNS, STRICT_KINDS, QuestionInfo, answer_spans
-from qa.text import terms
+from qa.text import reported_years, terms
 from qa.types import Answer, Article, Citation, Passage, Sentence, Span
 
 ABSTAIN_MESSAGE = "I couldn't find this in the articles."
@@ -53,6 +53,8 @@ class AnswerParams:
     #                             "one year on" does not answer "how many inspectors…"
     person_by_role_required: bool = True  # "which inspector…", "who was the director…" need a person's name
     role_required: bool = True  # "who was the director…" is answered by a person named with that role
+    since_is_reference: bool = True  # a year only counted from ("since 2016") is not one the text reports on:
+    #                                  it neither matches nor brings its article into that year's scope
     year_scope: bool = True  # a question naming a year is answered only from articles dated in that year
     #                          or the next, or mentioning it (or undated): the others are about another time
     second_margin: float = 0.05  # a runner-up this close to the best is quoted too (the model can't tell them apart)
@@ -89,7 +91,9 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
     (default: the same) its evidence; ``article_mentions`` are the years its article names anywhere."""
     kind_match = bool(answer_spans(sentence.text, info, params.precise_kinds)) and (
         not (params.role_required and info.role) or info.role in terms(sentence.text))
-    year_match = bool(info.years) and any(y in sentence.text or y == article_year for y in info.years)
+    # "since 2016" measures from 2016: it does not report on it
+    named = reported_years(sentence.text) if params.since_is_reference else sentence.text
+    year_match = bool(info.years) and any(y in named or y == article_year for y in info.years)
     # News of a year's events is often published early the next year (and our dates may be approximate).
     # An undated article that never names the year may still be of it ("the 2015 season"'s final).
     in_scope = not info.years or article_year is None or year_match or any(

@@ -18,7 +18,7 @@ from qa.embedding import RecentVectors
 from qa.question import (OCCASION_FOLLOWUP_RE, REFERS_TO_ANSWER_RE, analyze, context_words, date_words, find_spans,
                          followup_parts, messages)
 from qa.retrieve import METHODS, Retriever, Weights
-from qa.text import clean_question, salient_names, terms, years
+from qa.text import clean_question, reported_years, salient_names, terms, years
 from qa.quotes import speakers
 from qa.types import Answer, Article, Chunk, Passage
 
@@ -272,6 +272,7 @@ class Engine:
         evidence_weight = {t: 0.0 if t in unsupported else w for t, w in weight.items()}
         evidence_total = sum(evidence_weight.values()) or 1.0
         novelty = self.answer_params.w_novel != 0
+        mentions = st.article_reports if params.since_is_reference else st.article_mentions
         top = passages[0].score if passages else 0.0
         seen: set[str] = set()
         rows, pairs = [], []
@@ -304,7 +305,7 @@ class Engine:
                         if dated or occasion or unsupported else None)
             c = score_candidate(s, p, top, d, lex, info, self.answer_params,
                                 st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
-                                article_mentions=st.article_mentions.get(s.article_id, frozenset()),
+                                article_mentions=mentions.get(s.article_id, frozenset()),
                                 evidence_dense=None if w is None else max(w, d))
             if s.id in st.speaker_of:
                 c = replace(c, speaker_id=st.speaker_of[s.id])
@@ -412,6 +413,7 @@ class State:
     raw_words: frozenset[str]
     article_years: dict[str, str]
     article_mentions: dict[str, frozenset[str]]  # the years each article's text names
+    article_reports: dict[str, frozenset[str]]  # the same, less those it only counts from ("since 2016")
     recency: dict[str, float]
     sentence_terms: list[frozenset[str]]  # row-aligned with index.sentences
     speaker_of: dict[str, str]  # sentence id -> the id of the sentence introducing its quotation
@@ -429,6 +431,7 @@ class State:
             raw_words=frozenset(w.lower() for a in articles for w in (a.text + " " + a.title).split()),
             article_years={a.id: a.date[:4] for a in articles if a.date},
             article_mentions={a.id: frozenset(years(a.title + " " + a.text)) for a in articles},
+            article_reports={a.id: frozenset(reported_years(a.title + " " + a.text)) for a in articles},
             recency={a.id: (dated.index(a.date) / (len(dated) - 1) if len(dated) > 1 else 1.0)
                      for a in articles if a.date},
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from qa.text import WORD_RE, YEAR_RE, clean_question, terms, years
+from qa.text import WORD_RE, YEAR_RE, clean_question, reported_years, terms, years
 
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -76,7 +76,7 @@ KIND_CUES: tuple[tuple[str, re.Pattern], ...] = (
     ("amount", re.compile(r"\bhow much\b|\bwhat (?:was |is |were |are )?the (?:amount|sum|cost|price|budget|funding|fee)\b|\bwhat (?:salary|salaries|wage|wages|price|fee|fees)\b|\bhow many (?:pounds|dollars|euros)\b", re.I)),
     ("percent", re.compile(r"\bwhat (?:percentage|per ?cent|percent)\b|\bhow many (?:per ?cent|percent)\b", re.I)),
     ("number", re.compile(r"\bhow many\b|\bwhat (?:number|percentage|proportion|share|fraction)\b|\bhow (?:old|long|far|big|large)\b", re.I)),
-    ("date", re.compile(r"^\s*when\b|\bwhat (?:year|date|month|day|time)\b|\bwhich (?:year|month|day|date)\b|\bin what year\b|\bsince when\b", re.I)),
+    ("date", re.compile(r"^\s*when\b|\bwhat (?:year|date|month|day|time)s?\b|\bwhich (?:year|month|day|date)s?\b|\bin what year\b|\bsince when\b", re.I)),
     ("person", re.compile(rf"^\s*(?:who|whom|whose)\b|{ROLE_QUESTION}|\bwho\b", re.I)),
     ("place", re.compile(r"^\s*where\b|\bwhich (?:city|town|country|place|region|borough|state|county)\b|\bin what (?:city|town|country|place)\b", re.I)),
 )
@@ -129,7 +129,7 @@ OCCASION_FOLLOWUP_RE = re.compile(
 
 # "Which inspector…", "Who was the chief executive…": a person by role or identity, not an agent that an
 # organisation could also be ("Who praised…").
-NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their)\s+"
+NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+(?:the|a|an|its|their|[\w-]+['’]s)\s+"
                              rf"(?:[\w'’-]+\s+){{0,3}}?{ROLES}\b"
                              r"|^\s*who\s+(?:chair(?:s|ed)|head(?:s|ed)|captain(?:s|ed)|coach(?:es|ed))\b", re.I)
 # "What did Jane Smith say about…?", "according to Cllr Smith": the answer must be that person's words.
@@ -137,6 +137,9 @@ SPEAKER_QUESTION_RE = re.compile(
     r"^\s*(?:what|how|why)\s+(?:did|does|do|has|had|have|would|will)\s+(?P<a>.+?)\s+(?:say|said|tell|told|add|added|"
     r"claim|claimed|argue|argued|write|wrote|think|thought|describe|described|mean|meant|call|called|admit|admitted|"
     r"explain|explained|warn|warned)\b|\baccording to\s+(?P<b>[^,?]+)", re.I)
+EXACT_RE = re.compile(r"\b(?:exactly|precisely)\s+how\s+(?:many|much)\b|\b(?:exact|precise)\s+(?:number|figure|amount|count)\b",
+                      re.I)
+VAGUE_RE = re.compile(rf"(?:a\s+|the\s+)?(?:{VAGUE_QUANTITIES})", re.I)
 # "One year on…": a number that measures time counts nothing else ("how many inspectors…").
 TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century)"
 TIME_COUNT_RE = re.compile(rf"\bhow (?:many|few)\s+(?:\w+\s+)?{TIME_UNITS}\b|\bhow (?:long|old|soon|often)\b", re.I)
@@ -175,6 +178,7 @@ class QuestionInfo:
     date_grain: str | None = None  # "day", "month" or "year": the date asked for must name one
     future: bool = False  # "when will…": the answer must speak of the future
     counts_time: bool = False  # "how many years…", "how long…": a number of years or days answers it
+    exact: bool = False  # "exactly how many…", "the exact number…": a quantity in words does not answer
     words: frozenset[str] = frozenset()  # the question's words, lower-cased: a span it already says answers nothing
     speaker: str | None = None  # "What did Jane Smith say…": the surname the answer must be attributed to
     speaker_terms: frozenset[str] = frozenset()  # that person's name as index terms ("jane", "smith")
@@ -200,10 +204,11 @@ def asked_role(question: str) -> str | None:
 def analyze(question: str) -> QuestionInfo:
     kind = next((k for k, pattern in KIND_CUES if pattern.search(question)), None)
     grain = next((g for g, pattern in DATE_GRAIN_CUES if pattern.search(question)), None) if kind == "date" else None
-    return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(years(question)),
+    return QuestionInfo(kind=kind, latest=bool(LATEST_RE.search(question)), years=tuple(reported_years(question)),
                         person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)),
                         date_grain=grain, future=bool(FUTURE_QUESTION_RE.search(question)),
                         counts_time=bool(TIME_COUNT_RE.search(question)),
+                        exact=bool(EXACT_RE.search(question)),
                         words=frozenset(w.lower() for w in WORD_RE.findall(question)),
                         speaker=(who := asked_speaker(question)) and WORD_RE.findall(who)[-1],
                         speaker_terms=frozenset(terms(who or "")),
@@ -233,6 +238,8 @@ def answer_spans(text: str, info: QuestionInfo, precise: bool = True) -> list[tu
     if precise and info.date_grain:
         pattern = DATE_GRAIN_PATTERNS[info.date_grain]
         spans = [(a, b) for a, b in spans if pattern.search(text[a:b])]
+    if precise and info.kind == "number" and info.exact:
+        spans = [(a, b) for a, b in spans if not VAGUE_RE.fullmatch(text[a:b])]
     if precise and info.kind == "number" and not info.counts_time:
         spans = [(a, b) for a, b in spans if not TIME_SPAN_RE.match(text, b)]
     return spans

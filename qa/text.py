@@ -73,5 +73,14 @@ def salient_names(question: str) -> list[str]:
     return names
 
 
+# "… since the previous inspection in 2016": a year the text measures from, not one it reports on.
+SINCE_YEAR_RE = re.compile(r"\bsince\b(?:[^.,;:!?\d]{0,40}?\b)?(?:1[89]\d\d|20\d\d)\b", re.I)
+
+
 def years(text: str) -> list[str]:
     return YEAR_RE.findall(text)
+
+
+def reported_years(text: str) -> list[str]:
+    """The years ``text`` names, leaving out those it only counts from ("since 2016")."""
+    return years(SINCE_YEAR_RE.sub(" ", text))

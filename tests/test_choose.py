@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from qa.answer import AnswerParams, Candidate, build_answer, choose
-from qa.question import QuestionInfo, analyze
+from qa.question import QuestionInfo, analyze, answer_spans
 from qa.types import Article, Chunk, Passage, Sentence
 
 TEXT = ("The council was inspected again. It was a long visit. The inspection ran from 3 to 14 March 2019. "
@@ -329,3 +329,29 @@ def test_a_role_asked_for_must_be_the_role_the_person_is_named_with():
     assert score_candidate(director, PASSAGE, 1.0, 0.6, 0.5, info, params).kind_match
     assert not score_candidate(member, PASSAGE, 1.0, 0.6, 0.5, info, params).kind_match
     assert score_candidate(member, PASSAGE, 1.0, 0.6, 0.5, info, replace(params, role_required=False)).kind_match
+
+
+def test_a_year_only_counted_from_is_not_one_reported_on():
+    from qa.answer import score_candidate
+    from qa.text import reported_years
+
+    assert reported_years("Services have improved since the previous inspection in 2016.") == []
+    assert reported_years("In 2016 it grew. Since then, in 2018, it shrank.") == ["2016", "2018"]
+    assert analyze("Who spoke when Ofsted said services had improved since 2016?").years == ()
+    info = analyze("What rating did the 2016 inspection give?")
+    since = Sentence(id="b:0", article_id="b", ordinal=0, start=0, end=60,
+                     text="Services have improved since the previous inspection in 2016.")
+    params = AnswerParams()
+    # an article of 2018 that names 2016 only as "since 2016" is of another time
+    assert not score_candidate(since, PASSAGE, 1.0, 0.5, 0.5, info, params, "2018").year_match
+    old = replace(params, since_is_reference=False)
+    assert score_candidate(since, PASSAGE, 1.0, 0.5, 0.5, info, old, "2018").year_match
+
+
+def test_question_forms_that_ask_for_a_type():
+    assert analyze("Who was Havering's director of children's services in 2018?").person_by_role
+    assert analyze("Over what dates were the inspectors in the borough?").kind == "date"
+    exact = analyze("Exactly how many children were left at risk?")
+    text = "Weaknesses have led to a small number of children remaining at risk."
+    assert exact.exact and answer_spans(text, exact) == []
+    assert answer_spans(text, analyze("How many children were left at risk?"))  # a count in words answers
