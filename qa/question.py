@@ -134,7 +134,7 @@ NAMED_PERSON_RE = re.compile(rf"{ROLE_QUESTION}|^\s*who\s+(?:is|was|are|were)\s+
                              r"|^\s*who\s+(?:chair(?:s|ed)|head(?:s|ed)|captain(?:s|ed)|coach(?:es|ed))\b", re.I)
 # "What did Jane Smith say about…?", "according to Cllr Smith": the answer must be that person's words.
 SPEAKER_QUESTION_RE = re.compile(
-    r"^\s*(?:what|how|why)\s+(?:did|does|do|has|had|have|would|will)\s+(?P<a>.+?)\s+(?:say|said|tell|told|add|added|"
+    r"^\s*(?:what|how|why)\s+(?:did|does|do|has|had|have|would|will)\s+(?P<a>.+?)\s+(?:have\s+to\s+say|say|said|tell|told|add|added|"
     r"claim|claimed|argue|argued|write|wrote|think|thought|describe|described|mean|meant|call|called|admit|admitted|"
     r"explain|explained|warn|warned)\b|\baccording to\s+(?P<b>[^,?]+)", re.I)
 EXACT_RE = re.compile(r"\b(?:exactly|precisely)\s+how\s+(?:many|much)\b|\b(?:exact|precise)\s+(?:number|figure|amount|count)\b",

@@ -266,6 +266,7 @@ def test_the_person_whose_words_are_asked_for():
     assert info.speaker == "Smith" and info.speaker_terms == {"cllr", "jane", "smith"}
     assert asked_speaker("How did Councillor Oscar Ford describe the progress?") == "Councillor Oscar Ford"
     assert asked_speaker("Were referrals clear, according to Mr Churchman?") == "Mr Churchman"
+    assert asked_speaker("What did Robert Benham have to say about the rating?") == "Robert Benham"
     assert asked_speaker("What did the report say about referrals?") is None
     assert asked_speaker("What did Ofsted say?") is None  # one capitalised word: an organisation as often
 
