@@ -65,6 +65,8 @@ def settings_grid() -> dict[str, Setting]:
     grid["'who was the director…' answered by a person named without that role"] = (
         replace(BASE, role_required=False), w)
     grid["'since 2016' names 2016 (sentence match and year scope)"] = (replace(BASE, since_is_reference=False), w)
+    grid["'the 2025-26 settlement' answered by a sentence naming only 2024-2025"] = (
+        replace(BASE, period_scope=False), w)
     grid["'when will…' answered by any sentence"] = (replace(BASE, future_needs_future=False), w)
     grid["a person by role not required"] = (replace(BASE, person_by_role_required=False), w)
     grid["persons required"] = (replace(BASE, required_kinds=REQUIRED_KINDS | {"person"}), w)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from qa.question import FUTURE_RE, SPAN_PATTERNS, STRICT_KINDS, QuestionInfo, answer_spans
-from qa.text import reported_years, terms
+from qa.text import reported_years, terms, year_ranges
 from qa.types import Answer, Article, Citation, Passage, Sentence, Span
 
 ABSTAIN_MESSAGE = "I couldn't find this in the articles."
@@ -55,6 +55,8 @@ class AnswerParams:
     role_required: bool = True  # "who was the director…" is answered by a person named with that role
     since_is_reference: bool = True  # a year only counted from ("since 2016") is not one the text reports on:
     #                                  it neither matches nor brings its article into that year's scope
+    period_scope: bool = True  # a question naming a period ("2025-26") is not answered by a sentence naming
+    #                            only other periods ("in 2024-2025")
     year_scope: bool = True  # a question naming a year is answered only from articles dated in that year
     #                          or the next, or mentioning it (or undated): the others are about another time
     second_margin: float = 0.05  # a runner-up this close to the best is quoted too (the model can't tell them apart)
@@ -98,6 +100,9 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
     # An undated article that never names the year may still be of it ("the 2015 season"'s final).
     in_scope = not info.years or article_year is None or year_match or any(
         y in article_mentions or int(article_year) == int(y) + 1 for y in info.years)
+    # "the 2025-26 settlement" is not the one "in 2024-2025"
+    if params.period_scope and info.periods and (named_periods := year_ranges(sentence.text)):
+        in_scope = in_scope and bool(info.periods & named_periods)
     rel = passage.score / top_score if top_score > 0 else 0.0
     score = (params.w_dense * dense + params.w_lexical * lexical + params.w_window * window + params.w_passage * rel
              + params.w_kind * kind_match + params.w_year * year_match + params.w_novel * novel)

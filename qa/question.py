@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from qa.text import WORD_RE, YEAR_RE, clean_question, reported_years, terms, years
+from qa.text import WORD_RE, YEAR_RE, clean_question, reported_years, terms, year_ranges, years
 
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -179,6 +179,7 @@ class QuestionInfo:
     future: bool = False  # "when will…": the answer must speak of the future
     counts_time: bool = False  # "how many years…", "how long…": a number of years or days answers it
     exact: bool = False  # "exactly how many…", "the exact number…": a quantity in words does not answer
+    periods: frozenset[tuple[int, int]] = frozenset()  # "the 2025-26 settlement": (2025, 2026)
     words: frozenset[str] = frozenset()  # the question's words, lower-cased: a span it already says answers nothing
     speaker: str | None = None  # "What did Jane Smith say…": the surname the answer must be attributed to
     speaker_terms: frozenset[str] = frozenset()  # that person's name as index terms ("jane", "smith")
@@ -208,7 +209,7 @@ def analyze(question: str) -> QuestionInfo:
                         person_by_role=kind == "person" and bool(NAMED_PERSON_RE.search(question)),
                         date_grain=grain, future=bool(FUTURE_QUESTION_RE.search(question)),
                         counts_time=bool(TIME_COUNT_RE.search(question)),
-                        exact=bool(EXACT_RE.search(question)),
+                        exact=bool(EXACT_RE.search(question)), periods=year_ranges(question),
                         words=frozenset(w.lower() for w in WORD_RE.findall(question)),
                         speaker=(who := asked_speaker(question)) and WORD_RE.findall(who)[-1],
                         speaker_terms=frozenset(terms(who or "")),

@@ -77,6 +77,21 @@ def salient_names(question: str) -> list[str]:
 SINCE_YEAR_RE = re.compile(r"\bsince\b(?:[^.,;:!?\d]{0,40}?\b)?(?:1[89]\d\d|20\d\d)\b", re.I)
 
 
+# "2025-26", "2024/25", "2018-2023": a financial or other period, named by its first and last year.
+YEAR_RANGE_RE = re.compile(r"\b((?:1[89]|20)\d\d)\s*[-–/]\s*(\d{4}|\d{2})\b")
+
+
+def year_ranges(text: str) -> frozenset[tuple[int, int]]:
+    """The periods ``text`` names as a pair of years ("2025-26" -> (2025, 2026))."""
+    out = set()
+    for m in YEAR_RANGE_RE.finditer(text):
+        start, end = int(m.group(1)), m.group(2)
+        last = int(end) if len(end) == 4 else start // 100 * 100 + int(end)
+        if start < last <= start + 20:
+            out.add((start, last))
+    return frozenset(out)
+
+
 def years(text: str) -> list[str]:
     return YEAR_RE.findall(text)
 

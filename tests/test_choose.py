@@ -356,3 +356,22 @@ def test_question_forms_that_ask_for_a_type():
     text = "Weaknesses have led to a small number of children remaining at risk."
     assert exact.exact and answer_spans(text, exact) == []
     assert answer_spans(text, analyze("How many children were left at risk?"))  # a count in words answers
+
+
+def test_a_period_asked_about_is_not_answered_by_a_sentence_naming_only_another():
+    from qa.answer import score_candidate
+    from qa.text import year_ranges
+
+    assert year_ranges("in 2024-2025, the 2025-26 budget and 2018-23") == {(2024, 2025), (2025, 2026), (2018, 2023)}
+    info = analyze("How much was the council's budget settlement for 2025-26?")
+    assert info.periods == {(2025, 2026)}
+    other = Sentence(id="b:0", article_id="b", ordinal=0, start=0, end=60,
+                     text="Additional funds of £11m were allocated in 2024-2025.")
+    same = Sentence(id="b:1", article_id="b", ordinal=1, start=61, end=120,
+                    text="The settlement for 2025-26 was £2m.")
+    plain = Sentence(id="b:2", article_id="b", ordinal=2, start=121, end=160, text="The settlement was £2m in 2025.")
+    params = AnswerParams()
+    assert not score_candidate(other, PASSAGE, 1.0, 0.5, 0.5, info, params, "2024").in_scope
+    assert score_candidate(same, PASSAGE, 1.0, 0.5, 0.5, info, params, "2024").in_scope
+    assert score_candidate(plain, PASSAGE, 1.0, 0.5, 0.5, info, params, "2024").in_scope
+    assert score_candidate(other, PASSAGE, 1.0, 0.5, 0.5, info, replace(params, period_scope=False), "2024").in_scope
