@@ -74,7 +74,7 @@ def salient_names(question: str) -> list[str]:
 
 
 # "… since the previous inspection in 2016": a year the text measures from, not one it reports on.
-SINCE_YEAR_RE = re.compile(r"\bsince\b(?:[^.,;:!?\d]{0,40}?\b)?(?:1[89]\d\d|20\d\d)\b", re.I)
+SINCE_YEAR_RE = re.compile(rf"\bsince\b(?:[^.,;:!?\d]{{0,40}}?)?{YEAR_RE.pattern}", re.I)
 
 
 # "2025-26", "2024/25", "2018-2023": a financial or other period, named by its first and last year.
