@@ -88,11 +88,13 @@ def score_candidate(sentence: Sentence, passage: Passage, top_score: float, dens
                     info: QuestionInfo, params: AnswerParams, article_year: str | None = None,
                     window: float = 0.0, novel: float = 0.0, evidence_lexical: float | None = None,
                     article_mentions: frozenset[str] = frozenset(),
-                    evidence_dense: float | None = None) -> Candidate:
+                    evidence_dense: float | None = None, sentence_terms: frozenset[str] | None = None) -> Candidate:
     """``dense`` and ``lexical`` weigh the sentence's choice; ``evidence_dense`` and ``evidence_lexical``
-    (default: the same) its evidence; ``article_mentions`` are the years its article names anywhere."""
+    (default: the same) its evidence; ``article_mentions`` are the years its article names anywhere;
+    ``sentence_terms`` its index terms when already known (else the sentence is stemmed again)."""
     kind_match = bool(answer_spans(sentence.text, info, params.precise_kinds)) and (
-        not (params.role_required and info.role) or info.role in terms(sentence.text))
+        not (params.role_required and info.role)
+        or info.role in (sentence_terms if sentence_terms is not None else terms(sentence.text)))
     # "since 2016" measures from 2016: it does not report on it
     year_match = bool(info.years) and any(
         y == article_year or y in (reported_years(sentence.text) if params.since_is_reference else sentence.text)

@@ -306,7 +306,7 @@ class Engine:
             c = score_candidate(s, p, top, d, lex, info, self.answer_params,
                                 st.article_years.get(s.article_id), window, novel, evidence_lexical=evidence,
                                 article_mentions=mentions.get(s.article_id, frozenset()),
-                                evidence_dense=None if w is None else max(w, d))
+                                evidence_dense=None if w is None else max(w, d), sentence_terms=sentence_terms[row])
             if s.id in st.speaker_of:
                 c = replace(c, speaker_id=st.speaker_of[s.id])
             if speaker is not None and not _attributed(index, st, s, speaker):
@@ -383,6 +383,16 @@ def _group(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
     return out
 
 
+def _speaker_ids(index: Index) -> dict[str, str]:
+    """Sentence id -> the id of the sentence introducing the quotation it is in (qa.quotes.speakers)."""
+    out: dict[str, str] = {}
+    for a in index.articles.values():
+        sentences = index.sentences_by_article.get(a.id, [])
+        by_ordinal = {s.ordinal: s.id for s in sentences}
+        out.update({by_ordinal[o]: by_ordinal[i] for o, i in speakers(a.text, sentences).items()})
+    return out
+
+
 def _attributed(index: Index, st: "State", s, surname: re.Pattern) -> bool:
     """Whether ``surname`` is found in sentence ``s``, the two before it ("He said…") or the sentence
     introducing its quotation."""
@@ -437,6 +447,5 @@ class State:
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.
             sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
             chunks_by_article=_group(index.chunks),
-            speaker_of={f"{a.id}:{o}": f"{a.id}:{i}" for a in articles
-                        for o, i in speakers(a.text, index.sentences_by_article.get(a.id, [])).items()},
+            speaker_of=_speaker_ids(index),
         )
