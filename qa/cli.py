@@ -263,7 +263,7 @@ def collection_info(corpus_dir: Path) -> dict:
 
 
 def cmd_serve(args) -> int:
-    from qa.app import serve
+    from qa.web.server import serve
 
     settings = serving_settings(args)
     info = collection_info(settings.corpus_dir)

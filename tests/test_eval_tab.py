@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.errors import UsageError
-from qa.eval_tab import (
+from qa.web.eval_tab import (
     EVAL_METHODS,
     FAILURE_HEADERS,
     MAX_CELL_CHARS,
@@ -226,7 +226,7 @@ def test_eval_tab_module_does_not_import_gradio():
     import subprocess
     import sys
 
-    code = "import sys, qa.app, qa.eval_tab; print('gradio' in sys.modules, 'matplotlib' in sys.modules)"
+    code = "import sys, qa.web.render, qa.web.eval_tab; print('gradio' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -258,7 +258,7 @@ def _six_questions(path: Path) -> Path:
 
 @pytest.mark.model
 def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
-    from qa.app import build_app
+    from qa.web.server import build_app
 
     blocks = _blocks(build_app(engine))
     config = blocks.get_config_file()
@@ -314,10 +314,10 @@ def eval_server(engine, monkeypatch):
     """build_app(engine) under uvicorn in a thread, its default questions the corpus test questions."""
     import uvicorn
 
-    import qa.eval_tab
-    from qa.app import build_app
+    import qa.web.eval_tab
+    from qa.web.server import build_app
 
-    monkeypatch.setattr(qa.eval_tab, "default_questions_path", lambda engine: CORPUS_QUESTIONS)
+    monkeypatch.setattr(qa.web.eval_tab, "default_questions_path", lambda engine: CORPUS_QUESTIONS)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -229,7 +229,7 @@ def test_app_reload_never_overlaps_a_question(monkeypatch):
     """With several questions at once (QA_CONCURRENCY), a reload waits for none to be running."""
     import threading
 
-    from qa.app import _EngineGate
+    from qa.web.gate import EngineGate
 
     class Probe:
         def __init__(self):
@@ -257,7 +257,7 @@ def test_app_reload_never_overlaps_a_question(monkeypatch):
             return []
 
     probe = Probe()
-    gate = _EngineGate(probe, reload_interval=0.0, concurrency=3)
+    gate = EngineGate(probe, reload_interval=0.0, concurrency=3)
     threads = [threading.Thread(target=lambda: [gate.ask(f"q{i}", []) for i in range(60)]) for _ in range(6)]
     for t in threads:
         t.start()
@@ -272,7 +272,7 @@ def test_app_reload_never_overlaps_a_question(monkeypatch):
 def test_changed_article_is_served_after_qa_index_without_restart(base, tmp_path, capsys):
     from fastapi.testclient import TestClient
 
-    from qa.app import build_app
+    from qa.web.server import build_app
 
     s = clone(base, tmp_path)
     engine = Engine(load_index(s.index_dir), s)

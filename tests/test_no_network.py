@@ -106,7 +106,7 @@ def test_index_answer_and_web_app_stay_on_this_machine(no_network, tmp_path):
     import uvicorn
     from gradio_client import Client
 
-    from qa.app import build_app
+    from qa.web.server import build_app
     from qa.config import Settings
     from qa.pipeline import Engine
 

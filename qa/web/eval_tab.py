@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError, UsageError
+from qa.web.assets import EVAL_STYLE
 
 log = logging.getLogger(__name__)
 
@@ -33,24 +34,6 @@ _UPLOAD_HINT = (
     "Or upload your own questions: JSON lines, one question per line with `id`, `question`, `type`, "
     "`expected`, `articles`, `answerable` (and optionally `history`, `current`)."
 )
-
-# Scoped to the tab's own elements; the app's stylesheet lives in app.py.
-_STYLE = """<style>
-#qa-eval-style { display: none !important; }
-#qa-eval-actions { align-items: center; gap: 0.6rem; flex-wrap: wrap; }
-#qa-eval-actions > button { flex: none; }
-#qa-eval-intro p { margin: 0; font-size: 0.92rem; }
-#qa-eval-hint p { margin: 0; font-size: 0.82rem; color: var(--body-text-color-subdued); }
-#qa-eval-status p { margin: 0; }
-#qa-eval-status .qa-eval-error { color: var(--error-text-color, #b42318); font-weight: 600; }
-#qa-eval-results h3 { font-size: 1rem; margin: 0.6rem 0 0; }
-#qa-eval-results .qa-eval-note p { margin: 0; font-size: 0.8rem; color: var(--body-text-color-subdued); }
-#qa-eval-results [role=grid] * { font-family: var(--font); }
-/* Tables measure their container: keep their content from widening the page on a phone. */
-#qa-eval-metrics, #qa-eval-by-type, #qa-eval-failures { contain: inline-size; min-width: 0 !important; }
-#qa-eval-failures [role=gridcell] span { font-size: 0.85rem; line-height: 1.4; }
-#qa-eval-plot img { max-width: min(620px, 100%); height: auto; margin: 0 auto; display: block; }
-</style>"""
 
 _HIGHLIGHT = "background-color: var(--color-accent-soft); font-weight: 600"
 _NUMBER_CELL = "text-align: right; font-variant-numeric: tabular-nums"
@@ -365,7 +348,7 @@ def add_eval_tab(engine: Any) -> None:
         return run(path, Path(str(path)).name, progress)
 
     with gr.Tab("Evaluation", id="evaluation", elem_id="qa-eval"):
-        gr.HTML(_STYLE, padding=False, container=False, elem_id="qa-eval-style")
+        gr.HTML(EVAL_STYLE, padding=False, container=False, elem_id="qa-eval-style")
         gr.Markdown(_INTRO.format(methods=", ".join(EVAL_METHODS)), elem_id="qa-eval-intro")
         with gr.Row(elem_id="qa-eval-actions"):
             run_button = gr.Button(f"Run on {shown_default}", variant="primary", size="md",
