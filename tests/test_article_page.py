@@ -388,7 +388,8 @@ def test_normalize_history():
 
 
 def test_default_examples_and_summary_come_from_the_articles():
-    from qa.web.render import collection_summary, default_examples
+    from qa.web.catalog import collection_summary
+    from qa.web.render import default_examples
 
     arts = {a.id: a for a in [make_article(id="x", title="Old", date="2010", date_approximate=True),
                               make_article(id="y", title="New", date="2024-12")]}
@@ -401,6 +402,6 @@ def test_app_module_does_not_import_gradio():
     import subprocess
     import sys
 
-    code = "import sys, qa.web.render, qa.web.article_page, qa.web.history, qa.web.limits, qa.web.gate, qa.web.middleware; print('gradio' in sys.modules)"
+    code = "import sys, qa.web.render, qa.web.article_page, qa.web.history, qa.web.limits, qa.web.gate, qa.web.middleware, qa.web.catalog, qa.web.escape, qa.web.hosts, qa.web.uploads, qa.web.gradio_routes; print('gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -17,7 +17,6 @@ from qa.web.eval_tab import (
     EVAL_METHODS,
     FAILURE_HEADERS,
     MAX_CELL_CHARS,
-    MAX_QUESTIONS,
     by_type_headers,
     by_type_table,
     default_questions_path,
@@ -33,6 +32,7 @@ from qa.web.eval_tab import (
     summary_markdown,
 )
 from qa.types import Answer
+from qa.web.limits import MAX_EVAL_QUESTIONS as MAX_QUESTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_QUESTIONS = ROOT / "corpus" / "questions.jsonl"
@@ -260,7 +260,9 @@ def _six_questions(path: Path) -> Path:
 def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
     from qa.web.server import build_app
 
-    blocks = _blocks(build_app(engine))
+    app = build_app(engine)
+    blocks = _blocks(app)
+    uploads = app.state.qa.uploads
     config = blocks.get_config_file()
     tabs = [c for c in config["components"] if c.get("type") == "tabitem"]
     assert "Evaluation" in [t["props"].get("label") for t in tabs]
@@ -268,15 +270,19 @@ def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
     fns = {f.name: f for f in blocks.fns.values()}
     for name in ("run_default", "run_upload", "start", "finish"):
         assert fns[name].api_visibility == "private", name
-    assert fns["run_upload"].concurrency_limit == 1 and fns["run_upload"].concurrency_id == "evaluation"
-    assert fns["run_default"].concurrency_id == "evaluation"
+    # one runner refuses a second run at once, so more than one event may reach it
+    assert fns["run_upload"].concurrency_id == fns["run_default"].concurrency_id == "evaluation"
 
     # the corpus copy of conftest has no questions.jsonl: the default run says what to do
     status, results, *_ = fns["run_default"].fn()
     assert "upload a questions file" in status and results["visible"] is False
 
     path = _six_questions(tmp_path / "six.jsonl")
-    status, results, summary, metrics, plot, by_type, failures_title, failures = fns["run_upload"].fn(str(path))
+    status, *_ = fns["run_upload"].fn(str(path))  # a file the server did not receive as an upload
+    assert "upload the file again" in status and path.exists()
+    stored = uploads.claim(uploads.save("six.jsonl", path.read_bytes()))
+    status, results, summary, metrics, plot, by_type, failures_title, failures = fns["run_upload"].fn(stored)
+    assert not stored.exists()  # deleted once evaluated
     assert status.startswith("Finished in") and results["visible"] is True
     assert summary.startswith("**6 questions** (5 answerable, 1 unanswerable) from six.jsonl")
 
@@ -302,7 +308,7 @@ def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
     assert all(len(r) == len(FAILURE_HEADERS) for r in failures["value"]["data"])
 
     status, results, *_ = fns["run_upload"].fn(str(tmp_path / "missing.jsonl"))
-    assert "not found" in status and results["visible"] is False
+    assert "upload the file again" in status and results["visible"] is False
 
 
 # ------------------------------------------------------------------ browser

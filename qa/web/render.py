@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -10,7 +9,9 @@ from urllib.parse import quote, urlencode
 
 from qa.answer import ABSTAIN_MESSAGE
 from qa.types import Article
+from qa.web.catalog import ArticlePage
 from qa.web.article_page import format_date
+from qa.web.escape import escape_text
 
 PASSAGE_CONTEXT_CHARS = 260  # text shown either side of a cited sentence in a source card
 
@@ -22,7 +23,7 @@ _MARKDOWN_LIST = re.compile(r"^(\d+)(?=[.)])|^(?=[+\-=])")
 def _esc(text: object) -> str:
     """Escape for HTML and keep each message one block: a blank line would end the
     raw-HTML block and let the chatbot's Markdown renderer reinterpret the rest."""
-    return html.escape(str(text)).replace("\r", "").replace("\n", " ")
+    return escape_text(text).replace("\r", "").replace("\n", " ")
 
 
 def _fmt(value: Any) -> str:
@@ -40,53 +41,49 @@ def article_link(article_id: str, start: int | None = None, end: int | None = No
     return f"{path}?{urlencode({'start': int(start), 'end': int(end)})}#cite"
 
 
-def collection_summary(articles: Mapping[str, Article]) -> str:
-    """ "5 articles · approx. 2010 – approx. December 2024" (plain text)."""
-    count = len(articles)
-    noun = "article" if count == 1 else "articles"
-    dated = sorted((a.date, a.date_approximate) for a in articles.values() if a.date)
-    if not dated:
-        return f"{count} {noun}"
-    first, last = dated[0], dated[-1]
-    if first == last:
-        return f"{count} {noun} · {format_date(*first)}"
-    return f"{count} {noun} · {format_date(*first)} – {format_date(*last)}"
-
-
 def default_examples(articles: Mapping[str, Article], limit: int = 3) -> list[str]:
     """Example questions built from the newest titles, e.g. 'What does “<title>” report?'."""
     newest = sorted(articles.values(), key=lambda a: (a.date or "", a.id), reverse=True)
     return [f"What does “{a.title}” report?" for a in newest[:limit]]
 
 
-def header_html(title: str, articles: Mapping[str, Article]) -> str:
+def header_html(title: str, summary: str) -> str:
+    """The page header: the collection's name and ``Catalog.summary()``."""
     return (
         f"<h1>{_esc(title)}</h1>"
-        f'<p class="qa-sub"><span class="qa-count">{_esc(collection_summary(articles))}</span>'
+        f'<p class="qa-sub"><span class="qa-count">{_esc(summary)}</span>'
         '<span class="qa-tag">Answers quote the articles word for word, with their sources.</span></p>'
     )
 
 
-def articles_html(articles: Mapping[str, Article]) -> str:
-    """The collection as a list of links, newest first."""
-    items = []
-    for a in sorted(articles.values(), key=lambda a: (a.date or "", a.id), reverse=True):
-        meta = [format_date(a.date, a.date_approximate)]
-        if a.source:
-            meta.append(a.source)
-        items.append(
-            '<div class="qa-card">'
-            f'<a href="{_esc(article_link(a.id))}" target="_blank" rel="noopener">{_esc(a.title)}</a>'
-            f'<div class="qa-meta">{"".join(f"<span>{_esc(m)}</span>" for m in meta)}</div>'
-            "</div>"
-        )
-    return f'<div class="qa-list">{"".join(items)}</div>'
+def article_card_html(article: Article) -> str:
+    meta = [format_date(article.date, article.date_approximate)]
+    if article.source:
+        meta.append(article.source)
+    return (
+        '<div class="qa-card">'
+        f'<a href="{_esc(article_link(article.id))}" target="_blank" rel="noopener">{_esc(article.title)}</a>'
+        f'<div class="qa-meta">{"".join(f"<span>{_esc(m)}</span>" for m in meta)}</div>'
+        "</div>"
+    )
+
+
+def articles_html(page: ArticlePage) -> str:
+    """One page of the collection as a list of links, with where it is in the whole."""
+    if not page.articles:
+        found = f" match “{_esc(page.query)}”" if page.query else " here"
+        return f'<div class="qa-list"><p class="qa-pages">No articles{found}.</p></div>'
+    first, last = page.offset + 1, page.offset + len(page.articles)
+    matching = f" matching “{_esc(page.query)}”" if page.query else ""
+    noun = "article" if page.total == 1 else "articles"
+    where = f'<p class="qa-pages">{first}–{last} of {page.total} {noun}{matching}, newest first</p>'
+    return f'<div class="qa-list">{where}{"".join(article_card_html(a) for a in page.articles)}</div>'
 
 
 def user_message_html(question: str) -> str:
     """The user's words as literal text: HTML-escaped, and Markdown's marks backslash-escaped
     (not wrapped in a tag, so screen readers and the copy button get the words themselves)."""
-    plain = html.escape(question, quote=False).replace("\r", "").replace("\n", " ").strip()
+    plain = escape_text(question, quote=False).replace("\r", "").replace("\n", " ").strip()
     text = _MARKDOWN_MARK.sub(r"\\\g<0>", plain)
     return _MARKDOWN_LIST.sub(lambda m: (m.group(1) or "") + "\\", text, count=1)
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qa.answer import ABSTAIN_MESSAGE
 from qa.errors import QAError, UsageError
 from qa.web.assets import PLACEHOLDER, SCROLL_END_JS, SCROLL_JS
+from qa.web.catalog import Catalog
 from qa.web.gate import EngineGate
 from qa.web.history import normalize_history
-from qa.web.limits import MAX_HISTORY_MESSAGES, MAX_REQUEST_QUESTION_CHARS
+from qa.web.limits import (ARTICLES_PAGE_SIZE, MAX_CHAT_LOG_MESSAGES, MAX_HISTORY_MESSAGES,
+                           MAX_REQUEST_QUESTION_CHARS)
 from qa.web.render import answer_html, articles_html, error_html, header_html, user_message_html
 
 log = logging.getLogger(__name__)
@@ -19,6 +22,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TITLE = "News articles"
 EMPTY_QUESTION = "Type a question first."
 FAILED = "Something went wrong while answering; the details are in the server log."
+TRIMMED_NOTE = ('<div class="qa-answer"><p class="qa-notice">Older messages were removed from this page to '
+                f"keep it fast: it shows the last {MAX_CHAT_LOG_MESSAGES // 2} questions and answers. "
+                "Follow-up questions work as before.</p></div>")
 
 
 def theme():
@@ -33,24 +39,43 @@ def theme():
     )
 
 
-def build_blocks(engine: Any, gate: EngineGate, examples: Sequence[str], *, title: str, concurrency: int):
+def appended(chat_log: list | None, *messages: dict[str, str]) -> list[dict[str, str]]:
+    """The chat log with ``messages`` added, cut to MAX_CHAT_LOG_MESSAGES (a note says so when cut).
+
+    The log lives in the session's server-side state, never in a request: however long the
+    conversation, each question sends only its own text.
+    """
+    log_ = [m for m in (chat_log or []) if m.get("content") != TRIMMED_NOTE] + list(messages)
+    if len(log_) <= MAX_CHAT_LOG_MESSAGES:
+        return log_
+    kept = log_[-MAX_CHAT_LOG_MESSAGES:]
+    if kept and kept[0].get("role") == "assistant":  # start at a question
+        kept = kept[1:]
+    return [{"role": "assistant", "content": TRIMMED_NOTE}, *kept]
+
+
+def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequence[str], *, title: str,
+                 concurrency: int, evaluation: Any = None):
     """The chat page as a ``gr.Blocks`` (not yet mounted).
 
     Args:
         engine: an opened ``qa.pipeline.Engine``.
-        gate: the shared way to the engine (concurrency, reloads).
+        gate: the shared way to the engine (bounded pool).
+        catalog: the article listing (header count, Articles tab).
         examples: example questions shown as buttons.
         title: the collection's name in the header.
-        concurrency: questions answered at once (the events' concurrency limit).
+        concurrency: questions answered at once (the chat events' concurrency limit).
+        evaluation: (uploads, runner) for the Evaluation tab, or None to leave the tab out.
     """
     import gradio as gr
 
-    def ask(question: str, history: list[dict[str, str]] | str | None = None) -> dict[str, Any]:
+    def ask(question: str, history: list[dict[str, str]] | str | None) -> dict[str, Any]:
         """Answer a question from the articles with exact quotes and their sources.
 
         Args:
             question: the question.
-            history: earlier turns, a list of {"role": "user"|"assistant", "content": str} or its JSON text.
+            history: earlier turns, a list of {"role": "user"|"assistant", "content": str} or its JSON
+                text; [] when there are none.
 
         Returns:
             The answer as JSON (question, answer, abstained, message, citations, passages, ...),
@@ -67,42 +92,62 @@ def build_blocks(engine: Any, gate: EngineGate, examples: Sequence[str], *, titl
             log.exception("ask failed")
             return {"error": FAILED}
 
-    def add_question(question: str, chat: list) -> tuple[list, str, str]:
-        text = (question or "").strip()[:MAX_REQUEST_QUESTION_CHARS]
+    def add_question(question: str, chat_log: list) -> tuple[list, list, str, str]:
+        text = (question or "").strip()[:MAX_REQUEST_QUESTION_CHARS] if isinstance(question, str) else ""
         if not text:
             gr.Info(EMPTY_QUESTION)
-            return chat, "", ""
-        return [*(chat or []), {"role": "user", "content": user_message_html(text)}], "", text
+            return gr.skip(), chat_log, "", ""
+        chat_log = appended(chat_log, {"role": "user", "content": user_message_html(text)})
+        return chat_log, chat_log, "", text
 
-    def add_example(chat: list, event: gr.SelectData) -> tuple[list, str, str]:
+    def add_example(chat_log: list, event: gr.SelectData) -> tuple[list, list, str, str]:
         value = event.value if isinstance(event.value, Mapping) else {}
-        return add_question(str(value.get("text") or ""), chat)
+        return add_question(str(value.get("text") or ""), chat_log)
 
     # Gradio finds the event-data parameter by its type; with postponed annotations it
     # would see the string "gr.SelectData", as gradio is imported in this function only.
     add_example.__annotations__["event"] = gr.SelectData
 
-    def answer(pending: str, chat: list, history: list) -> tuple[list, list]:
+    def answer(pending: str, chat_log: list, history: list) -> tuple[list, list, list]:
         if not pending:  # nothing was asked: no search
-            return chat, history
+            return gr.skip(), chat_log, history
         history = list(history or [])
         try:
             result = gate.ask(pending, history[-MAX_HISTORY_MESSAGES:])
-            reply = answer_html(result, engine.articles, anchor=f"qa-src-{len(chat or [])}")
+            reply = answer_html(result, engine.articles, anchor=f"qa-src-{uuid.uuid4().hex[:8]}")
             spoken = result.get("answer") or result.get("message") or ABSTAIN_MESSAGE
-            history += [{"role": "user", "content": pending}, {"role": "assistant", "content": spoken}]
-        except QAError as exc:
+            history = [*history, {"role": "user", "content": pending},
+                       {"role": "assistant", "content": spoken}][-MAX_HISTORY_MESSAGES:]
+        except QAError as exc:  # Busy included: said in the chat, the conversation stays
             reply = error_html(str(exc))
         except Exception:
             log.exception("answer failed")
             reply = error_html(FAILED)
-        return [*(chat or []), {"role": "assistant", "content": reply}], history
+        chat_log = appended(chat_log, {"role": "assistant", "content": reply})
+        return chat_log, chat_log, history
+
+    def show_collection() -> tuple[str, str, int, Any, Any]:
+        """At each page load: the header and the Articles tab from the index in use now."""
+        return (header_html(title, catalog.summary()), *list_articles("", 0))
+
+    def list_articles(query: str, offset: int) -> tuple[str, int, Any, Any]:
+        query = query if isinstance(query, str) else ""
+        offset = offset if isinstance(offset, int) else 0
+        page = catalog.page(query=query[:200], offset=offset, limit=ARTICLES_PAGE_SIZE)
+        if page.offset and page.offset >= page.total:  # the collection shrank under the reader
+            page = catalog.page(query=query[:200], offset=0, limit=ARTICLES_PAGE_SIZE)
+        return (articles_html(page), page.offset,
+                gr.update(interactive=page.offset > 0),
+                gr.update(interactive=page.offset + len(page.articles) < page.total))
 
     with gr.Blocks(title=title, analytics_enabled=False) as blocks:
-        gr.HTML(header_html(title, engine.articles), elem_id="qa-header")
+        header = gr.HTML(header_html(title, catalog.summary()), elem_id="qa-header")
         with gr.Tabs(elem_id="qa-tabs"):
             with gr.Tab("Chat", id="chat"):
-                history = gr.State([])  # per browser session: plain {"role","content"} for the engine
+                # Per browser session, on the server: what the page shows, and the plain
+                # {"role","content"} turns the engine reads for follow-ups.
+                chat_log = gr.State([])
+                history = gr.State([])
                 pending = gr.State("")
                 chatbot = gr.Chatbot(
                     elem_id="qa-chat",
@@ -137,27 +182,44 @@ def build_blocks(engine: Any, gate: EngineGate, examples: Sequence[str], *, titl
                     clear = gr.Button("Clear chat", size="sm", variant="secondary", elem_id="qa-clear",
                                       scale=0, min_width=110)
             with gr.Tab("Articles", id="articles"):
-                gr.HTML(articles_html(engine.articles), elem_id="qa-articles")
-            from qa.web.eval_tab import add_eval_tab
-            add_eval_tab(engine)  # the "Evaluation" tab (id="evaluation")
+                search = gr.Textbox(show_label=False, placeholder="Find articles by title, id or publisher…",
+                                    lines=1, max_lines=1, max_length=200, elem_id="qa-articles-search")
+                listing = gr.HTML("", elem_id="qa-articles")
+                offset = gr.State(0)
+                with gr.Row(elem_id="qa-articles-pager"):
+                    newer = gr.Button("← Newer", size="sm", variant="secondary", interactive=False,
+                                      elem_id="qa-articles-newer", scale=0, min_width=110)
+                    older = gr.Button("Older →", size="sm", variant="secondary", interactive=False,
+                                      elem_id="qa-articles-older", scale=0, min_width=110)
+            if evaluation is not None:
+                from qa.web.eval_tab import add_eval_tab
+
+                uploads, runner = evaluation
+                add_eval_tab(engine, uploads, runner)  # the "Evaluation" tab (id="evaluation")
+
+        private = dict(api_visibility="private", queue=False)
+        blocks.load(show_collection, None, [header, listing, offset, newer, older], **private)
+        pager = [listing, offset, newer, older]
+        search.change(lambda q: list_articles(q, 0), [search], pager, **private)
+        newer.click(lambda q, o: list_articles(q, max(0, o - ARTICLES_PAGE_SIZE)), [search, offset], pager,
+                    **private)
+        older.click(lambda q, o: list_articles(q, o + ARTICLES_PAGE_SIZE), [search, offset], pager, **private)
 
         answer_event = dict(
-            fn=answer, inputs=[pending, chatbot, history], outputs=[chatbot, history],
+            fn=answer, inputs=[pending, chat_log, history], outputs=[chatbot, chat_log, history],
             api_visibility="private", concurrency_id="engine", concurrency_limit=concurrency,
         )
         question.submit(
-            add_question, [question, chatbot], [chatbot, question, pending],
-            api_visibility="private", queue=False,
+            add_question, [question, chat_log], [chatbot, chat_log, question, pending], **private,
         ).then(None, js=SCROLL_END_JS, api_visibility="private").then(**answer_event).then(
             None, js=SCROLL_JS, api_visibility="private")
         chatbot.example_select(
-            add_example, [chatbot], [chatbot, question, pending], api_visibility="private", queue=False,
+            add_example, [chat_log], [chatbot, chat_log, question, pending], **private,
         ).then(None, js=SCROLL_END_JS, api_visibility="private").then(**answer_event).then(
             None, js=SCROLL_JS, api_visibility="private")
-        # Both the button and the chatbot's own trash icon forget the session's history.
-        clear.click(lambda: ([], [], ""), None, [chatbot, history, pending],
-                    api_visibility="private", queue=False)
-        chatbot.clear(lambda: ([], ""), None, [history, pending], api_visibility="private", queue=False)
+        # Both the button and the chatbot's own trash icon forget the session's conversation.
+        clear.click(lambda: ([], [], [], ""), None, [chatbot, chat_log, history, pending], **private)
+        chatbot.clear(lambda: ([], [], ""), None, [chat_log, history, pending], **private)
 
         gr.api(ask, api_name="ask", concurrency_id="engine", concurrency_limit=concurrency)
     return blocks
