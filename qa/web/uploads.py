@@ -10,7 +10,7 @@ upload-folder check is skipped). Here instead:
   MAX_UPLOAD_BYTES, keeps it in a private folder made for this server (mode 0700), and replies with
   an opaque reference ``"<32 hex>/<name>"``, not a path. At most MAX_PENDING_UPLOADS files wait; a
   new one deletes the oldest waiting one, and any waits at most UPLOAD_TTL_S.
-* ``StoredUploadButton`` turns the reference a client sends back into the stored file, once, and
+* ``stored_upload_button`` makes an upload button that turns the reference a client sends back into the stored file, once, and
   refuses anything else (a server path, a URL, a reused or made-up reference) with one message.
 * The handler deletes the file when it is done (``UploadStore.discard``); ``close()`` at shutdown
   deletes the folder.
@@ -199,36 +199,40 @@ def upload_route(store: UploadStore):
 
 def stored_upload_button(store: UploadStore, **kwargs: Any):
     """A ``gr.UploadButton`` whose value can only be a file of ``store``; the handler receives its
-    ``Path`` (the file keeps the client's name) and must ``store.discard`` it."""
+    ``Path`` (the file keeps the client's name) and must ``store.discard`` it.
+
+    The three methods are replaced on the instance, not in a subclass: Gradio's component metaclass
+    writes a .pyi file beside the module of every component class it sees.
+    """
     import gradio as gr
 
-    class StoredUploadButton(gr.UploadButton):
-        def get_block_name(self) -> str:
-            return "uploadbutton"  # the page draws it as Gradio's own upload button
+    button = gr.UploadButton(**kwargs)
 
-        def _claim(self, reference: Any) -> str:
-            try:
-                return str(store.claim(reference))
-            except UsageError as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
+    def claim(reference: Any) -> str | None:
+        if reference is None:
+            return None
+        try:
+            return str(store.claim(reference))
+        except UsageError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
 
-        # Gradio hands every path or URL a client sends to these two before any check of its own
-        # (copying it into its cache); here they only ever map a reference to a stored upload.
-        async def async_move_resource_to_block_cache(self, url_or_file_path: Any) -> str | None:
-            return None if url_or_file_path is None else self._claim(url_or_file_path)
+    # Gradio hands every path or URL a client sends to these two before any check of its own
+    # (copying it into its cache); here they only ever map a reference to a stored upload.
+    async def async_move_resource_to_block_cache(url_or_file_path: Any) -> str | None:
+        return claim(url_or_file_path)
 
-        def move_resource_to_block_cache(self, url_or_file_path: Any) -> str | None:
-            return None if url_or_file_path is None else self._claim(url_or_file_path)
+    def preprocess(payload: Any) -> Path | None:
+        if payload is None:
+            return None
+        files = list(payload.root) if hasattr(payload, "root") else [payload]
+        if len(files) != 1:
+            raise gr.Error(NOT_AN_UPLOAD, print_exception=False)
+        path = Path(files[0].path)
+        if not store.owns(path):  # only a claimed reference gets here; checked again all the same
+            raise gr.Error(NOT_AN_UPLOAD, print_exception=False)
+        return path
 
-        def preprocess(self, payload: Any) -> Path | None:
-            if payload is None:
-                return None
-            files = list(payload.root) if hasattr(payload, "root") else [payload]
-            if len(files) != 1:
-                raise gr.Error(NOT_AN_UPLOAD, print_exception=False)
-            path = Path(files[0].path)
-            if not store.owns(path):  # only a claimed reference gets here; checked again all the same
-                raise gr.Error(NOT_AN_UPLOAD, print_exception=False)
-            return path
-
-    return StoredUploadButton(**kwargs)
+    button.async_move_resource_to_block_cache = async_move_resource_to_block_cache
+    button.move_resource_to_block_cache = claim
+    button.preprocess = preprocess
+    return button
