@@ -358,3 +358,74 @@ def test_uploads_are_deleted_at_shutdown(hostile_corpus, hostile_index, tmp_path
         assert upload(server, "q.jsonl", content).status == 200
         assert any(p.read_bytes() == content for p in files_under(server.tmp))
     assert not any(p.read_bytes() == content for p in files_under(tmp_path / "tmp"))
+
+
+# ------------------------------------------------------------------ every input a client can send
+
+
+def test_no_event_takes_a_component_that_accepts_a_server_path(engine):
+    """Gradio copies any path named in a file-carrying input into its cache before a handler runs.
+    Only the upload button (which maps its own references, nothing else) may carry files; the chat
+    log is server-side state."""
+    import gradio as gr
+
+    from qa.web.server import build_app
+
+    app = build_app(engine, examples=[])
+    blocks = next(r.app for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks")).get_blocks()
+    textual = (gr.State, gr.Textbox, gr.components.api_component.Api)
+    for fn in blocks.fns.values():
+        for block in fn.inputs:
+            if isinstance(block, gr.UploadButton):
+                assert block.elem_id == "qa-eval-upload" and "move_resource_to_block_cache" in vars(block), fn.name
+            else:
+                assert isinstance(block, textual), (fn.name, type(block).__name__)
+
+
+# ------------------------------------------------------------------ issue 17 item 5, issue 16 item 6
+
+
+def test_the_page_lists_articles_a_page_at_a_time_not_inline(web_server):
+    config = web_server.get("/config").text
+    oldest = "Ofsted rates Havering Council's child protection services adequate"  # not an example question
+    assert html.escape(oldest).replace("&#x27;", "'") not in config and oldest not in config
+    fn = web_server.fn_index("show_collection")
+    reply = web_server.post_json("/gradio_api/run/predict", {"data": [], "fn_index": fn, "session_hash": "p1"})
+    header, listing, _, newer, older = reply.json()["data"]  # the offset is server-side state
+    assert "6 articles" in header and newer["interactive"] is False and older["interactive"] is False
+    assert "1–6 of 6 articles" in listing and "Scanned minutes" in listing
+    search = next(d["id"] for d in web_server.config()["dependencies"]
+                  if d["targets"] and d["targets"][0][1] == "change")
+    found = web_server.post_json("/gradio_api/run/predict", {"data": ["scanned"], "fn_index": search,
+                                                            "session_hash": "p1"}).json()["data"][0]
+    assert "1–1 of 1 article matching" in found and "Scanned minutes" in found and "Ofsted" not in found
+
+
+def test_after_a_reload_the_header_and_articles_tab_show_the_new_index(hostile_corpus, hostile_index, tmp_path):
+    import shutil
+
+    from qa.cli import main
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(hostile_corpus, corpus)
+    shutil.copytree(hostile_index, index)
+    with qa_server(corpus, index, tmp_path / "tmp") as server:
+        fn = server.fn_index("show_collection")
+
+        def collection() -> tuple[str, str]:
+            data = server.post_json("/gradio_api/run/predict", {"data": [], "fn_index": fn,
+                                                                "session_hash": "r1"}).json()["data"]
+            return data[0], data[1]
+
+        assert "6 articles" in collection()[0]
+        (corpus / "late-addition.md").write_text(
+            '---\ntitle: "A late addition to the collection"\ndate: "2025-02"\n---\n'
+            "The council published its spring budget in February.\n", "utf-8")
+        assert main(["index", "--corpus", str(corpus), "--index", str(index)]) == 0
+        deadline = time.monotonic() + 30
+        while "7 articles" not in collection()[0] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        header, listing = collection()
+        assert "7 articles" in header and "A late addition to the collection" in listing
+        page = server.get("/articles/late-addition")
+        assert page.status == 200 and "spring budget" in page.text
