@@ -13,9 +13,11 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
-from qa.web.middleware import Check, Refusal, Route
+from qa.web.middleware import NOT_JSON, Check, Refusal, Route
 
 API_NAME = "ask"
+ID = r"[A-Za-z0-9_\-]{1,100}"  # session hashes and event ids as Gradio makes them
+_ID = re.compile(ID)
 ASK_USAGE = 'send {"data": [question, history]}, with history [] when there are no earlier turns'
 
 
@@ -25,7 +27,9 @@ def gradio_routes(*, uploads: bool) -> tuple[Route, ...]:
         Route.of("GET", r"/"),
         Route.of("GET", r"/config/?"),
         Route.of("GET", r"/(gradio_api/)?theme\.css"),
-        Route.of("GET", r"/(assets|static|svelte)/.+"),
+        # Segments over 200 characters are refused here: Starlette's StaticFiles answers a name too
+        # long for the file system (ENAMETOOLONG) with a 500.
+        Route.of("GET", r"/(assets|static|svelte)/(?:[^/]{1,200}/)*[^/]{1,200}"),
         Route.of("GET", r"/(favicon\.ico|robots\.txt|manifest\.json)"),
         Route.of("GET", r"/gradio_api/info/?"),
         Route.of("GET", r"/gradio_api/(app_id|login_check|user)/?"),
@@ -34,9 +38,10 @@ def gradio_routes(*, uploads: bool) -> tuple[Route, ...]:
         Route.of("GET", r"/gradio_api/queue/(data|status)"),
         Route.of("POST", r"/gradio_api/cancel"),
         Route.of("POST", r"/gradio_api/reset/?"),
-        Route.of("GET", r"/gradio_api/heartbeat/[^/]{1,100}"),
+        # An id with control characters makes the heartbeat's cleanup fail (Gradio builds a URL of it).
+        Route.of("GET", rf"/gradio_api/heartbeat/{ID}"),
         Route.of("POST", r"/gradio_api/(call|call/v2|run)/[^/]{1,100}/?"),  # names other than ask: 404
-        Route.of("GET", rf"/gradio_api/call(/v2)?/{API_NAME}/[^/]{{1,100}}"),
+        Route.of("GET", rf"/gradio_api/call(/v2)?/{API_NAME}/{ID}"),
     ]
     if uploads:
         routes.append(Route.of("POST", r"/gradio_api/upload"))
@@ -56,6 +61,15 @@ def _data_refusal(data: Any) -> Refusal | None:
     return None
 
 
+def _check_json_object(body: Any, match: re.Match) -> Refusal | None:
+    """Gradio's JSON routes answer a body that is not UTF-8 JSON with a 500 (FastAPI cannot print it)."""
+    if body is NOT_JSON:
+        return Refusal(400, "the body is not valid JSON: send a JSON object, UTF-8 encoded.")
+    if not isinstance(body, dict):
+        return Refusal(422, "the body must be a JSON object.")
+    return None
+
+
 def _check_api_name(query: str, match: re.Match) -> Refusal | None:
     name = match.group("name")
     if name != API_NAME and not (name == "predict" and match.group(1) == "run"):
@@ -65,6 +79,8 @@ def _check_api_name(query: str, match: re.Match) -> Refusal | None:
 
 
 def _check_simple_call(body: Any, match: re.Match) -> Refusal | None:
+    if body is NOT_JSON:
+        return Refusal(400, f"the body is not valid JSON: {ASK_USAGE}.")
     if not isinstance(body, dict):
         return Refusal(422, f"the body must be a JSON object with 'data': {ASK_USAGE}.")
     return _data_refusal(body.get("data"))
@@ -72,6 +88,8 @@ def _check_simple_call(body: Any, match: re.Match) -> Refusal | None:
 
 def _check_v2_call(body: Any, match: re.Match) -> Refusal | None:
     usage = 'send {"question": "…", "history": []}'
+    if body is NOT_JSON:
+        return Refusal(400, f"the body is not valid JSON: {usage}.")
     if not isinstance(body, dict):
         return Refusal(422, f"the body must be a JSON object: {usage}.")
     unknown = sorted(set(body) - {"question", "history"})
@@ -105,6 +123,8 @@ class GradioChecks:
         return self._check_event(body, session_required=False)
 
     def _check_event(self, body: Any, session_required: bool) -> Refusal | None:
+        if body is NOT_JSON:
+            return Refusal(400, "the body is not valid JSON: send a JSON object, UTF-8 encoded.")
         if not isinstance(body, dict):
             return Refusal(422, "the body must be a JSON object with fn_index, data and session_hash.")
         fn = self._fn(body.get("fn_index"))
@@ -112,8 +132,8 @@ class GradioChecks:
             return Refusal(422, "fn_index names no event of this app: read the events from /config, or call "
                                 f"/gradio_api/call/{API_NAME} (README: API).")
         session = body.get("session_hash")
-        if (session_required or session is not None) and not (isinstance(session, str) and 0 < len(session) <= 100):
-            return Refusal(422, "session_hash must be a string of 1 to 100 characters.")
+        if (session_required or session is not None) and not (isinstance(session, str) and _ID.fullmatch(session)):
+            return Refusal(422, "session_hash must be 1 to 100 letters, digits, '_' or '-'.")
         if body.get("event_data") is not None and not isinstance(body.get("event_data"), dict):
             return Refusal(422, "event_data must be an object or null.")
         data = body.get("data")
@@ -141,7 +161,7 @@ class GradioChecks:
 
     def check_session_stream(self, query: str, match: re.Match) -> Refusal | None:
         session = (parse_qs(query).get("session_hash") or [""])[0]
-        if not session or not self._pending_session(session):
+        if not _ID.fullmatch(session) or not self._pending_session(session):
             return Refusal(404, "no pending events for this session_hash: join the queue first "
                                 "(/gradio_api/queue/join).")
         return None
@@ -153,6 +173,7 @@ class GradioChecks:
             Check("POST", re.compile(r"/gradio_api/run/predict/?"), self.check_predict),
             Check("POST", re.compile(rf"/gradio_api/call/v2/{API_NAME}/?"), _check_v2_call),
             Check("POST", re.compile(r"/gradio_api/queue/join"), self.check_join),
+            Check("POST", re.compile(r"/gradio_api/(cancel|reset/?)"), _check_json_object),
             Check("GET", re.compile(rf"/gradio_api/call(/v2)?/{API_NAME}/(?P<event>[^/]+)"),
                   query_check=self.check_event_stream),
             Check("GET", re.compile(r"/gradio_api/queue/data"), query_check=self.check_session_stream),

@@ -51,9 +51,11 @@ class Route:
         return cls(frozenset(methods.split()), re.compile(pattern))
 
 
-# A body check sees the parsed JSON body (None when it is not JSON) and the path's match; it returns
-# a Refusal for a request the route behind it would answer with a 500 or a silent error.
+# A body check sees the parsed JSON body (NOT_JSON when the bytes are not UTF-8 JSON, None for an
+# empty body) and the path's match; it returns a Refusal for a request the route behind it would
+# answer with a 500 or a silent error.
 BodyCheck = Callable[[Any, re.Match], "Refusal | None"]
+NOT_JSON = type("NotJson", (), {"__repr__": lambda self: "NOT_JSON"})()
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,8 @@ class Guard:
             raw = b"".join(chunks)
             try:
                 parsed = json.loads(raw) if raw else None
-            except ValueError:
-                parsed = None
+            except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+                parsed = NOT_JSON
             for check, match in body_checks:
                 refusal = check.check(parsed, match)
                 if refusal is not None:
