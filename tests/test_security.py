@@ -429,3 +429,17 @@ def test_after_a_reload_the_header_and_articles_tab_show_the_new_index(hostile_c
         assert "7 articles" in header and "A late addition to the collection" in listing
         page = server.get("/articles/late-addition")
         assert page.status == 200 and "spring budget" in page.text
+
+
+def test_an_unpaired_surrogate_is_refused_with_one_line_not_a_failure(web_server):
+    """JSON's "\\ud800" decodes to text the engine's tokenizer cannot read (issue 14 item 9, web half)."""
+    body = '{"data": ["caf\\ud800?", []]}'
+    reply = web_server.request("POST", "/gradio_api/run/ask", body=body, headers={"Content-Type": "application/json"})
+    assert reply.status == 200 and "unpaired surrogate" in reply.json()["data"][0]["error"]
+    history = '{"data": ["What needed to change?", [{"role": "user", "content": "x\\udc80"}]]}'
+    reply = web_server.request("POST", "/gradio_api/run/ask", body=history, headers={"Content-Type": "application/json"})
+    assert "unpaired surrogate" in reply.json()["data"][0]["error"]
+    api = web_server.request("POST", "/api/ask", body='{"question": "caf\\ud800?"}',
+                             headers={"Content-Type": "application/json"})
+    assert api.status == 422 and "surrogate" in api.json()["error"]
+    assert "Traceback" not in web_server.log()

@@ -10,6 +10,21 @@ from qa.errors import UsageError
 from qa.web.limits import MAX_HISTORY_MESSAGES, MAX_REQUEST_QUESTION_CHARS
 
 
+def checked_text(value: str, what: str = "the question") -> str:
+    """``value`` when it is valid Unicode text.
+
+    Raises:
+        UsageError: it holds an unpaired surrogate (JSON's "\\ud800" decodes to one), which the
+            engine's tokenizer cannot read.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{what} holds an unpaired surrogate (\\u{ord(value[exc.start]):04x}) at character "
+                         f"{exc.start + 1}: send valid Unicode text.") from None
+    return value
+
+
 def normalize_history(history: Any) -> list[dict[str, str]]:
     """History from the API (a list or its JSON text) as [{"role", "content"}], newest last.
 
@@ -31,5 +46,6 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
             continue
         role, content = item.get("role"), item.get("content")
         if role in ("user", "assistant") and isinstance(content, str):
-            out.append({"role": role, "content": content[:MAX_REQUEST_QUESTION_CHARS]})  # follow-ups search it
+            content = checked_text(content[:MAX_REQUEST_QUESTION_CHARS], "a history message")  # follow-ups search it
+            out.append({"role": role, "content": content})
     return out[-MAX_HISTORY_MESSAGES:]

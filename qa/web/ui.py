@@ -12,7 +12,7 @@ from qa.errors import QAError, UsageError
 from qa.web.assets import PLACEHOLDER, SCROLL_END_JS, SCROLL_JS
 from qa.web.catalog import Catalog
 from qa.web.gate import EngineGate
-from qa.web.history import normalize_history
+from qa.web.history import checked_text, normalize_history
 from qa.web.limits import (ARTICLES_PAGE_SIZE, MAX_CHAT_LOG_MESSAGES, MAX_HISTORY_MESSAGES,
                            MAX_REQUEST_QUESTION_CHARS)
 from qa.web.render import answer_html, articles_html, error_html, header_html, user_message_html
@@ -85,7 +85,7 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
             text = (question or "").strip() if isinstance(question, str) else ""
             if not text:
                 raise UsageError(EMPTY_QUESTION)
-            return gate.ask(text[:MAX_REQUEST_QUESTION_CHARS], normalize_history(history))
+            return gate.ask(checked_text(text[:MAX_REQUEST_QUESTION_CHARS]), normalize_history(history))
         except QAError as exc:
             return {"error": str(exc)}
         except Exception:
@@ -97,6 +97,11 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
         if not text:
             gr.Info(EMPTY_QUESTION)
             return gr.skip(), chat_log, "", ""
+        try:
+            checked_text(text)
+        except UsageError as exc:
+            chat_log = appended(chat_log, {"role": "assistant", "content": error_html(str(exc))})
+            return chat_log, chat_log, "", ""
         chat_log = appended(chat_log, {"role": "user", "content": user_message_html(text)})
         return chat_log, chat_log, "", text
 
