@@ -371,3 +371,25 @@ def test_eval_tab_in_the_browser(browser, eval_server):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert dialogs == []
     page.close()
+
+
+@pytest.mark.model
+@pytest.mark.browser
+@pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_eval_tab_upload_in_the_browser(browser, eval_server, tmp_path):
+    """Upload through the page: the server's own upload route, the reference back, the run, the file gone."""
+    path = _six_questions(tmp_path / "my questions.jsonl")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(eval_server, wait_until="load")
+    page.get_by_role("tab", name="Evaluation").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#qa-eval-upload").click()
+    chooser.value.set_files(str(path))
+    page.get_by_text("Finished in").wait_for(timeout=300_000)
+    assert "6 questions" in page.locator("#qa-eval-summary").inner_text()
+    assert "my questions.jsonl" in page.locator("#qa-eval-summary").inner_text()
+    assert refused == []
+    page.close()

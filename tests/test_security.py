@@ -80,6 +80,19 @@ def test_upload_event_reads_no_file_the_server_did_not_receive(web_server, tmp_p
     assert "Traceback" not in web_server.log()
 
 
+def test_the_upload_button_stays_guarded_after_an_event_updates_it(web_server):
+    """Gradio rebuilds a component from its constructor arguments when an event updates it (the tab's
+    'start' turns the button off): the rebuilt button of that session must be as strict."""
+    session = "rebuilt" + uuid.uuid4().hex[:8]
+    start = web_server.post_json("/gradio_api/run/predict", {"data": [], "fn_index": web_server.fn_index("start_1"),
+                                                             "session_hash": session})
+    assert start.status == 200 and start.json()["data"][1]["interactive"] is False
+    messages = web_server.queue_call(web_server.fn_index("run_upload"), [file_data("/etc/passwd")], session=session)
+    text = outcome(messages)
+    assert "root:" not in text and "upload" in text.lower()
+    assert not [p for p in files_under(web_server.tmp) if p.name == "passwd"]  # not copied into Gradio's cache
+
+
 def test_chat_events_read_no_server_file(web_server):
     """The chat's answer event used to take the whole chat log as input: a 'file' message naming any
     server path got the file copied into Gradio's cache and linked back for download."""
@@ -377,7 +390,10 @@ def test_no_event_takes_a_component_that_accepts_a_server_path(engine):
     for fn in blocks.fns.values():
         for block in fn.inputs:
             if isinstance(block, gr.UploadButton):
-                assert block.elem_id == "qa-eval-upload" and "move_resource_to_block_cache" in vars(block), fn.name
+                from qa.web.uploads import _store_of
+
+                assert block.elem_id == "qa-eval-upload" and _store_of(block) is app.state.qa.uploads, fn.name
+                assert getattr(gr.UploadButton, "_qa_guarded", False)
             else:
                 assert isinstance(block, textual), (fn.name, type(block).__name__)
 

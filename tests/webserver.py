@@ -97,12 +97,13 @@ class Server:
         raise AssertionError(f"no event {name!r} in /config")
 
     def queue_call(self, fn_index: int, data: list, *, timeout: float = 300,
-                   headers: dict[str, str] | None = None, on_message=None) -> list[dict] | Reply:
+                   headers: dict[str, str] | None = None, on_message=None,
+                   session: str | None = None) -> list[dict] | Reply:
         """What the page does: join the queue, then read this session's event stream to the end.
 
         Returns the stream's messages, or the refusal when joining was not accepted.
         """
-        session = uuid.uuid4().hex[:12]
+        session = session or uuid.uuid4().hex[:12]
         joined = self.post_json("/gradio_api/queue/join", {
             "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None,
         }, headers=headers or {})

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 DEFAULT_TITLE = "News articles"
 EMPTY_QUESTION = "Type a question first."
 FAILED = "Something went wrong while answering; the details are in the server log."
+# The answer event through Gradio's queue (its event stream, its concurrency limit) or straight to
+# the server (POST /gradio_api/run/predict), bounded by the EngineGate alone: see
+# benchmarks/chat_queue.md for the measured difference.
+ANSWER_QUEUE = True
 TRIMMED_NOTE = ('<div class="qa-answer"><p class="qa-notice">Older messages were removed from this page to '
                 f"keep it fast: it shows the last {MAX_CHAT_LOG_MESSAGES // 2} questions and answers. "
                 "Follow-up questions work as before.</p></div>")
@@ -212,7 +216,8 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
 
         answer_event = dict(
             fn=answer, inputs=[pending, chat_log, history], outputs=[chatbot, chat_log, history],
-            api_visibility="private", concurrency_id="engine", concurrency_limit=concurrency,
+            api_visibility="private", queue=ANSWER_QUEUE,
+            **(dict(concurrency_id="engine", concurrency_limit=concurrency) if ANSWER_QUEUE else {}),
         )
         question.submit(
             add_question, [question, chat_log], [chatbot, chat_log, question, pending], **private,

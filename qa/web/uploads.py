@@ -10,8 +10,9 @@ upload-folder check is skipped). Here instead:
   MAX_UPLOAD_BYTES, keeps it in a private folder made for this server (mode 0700), and replies with
   an opaque reference ``"<32 hex>/<name>"``, not a path. At most MAX_PENDING_UPLOADS files wait; a
   new one deletes the oldest waiting one, and any waits at most UPLOAD_TTL_S.
-* ``stored_upload_button`` makes an upload button that turns the reference a client sends back into the stored file, once, and
-  refuses anything else (a server path, a URL, a reused or made-up reference) with one message.
+* ``stored_upload_button`` makes an upload button that turns the reference a client sends back into
+  the stored file, once, and refuses anything else (a server path, a URL, a reused or made-up
+  reference) with one message.
 * The handler deletes the file when it is done (``UploadStore.discard``); ``close()`` at shutdown
   deletes the folder.
 """
@@ -25,6 +26,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,42 +199,27 @@ def upload_route(store: UploadStore):
     return upload
 
 
+_STORES: "weakref.WeakValueDictionary[str, UploadStore]" = weakref.WeakValueDictionary()
+
+
+def _store_of(button: Any) -> UploadStore | None:
+    """The store a button was made for, by the marker class it carries (kept when Gradio rebuilds it)."""
+    for name in getattr(button, "elem_classes", None) or ():
+        store = _STORES.get(name)
+        if store is not None:
+            return store
+    return None
+
+
 def stored_upload_button(store: UploadStore, **kwargs: Any):
     """A ``gr.UploadButton`` whose value can only be a file of ``store``; the handler receives its
-    ``Path`` (the file keeps the client's name) and must ``store.discard`` it.
-
-    The three methods are replaced on the instance, not in a subclass: Gradio's component metaclass
-    writes a .pyi file beside the module of every component class it sees.
-    """
+    ``Path`` (the file keeps the client's name) and must ``store.discard`` it. See
+    ``qa.web.gradio_patch.guard_upload_buttons`` for how."""
     import gradio as gr
 
-    button = gr.UploadButton(**kwargs)
+    from qa.web.gradio_patch import guard_upload_buttons
 
-    def claim(reference: Any) -> str | None:
-        if reference is None:
-            return None
-        try:
-            return str(store.claim(reference))
-        except UsageError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-
-    # Gradio hands every path or URL a client sends to these two before any check of its own
-    # (copying it into its cache); here they only ever map a reference to a stored upload.
-    async def async_move_resource_to_block_cache(url_or_file_path: Any) -> str | None:
-        return claim(url_or_file_path)
-
-    def preprocess(payload: Any) -> Path | None:
-        if payload is None:
-            return None
-        files = list(payload.root) if hasattr(payload, "root") else [payload]
-        if len(files) != 1:
-            raise gr.Error(NOT_AN_UPLOAD, print_exception=False)
-        path = Path(files[0].path)
-        if not store.owns(path):  # only a claimed reference gets here; checked again all the same
-            raise gr.Error(NOT_AN_UPLOAD, print_exception=False)
-        return path
-
-    button.async_move_resource_to_block_cache = async_move_resource_to_block_cache
-    button.move_resource_to_block_cache = claim
-    button.preprocess = preprocess
-    return button
+    guard_upload_buttons(_store_of)
+    marker = f"qa-upload-store-{id(store):x}"
+    _STORES[marker] = store
+    return gr.UploadButton(elem_classes=[marker], **kwargs)
