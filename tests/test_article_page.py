@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from html.parser import HTMLParser
 
 import pytest
@@ -388,12 +389,13 @@ def test_normalize_history():
 
 
 def test_default_examples_and_summary_come_from_the_articles():
-    from qa.web.catalog import collection_summary
+    from qa.web.catalog import Catalog, collection_summary
     from qa.web.render import default_examples
 
     arts = {a.id: a for a in [make_article(id="x", title="Old", date="2010", date_approximate=True),
                               make_article(id="y", title="New", date="2024-12")]}
-    assert default_examples(arts) == ["What does “New” report?", "What does “Old” report?"]
+    newest = Catalog(SimpleNamespace(articles=arts)).page(limit=3).articles
+    assert default_examples(newest) == ["What does “New” report?", "What does “Old” report?"]
     assert collection_summary(arts) == "2 articles · approx. 2010 – December 2024"
     assert collection_summary({}) == "0 articles"
 

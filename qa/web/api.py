@@ -351,6 +351,22 @@ def _docs_page(schema: dict) -> str:
             f"<th>Status codes</th></tr>{''.join(rows)}</table><h2>Models</h2><ul>{models}</ul></body></html>")
 
 
+def api_checks(gate: Any) -> tuple:
+    """The Guard's early refusal of a question when the pool is full: before the body is read or
+    validated, so that under overload a 503 costs the server next to nothing."""
+    import re
+
+    from qa.web.middleware import Check, Refusal
+
+    def full(query: str, match: re.Match) -> Refusal | None:
+        if not gate.full:
+            return None
+        return Refusal(503, str(Busy(gate.admitted - gate.concurrency)),
+                       ((b"retry-after", str(BUSY_RETRY_AFTER_S).encode()),))
+
+    return (Check("POST", re.compile(rf"{API_PREFIX}/ask(/batch)?/?"), query_check=full),)
+
+
 def add_api(app: Any, state: Any) -> None:
     """Add the /api/ routes and the JSON error handlers to ``app`` (a FastAPI app)."""
     from fastapi import APIRouter, Query

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -41,10 +41,10 @@ def article_link(article_id: str, start: int | None = None, end: int | None = No
     return f"{path}?{urlencode({'start': int(start), 'end': int(end)})}#cite"
 
 
-def default_examples(articles: Mapping[str, Article], limit: int = 3) -> list[str]:
-    """Example questions built from the newest titles, e.g. 'What does “<title>” report?'."""
-    newest = sorted(articles.values(), key=lambda a: (a.date or "", a.id), reverse=True)
-    return [f"What does “{a.title}” report?" for a in newest[:limit]]
+def default_examples(newest: Sequence[Article]) -> list[str]:
+    """Example questions built from titles (the newest: ``Catalog.page(limit=3).articles``),
+    e.g. 'What does “<title>” report?'."""
+    return [f"What does “{a.title}” report?" for a in newest]
 
 
 def header_html(title: str, summary: str) -> str:

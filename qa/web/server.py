@@ -85,7 +85,9 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
         uploads, runner = UploadStore(), EvaluationRunner(engine)
     state = WebState(engine, gate, watcher, catalog, uploads, runner)
     title = title or DEFAULT_TITLE
-    example_questions = [q for q in (examples if examples is not None else default_examples(engine.articles)) if q]
+    if examples is None:
+        examples = default_examples(catalog.page(limit=3).articles)
+    example_questions = [q for q in examples if q]
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any):
@@ -98,7 +100,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
             if uploads is not None:
                 uploads.close()
 
-    from qa.web.api import API_PREFIX, add_api
+    from qa.web.api import API_PREFIX, add_api, api_checks
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=f"{API_PREFIX}/openapi.json", lifespan=lifespan,
                   title="qa", summary="Extractive question answering over a folder of news articles.")
@@ -133,7 +135,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
         allowed_hosts=allowed_host_names(host, allowed_hosts),
         routes=(Route.of("GET", r"/articles/.*"), Route.of("GET POST", rf"{API_PREFIX}/.*"),
                 *gradio_routes(uploads=uploads is not None)),
-        checks=GradioChecks(blocks).checks(),
+        checks=(*GradioChecks(blocks).checks(), *api_checks(gate)),
         max_body_bytes=MAX_REQUEST_BYTES,
         shown_address=shown,
     ))
