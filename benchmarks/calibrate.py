@@ -37,7 +37,7 @@ SHARED = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
 
 def observe(engine: Engine, questions) -> list[tuple[float, bool, bool]]:
     """(evidence, abstained by a rule other than the threshold, answerable) per question."""
-    engine = Engine(engine.index, engine.settings, replace(engine.answer_params, threshold=-10.0), engine.weights)
+    engine = engine.variant(params=replace(engine.answer_params, threshold=-10.0))
     out = []
     for q in questions:
         history = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +27,7 @@ class BM25:
     indptr: np.ndarray  # int64, one more than the vocabulary
     vocab: dict[str, int]
     num_docs: int
+    _idf: dict[str, float] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> "BM25":
@@ -58,9 +59,16 @@ class BM25:
 
     def idf(self) -> dict[str, float]:
         """Inverse document frequency of each term (for weighting term overlap in sentences)."""
-        n = max(self.num_docs, 1)
-        df = np.diff(self.indptr)
-        return {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in self.vocab.items()}
+        if self._idf is None:
+            n = max(self.num_docs, 1)
+            df = np.diff(self.indptr)
+            self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in self.vocab.items()}
+        return self._idf
+
+    def term_weight(self, term: str) -> float:
+        """A term's idf; a term no chunk holds gets the idf of a document frequency of 0, the highest."""
+        idf = self.idf().get(term)
+        return idf if idf is not None else math.log(1 + (max(self.num_docs, 1) + 0.5) / 0.5)
 
     def save(self, folder: Path) -> None:
         with open(folder / "bm25.npz", "wb") as f:

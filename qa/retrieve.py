@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,8 @@ class Weights:
     #                        one answering sentence among its neighbours (benchmarks/tune_answer.py)
     lexical: float = 0.5  # BM25 / the query's best BM25
     candidates: int = 50  # from each retriever, before fusion
+    latest: float = 0.12  # × the article's recency (0 oldest … 1 newest), for "current / latest" questions
+    year: float = 0.15  # for each year a question names that the article is dated in
 
 
 class Retriever:
@@ -38,8 +39,12 @@ class Retriever:
         self.weights = weights
         self.chunks = index.chunks
         self.bm25 = index.bm25
-        self.idf = self.bm25.idf()
-        self.max_idf = math.log(1 + (max(len(self.chunks), 1) + 0.5) / 0.5)
+        # Dates are first-class: "latest" questions lift the newest articles, a named year its articles.
+        self.article_years = {a.id: a.date[:4] for a in index.articles.values() if a.date}
+        dated = sorted({a.date for a in index.articles.values() if a.date})
+        position = {d: i for i, d in enumerate(dated)}
+        self.recency = {a.id: (position[a.date] / (len(dated) - 1) if len(dated) > 1 else 1.0)
+                        for a in index.articles.values() if a.date}
         # Up to APPROX_ABOVE chunks, exact search is a matrix product; above it the HNSW index answers.
         self.matrix = index.chunk_vectors() if len(self.chunks) <= APPROX_ABOVE else None
         # Row numbers (in index.sentence_vectors) of the sentences each chunk holds, whole or in part.
@@ -48,13 +53,6 @@ class Retriever:
                       if f"{c.article_id}:{o}" in index.sentence_row], dtype=np.int64)
             for c in self.chunks
         ]
-
-    @property
-    def vocabulary(self) -> set[str]:
-        return set(self.bm25.vocab)
-
-    def term_weight(self, term: str) -> float:
-        return self.idf.get(term, self.max_idf)
 
     def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
         return self.bm25.scores(query_terms)
@@ -84,7 +82,8 @@ class Retriever:
         *,
         top_k: int = 5,
         method: str = "hybrid",
-        date_boost: dict[str, float] | None = None,
+        years: tuple[str, ...] = (),
+        latest: bool = False,
     ) -> list[Passage]:
         """Ranked passages for a query.
 
@@ -93,7 +92,8 @@ class Retriever:
             query: the query text (for BM25).
             top_k: how many passages to return.
             method: "hybrid" (shipped), "bm25" or "dense".
-            date_boost: article id -> score added for the question's time cues.
+            years: the years the question names: their articles' passages are lifted (hybrid only).
+            latest: the question asks for the current state: the newest articles are lifted (hybrid only).
         """
         if method not in METHODS:
             raise ValueError(f"method {method!r} is unknown; choose one of {', '.join(METHODS)}")
@@ -114,13 +114,12 @@ class Retriever:
                 dense.update(zip(missing, (self.matrix[missing] @ vector).tolist()))
         floor = min(dense.values()) if dense else 0.0
         best_sentence = self._best_sentence(vector, cands) if method == "hybrid" and self.weights.sentence else {}
-        boost = date_boost or {}
         scored = []
         for i in cands:
             d = dense.get(i, floor)
             sent = best_sentence.get(i, d)
             lex = float(lexical[i])
-            b = boost.get(self.chunks[i].article_id, 0.0)
+            b = self.date_boost(self.chunks[i].article_id, years, latest) if method == "hybrid" else 0.0
             if method == "bm25":
                 s = lex
             elif method == "dense":
@@ -133,3 +132,14 @@ class Retriever:
             Passage(chunk=self.chunks[i], rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
             for r, (s, i, d, sent, lex, b) in enumerate(scored[:top_k])
         ]
+
+    def date_boost(self, article_id: str, years: tuple[str, ...], latest: bool) -> float:
+        """What a passage of ``article_id`` gains from the question's time cues."""
+        if latest and not years:
+            recency = self.recency.get(article_id)
+            return self.weights.latest * recency if recency is not None else 0.0
+        boost, year = 0.0, self.article_years.get(article_id)
+        for y in years:
+            if year == y:
+                boost = boost + self.weights.year
+        return boost

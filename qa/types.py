@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class Article:
         }
 
 
+def date_order(date: str | None) -> str:
+    """Sort key of an ISO date as precise as known ("2024" < "2024-01" < "2024-01-15"); undated first."""
+    return date or ""
+
+
 @dataclass(frozen=True)
 class Sentence:
     id: str  # f"{article_id}:{ordinal}"
@@ -54,6 +62,14 @@ class Chunk:
     text: str
     sentences: tuple[int, ...] = ()  # ordinals of the sentences it holds (whole or part)
     tokens: int = 0
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """A question's vectors: the one searched with (a follow-up: with its earlier turn's) and its own."""
+
+    search: "np.ndarray"
+    own: "np.ndarray"
 
 
 @dataclass(frozen=True)
