@@ -27,7 +27,7 @@ import json, sys, time
 from pathlib import Path
 from qa.config import Settings
 from qa.pipeline import Engine
-from qa.evaluate import load_questions
+from qa.testset import load_questions
 repo, index_dir, rounds = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 engine = Engine.open(Settings(corpus_dir=repo / "corpus", index_dir=index_dir))
 engine.warm_up()

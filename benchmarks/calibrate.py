@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import load_questions  # noqa: E402
+from qa.testset import load_questions  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 
 HERE = Path(__file__).parent

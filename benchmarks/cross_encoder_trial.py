@@ -116,7 +116,8 @@ def evaluate_trial() -> None:
     from sentence_transformers import CrossEncoder
 
     from qa.config import Settings
-    from qa.evaluate import evaluate, load_questions
+    from qa.evaluate import evaluate
+    from qa.testset import load_questions
     from qa.pipeline import Engine
 
     ce = CrossEncoder(str(WORK / "model"), device="cpu", max_length=128)

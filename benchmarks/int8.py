@@ -15,7 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa.config import Settings
-from qa.evaluate import evaluate, load_questions
+from qa.evaluate import evaluate
+from qa.testset import load_questions
 from qa.index import build_index, encoder_cache_dir, load_index
 from qa.onnx_embedder import OnnxEmbedder
 from qa.onnx_export import export_onnx

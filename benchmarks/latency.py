@@ -109,7 +109,7 @@ def warm_rounds(engine, questions, hist, rounds: int, timer: PartTimer) -> dict:
 
 def warm_latency(index_dir: Path, rounds: int, busy_rounds: int) -> dict:
     from qa.config import Settings
-    from qa.evaluate import load_questions
+    from qa.testset import load_questions
     from qa.pipeline import Engine
 
     engine = Engine.open(Settings(corpus_dir=REPO / "corpus", index_dir=index_dir))
@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         build_index_for_bench(index_dir)
         print("latency: warm engine.ask ...", file=sys.stderr, flush=True)
         warm = warm_latency(index_dir, rounds, busy_rounds)
-        from qa.evaluate import load_questions
+        from qa.testset import load_questions
 
         questions = load_questions(QUESTIONS)
         print("latency: one-shot qa ask ...", file=sys.stderr, flush=True)

@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from qa.answer import REQUIRED_KINDS, AnswerParams  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import evaluate, load_questions  # noqa: E402
+from qa.evaluate import evaluate  # noqa: E402
+from qa.testset import load_questions  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 from qa.retrieve import Weights  # noqa: E402
 

@@ -248,7 +248,8 @@ def run_evaluation(engine: Any, path: str | Path, *, name: str | None = None,
     Raises:
         UsageError: the file is unreadable or malformed, or holds more than MAX_QUESTIONS.
     """
-    from qa.evaluate import evaluate, load_questions
+    from qa.evaluate import evaluate
+    from qa.testset import load_questions
 
     path = Path(path)
     name = name or str(path)

@@ -11,12 +11,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 from qa.answer import AnswerParams, IndexFacts, Reader
-from qa.config import Settings
+from qa.config import METHODS, SHIPPED_METHOD, Settings
 from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
 from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
 from qa.embedding import RecentVectors
-from qa.retrieve import METHODS, Retriever, Weights
+from qa.retrieve import Retriever, Weights
 from qa.text import clean_question
 from qa.types import Answer, Article, QueryVectors
 
@@ -165,7 +165,7 @@ class Engine:
         self.embed_query("warm up")
 
     # ------------------------------------------------------------ asking
-    def ask(self, question: str, history: Iterable = (), *, method: str = "hybrid",
+    def ask(self, question: str, history: Iterable = (), *, method: str = SHIPPED_METHOD,
             top_k: int | None = None) -> Answer:
         """Answer one question, quoting the articles; history is the earlier turns (stateless).
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.config import METHODS
 from qa.index import APPROX_ABOVE, Index
 from qa.text import terms
 from qa.types import Passage
 
-METHODS = ("hybrid", "bm25", "dense")
 
 
 @dataclass(frozen=True)
