@@ -57,7 +57,7 @@ def main() -> int:
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": a.answer}]
     for q, h in ((first, []), (question, history)):
         engine.ask(q, h)  # warm
-        switches, last = 0, None
+        switches, last, edges = 0, None, set()
 
         def profile(frame, event, arg):
             nonlocal switches, last
@@ -71,12 +71,15 @@ def main() -> int:
                 return
             if last is not None and mod != last:
                 switches += 1
+                if event == "call":
+                    edges.add((last, mod, frame.f_code.co_name))
             last = mod
 
         sys.setprofile(profile)
         engine.ask(q, h)
         sys.setprofile(None)
-        print(f"module switches for {q!r}{' (a follow-up)' if h else ''}: {switches}")
+        print(f"module switches for {q!r}{' (a follow-up)' if h else ''}: {switches} "
+              f"({len(edges)} distinct calls into another module)")
     return 0
 
 

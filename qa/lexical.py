@@ -65,10 +65,10 @@ class BM25:
             self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in self.vocab.items()}
         return self._idf
 
-    def term_weight(self, term: str) -> float:
-        """A term's idf; a term no chunk holds gets the idf of a document frequency of 0, the highest."""
-        idf = self.idf().get(term)
-        return idf if idf is not None else math.log(1 + (max(self.num_docs, 1) + 0.5) / 0.5)
+    def term_weights(self, terms_) -> dict[str, float]:
+        """Each term's idf; a term no chunk holds gets the idf of a document frequency of 0, the highest."""
+        idf, unseen = self.idf(), math.log(1 + (max(self.num_docs, 1) + 0.5) / 0.5)
+        return {t: idf.get(t, unseen) for t in terms_}
 
     def save(self, folder: Path) -> None:
         with open(folder / "bm25.npz", "wb") as f:

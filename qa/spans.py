@@ -138,6 +138,13 @@ def answer_spans(text: str, info: "QuestionInfo", precise: bool = True) -> list[
     return spans
 
 
+def holding(texts: list[str], info: "QuestionInfo", precise: bool = True) -> list[bool]:
+    """For each text, whether it holds a span of the type ``info`` asks for (see answer_spans)."""
+    if not info.kind:
+        return [False] * len(texts)
+    return [bool(answer_spans(t, info, precise)) for t in texts]
+
+
 def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
     pattern = SPAN_PATTERNS.get(kind)
     if pattern is None:

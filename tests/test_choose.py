@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from qa.answer import AnswerParams
-from qa.answer.candidates import ArticleYears, Candidate, sentence_match
+from qa.answer.candidates import ArticleYears, Candidate, MatchRules, SentenceFacts, sentence_match
 from qa.answer.select import abstention, select
 from qa.question import QuestionInfo, analyze
 from qa.spans import answer_spans, find_spans
@@ -45,8 +45,12 @@ def why_not(candidates, info, params=AnswerParams()) -> str:
 
 
 def match(sentence: Sentence, info: QuestionInfo, params: AnswerParams, year=None, mentions=frozenset()):
-    return sentence_match(sentence.text, frozenset(terms(sentence.text)), info,
-                          ArticleYears(year, mentions, mentions), params)
+    from qa.text import reported_years
+
+    rules = MatchRules.of(params)
+    view = SentenceFacts(sentence.text, frozenset(terms(sentence.text)), frozenset(reported_years(sentence.text)),
+                         bool(answer_spans(sentence.text, info, rules.precise_kinds)))
+    return sentence_match(view, info, ArticleYears(year, mentions, mentions), rules)
 
 
 def cand(i: int, score: float, info: QuestionInfo) -> Candidate:
@@ -273,12 +277,13 @@ def test_the_person_whose_words_are_asked_for():
 def test_the_evidence_can_be_measured_apart_from_the_choice():
     """A follow-up is chosen with its own words weighing more, but judged with the whole turn: the score
     comes from the features alone, the evidence from the candidate's own cosine and term share."""
-    from qa.answer.scoring import Features, score
+    from qa.answer.scoring import Features, scores
 
     params = AnswerParams()
-    features = Features(dense=0.3, lexical=0.2, window=0.2, passage=1.0, kind_match=False, year_match=False)
+    features = Features(dense=[0.3], lexical=[0.2], window=[0.2], passage=[1.0], kind_match=[False],
+                        year_match=[False], novel=[0.0])
     plain = Candidate(S[0], PASSAGE, dense=0.3, lexical=0.2, kind_match=False, year_match=False,
-                      score=score(features, params))
+                      score=scores(features, params)[0])
     judged = replace(plain, dense=0.6)
     assert judged.score == plain.score == pytest.approx(1.0 * 0.3 + 0.5 * 0.2 + 0.25 * 0.2 + 0.5 * 1.0)
     assert judged.evidence == pytest.approx(plain.evidence + 0.3)

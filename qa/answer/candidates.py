@@ -10,10 +10,10 @@ import numpy as np
 
 from qa.answer.facts import IndexFacts
 from qa.answer.params import AnswerParams
-from qa.answer.scoring import Features, relative, score
+from qa.answer.scoring import Features, scores
 from qa.question import QuestionInfo, context_words, date_words
-from qa.spans import answer_spans, find_spans
-from qa.text import reported_years, terms, year_ranges
+from qa.spans import find_spans, holding
+from qa.text import terms, year_ranges
 from qa.types import Passage, Sentence
 
 
@@ -72,6 +72,21 @@ class Match:
 
 
 @dataclass(frozen=True)
+class MatchRules:
+    """The rules of sentence_match, read from the parameters once per question, not per sentence."""
+
+    precise_kinds: bool
+    role_required: bool
+    since_is_reference: bool
+    period_scope: bool
+
+    @classmethod
+    def of(cls, params: AnswerParams) -> "MatchRules":
+        return cls(params.on("precise_kinds"), params.on("role_required"), params.on("since_is_reference"),
+                   params.on("period_scope"))
+
+
+@dataclass(frozen=True)
 class ArticleYears:
     """The years of a sentence's article: of its date, named in it, and named less those only counted from."""
 
@@ -80,21 +95,31 @@ class ArticleYears:
     reports: frozenset[str] = frozenset()
 
 
-def sentence_match(text: str, sentence_terms: frozenset[str], cues: QuestionInfo, article: ArticleYears,
-                   params: AnswerParams) -> Match:
+@dataclass(frozen=True)
+class SentenceFacts:
+    """What sentence_match reads of a sentence."""
+
+    text: str
+    terms: frozenset[str]  # its index terms
+    reported_years: frozenset[str]  # the years it names, less those it only counts from ("since 2016")
+    typed: bool  # it holds a span of the asked-for type (qa.spans.holding, for all candidates at once)
+
+
+def sentence_match(sentence: SentenceFacts, cues: QuestionInfo, article: ArticleYears, rules: MatchRules) -> Match:
     """Whether a sentence holds the asked-for type, names the question's year, and is of its time (pure)."""
-    role_ok = not (params.on("role_required") and cues.role) or cues.role in sentence_terms
-    kind_match = bool(answer_spans(text, cues, params.on("precise_kinds"))) and role_ok
-    since = params.on("since_is_reference")  # "since 2016" measures from 2016: it does not report on it
+    text = sentence.text
+    role_ok = not (rules.role_required and cues.role) or cues.role in sentence.terms
+    kind_match = sentence.typed and role_ok
+    since = rules.since_is_reference  # "since 2016" measures from 2016: it does not report on it
     year_match = bool(cues.years) and any(
-        y == article.year or y in (reported_years(text) if since else text) for y in cues.years)
+        y == article.year or y in (sentence.reported_years if since else text) for y in cues.years)
     # News of a year's events is often published early the next year (and our dates may be approximate).
     # An undated article that never names the year may still be of it ("the 2015 season"'s final).
     mentions = article.reports if since else article.mentions
     in_scope = not cues.years or article.year is None or year_match or any(
         y in mentions or int(article.year) == int(y) + 1 for y in cues.years)
     # "the 2025-26 settlement" is not the one "in 2024-2025"
-    if params.on("period_scope") and cues.periods and (named_periods := year_ranges(text)):
+    if rules.period_scope and cues.periods and (named_periods := year_ranges(text)):
         in_scope = in_scope and bool(cues.periods & named_periods)
     return Match(kind_match, year_match, in_scope)
 
@@ -110,6 +135,7 @@ class CandidateFinder:
     def __init__(self, facts: IndexFacts, params: AnswerParams):
         self.facts = facts
         self.params = params
+        self.rules = MatchRules.of(params)
 
     def term_weights(self, query: str, cues: QuestionInfo, focus: Focus | None, occasion: str) -> TermWeights:
         """Each query term weighs its idf; a follow-up's earlier words half (followup_focus). Two kinds of
@@ -118,7 +144,7 @@ class CandidateFinder:
         ``context_term_weight`` in the choice, fully in the evidence (the threshold was calibrated on that)."""
         params = self.params
         q_terms = set(terms(query))
-        weight = {t: self.facts.term_weight(t) for t in q_terms}
+        weight = self.facts.term_weights(q_terms)
         if focus is not None:
             weight = {t: w if t in focus.terms else 0.5 * w for t, w in weight.items()}
         dated = set(terms(" ".join(date_words(query))))
@@ -136,12 +162,13 @@ class CandidateFinder:
         return TermWeights(frozenset(q_terms), choice, sum(choice.values()) or 1.0, evidence,
                            sum(evidence.values()) or 1.0, bool(dated or occasion_terms or unsupported))
 
-    def match(self, sentence: Sentence, row: int, cues: QuestionInfo) -> Match:
+    def match(self, sentence: Sentence, row: int, typed: bool, cues: QuestionInfo) -> Match:
         facts = self.facts
         aid = sentence.article_id
         article = ArticleYears(facts.article_years.get(aid), facts.article_mentions.get(aid, frozenset()),
                                facts.article_reports.get(aid, frozenset()))
-        return sentence_match(sentence.text, facts.sentence_terms[row], cues, article, self.params)
+        view = SentenceFacts(sentence.text, facts.sentence_terms[row], facts.sentence_years.get(row, frozenset()), typed)
+        return sentence_match(view, cues, article, self.rules)
 
     def find(self, query: str, cues: QuestionInfo, passages: list[Passage], vector: np.ndarray,
              focus: Focus | None = None, occasion: str = "") -> list[Candidate]:
@@ -178,22 +205,28 @@ class CandidateFinder:
             dense = 0.5 * dense + 0.5 * (vectors @ focus.vector)
         speaker = re.compile(rf"\b{re.escape(cues.speaker)}\b") if cues.speaker else None
         novelty = params.w_novel != 0
-        out = []
-        for (s, p), d, row, w in zip(pairs, dense.tolist(), rows, whole):
+        f = Features([], [], [], [], [], [], [])
+        matches, evidence = [], []
+        typed = holding([s.text for s, _ in pairs], cues, self.rules.precise_kinds)
+        for (s, p), d, row, kind in zip(pairs, dense.tolist(), rows, typed):
             sentence_terms = facts.sentence_terms[row]
             own = sentence_terms & weights.terms
             before = facts.sentence_terms[row - 1] & weights.terms if s.ordinal > 0 else frozenset()
-            novel = (len(sentence_terms - weights.terms) / len(sentence_terms)
-                     if novelty and sentence_terms else 0.0)
-            m = self.match(s, row, cues)
-            features = Features(dense=d, lexical=weights.choice_share(own), window=weights.choice_share(own | before),
-                                passage=relative(p.score, top), kind_match=m.kind_match, year_match=m.year_match,
-                                novel=novel)
-            evidence = weights.evidence_share(own) if weights.separate else features.lexical
-            out.append(Candidate(
-                s, p, d if w is None else max(w, d), evidence, m.kind_match, m.year_match, score(features, params),
-                m.in_scope, speaker_id=facts.speaker_of.get(s.id),
-                attributed=speaker is None or facts.attributed(s, speaker)))
+            m = self.match(s, row, kind, cues)
+            matches.append(m)
+            f.dense.append(d)
+            f.lexical.append(weights.choice_share(own))
+            f.window.append(weights.choice_share(own | before))
+            f.passage.append(p.score / top if top > 0 else 0.0)
+            f.kind_match.append(m.kind_match)
+            f.year_match.append(m.year_match)
+            f.novel.append(len(sentence_terms - weights.terms) / len(sentence_terms)
+                           if novelty and sentence_terms else 0.0)
+            evidence.append(weights.evidence_share(own) if weights.separate else f.lexical[-1])
+        out = [Candidate(s, p, d if w is None else max(w, d), e, m.kind_match, m.year_match, score, m.in_scope,
+                         speaker_id=facts.speaker_of.get(s.id),
+                         attributed=speaker is None or facts.attributed(s, speaker))
+               for (s, p), d, w, e, m, score in zip(pairs, f.dense, whole, evidence, matches, scores(f, params))]
         if cues.kind == "person" and params.on("quote_speakers"):
             out += self.speakers(out, cues, seen)
         return out

@@ -42,11 +42,13 @@ EXCLUSIONS: tuple[Exclusion, ...] = (
 )
 
 
-def applying(cues: QuestionInfo, params: AnswerParams) -> list[Exclusion]:
-    """The entries switched on in ``params`` that apply to this question, in table order."""
-    return [e for e in EXCLUSIONS if params.on(e.name) and e.applies(cues)]
-
-
-def why_none(exclusions: list[Exclusion], candidates: list[Candidate], cues: QuestionInfo) -> str:
-    """The reason of the first entry that keeps none of ``candidates`` ("" when each keeps some)."""
-    return next((e.reason(cues) for e in exclusions if not any(e.keeps(c) for c in candidates)), "")
+def apply(candidates: list[Candidate], cues: QuestionInfo, params: AnswerParams) -> tuple[list[Candidate], str]:
+    """The candidates that every entry switched on and applying to this question keeps, in their order;
+    when none is left, the reason of the first entry that keeps none of them ("" when each keeps some)."""
+    rules = [e for e in EXCLUSIONS if params.on(e.name) and e.applies(cues)]
+    kept = candidates
+    for rule in rules:
+        kept = [c for c in kept if rule.keeps(c)]
+    if kept:
+        return kept, ""
+    return kept, next((e.reason(cues) for e in rules if not any(e.keeps(c) for c in candidates)), "")

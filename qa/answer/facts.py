@@ -30,6 +30,7 @@ class IndexFacts:
     article_mentions: dict[str, frozenset[str]]  # the years each article's title and text name
     article_reports: dict[str, frozenset[str]]  # the same, less those it only counts from ("since 2016")
     sentence_terms: list[frozenset[str]]  # row-aligned with index.sentences
+    sentence_years: dict[int, frozenset[str]]  # row -> the years the sentence reports on (rows naming none left out)
     speaker_of: dict[str, str]  # sentence id -> the id of the sentence introducing its quotation
     chunks_by_article: dict[str, list[Chunk]]
 
@@ -48,13 +49,15 @@ class IndexFacts:
             article_reports={a.id: frozenset(reported_years(a.title + " " + a.text)) for a in articles},
             # Stemming is the slow part of scoring sentences: once per sentence, not per question.
             sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
+            sentence_years={row: frozenset(found) for row, s in enumerate(index.sentences)
+                            if (found := reported_years(s.text))},
             speaker_of=_speaker_ids(index),
             chunks_by_article=chunks_by_article,
         )
 
-    def term_weight(self, term: str) -> float:
-        """The term's inverse document frequency among the chunks (the rarest weigh most)."""
-        return self.index.bm25.term_weight(term)
+    def term_weights(self, terms_: set[str]) -> dict[str, float]:
+        """Each term's inverse document frequency among the chunks (the rarest weigh most)."""
+        return self.index.bm25.term_weights(terms_)
 
     def sentences_of(self, passage: Passage) -> list[tuple[Sentence, int]]:
         """The sentences wholly inside the passage's chunk, in reading order, with their rows."""

@@ -64,12 +64,8 @@ def select(candidates: list[Candidate], cues: QuestionInfo, articles: dict[str, 
         A Selection; when it quotes nothing, its reason says why (a rule of exclusions.EXCLUSIONS, or no
         close sentence of the asked-for type).
     """
-    ranked = sorted(candidates, key=lambda c: (-c.score, c.sentence.id))
-    rules = exclusions.applying(cues, params)
-    for rule in rules:
-        ranked = [c for c in ranked if rule.keeps(c)]
+    ranked, why = exclusions.apply(sorted(candidates, key=lambda c: (-c.score, c.sentence.id)), cues, params)
     if not ranked:
-        why = exclusions.why_none(rules, candidates, cues)
         return Selection((), reason=why or (f"no passage close to the question gives a {cues.kind}" if cues.kind
                                             else "no passage matched"))
     best = ranked[0]
