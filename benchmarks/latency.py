@@ -132,7 +132,7 @@ def warm_latency(index_dir: Path, rounds: int, busy_rounds: int) -> dict:
     return {"questions": len(questions), "followups": sum(1 for q in questions if q.history), "rounds": rounds,
             "engine_rss_mb": psutil.Process().memory_info().rss / 2**20,
             "busy_rounds": busy_rounds, "quiet": quiet, "busy": busy, "load_quiet": load_quiet,
-            "load_busy": load_busy, "chunks": len(engine.index.chunks), "sentences": len(engine.index.sentences),
+            "load_busy": load_busy, "chunks": engine.index.n_chunks, "sentences": engine.index.n_sentences,
             "history": [h for h in hist]}
 
 

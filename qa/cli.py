@@ -222,19 +222,21 @@ def cmd_ask(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from qa.index import load_index
+    from qa.index import read_manifest
+    from qa.index.store import find_article
 
     settings = _settings(args)
-    try:
-        articles = load_index(settings.index_dir).articles
+    try:  # the index's copy, read from its segment alone
+        article = find_article(settings.index_dir, args.article_id)
+        known = sorted(read_manifest(settings.index_dir)["corpus"]["articles"])
     except QAError:
         from qa.corpus import load_articles
 
         articles = {a.id: a for a in load_articles(settings.corpus_dir)}
-    article = articles.get(args.article_id)
+        article, known = articles.get(args.article_id), sorted(articles)
     if article is None:
-        known = ", ".join(sorted(articles)[:10])
-        raise UsageError(f"no article {args.article_id!r}; known ids: {known}")
+        raise UsageError(f"no article {args.article_id!r}; known ids: {', '.join(known[:10])}"
+                         + (f" (and {len(known) - 10:,} more)" if len(known) > 10 else ""))
     if args.json:
         print(_json_line(article.to_dict()))
     else:

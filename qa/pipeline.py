@@ -14,7 +14,8 @@ from qa.answer import AnswerParams, IndexFacts, Reader
 from qa.config import METHODS, SHIPPED_METHOD, Settings
 from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
-from qa.index import BuildReport, Index, build_index, check_manifest, load_index, read_manifest
+from qa.index import (BuildReport, BuildRunningError, Index, SpaceError, build_index, check_manifest, current_dir, load_index,
+                      read_manifest)
 from qa.embedding import RecentVectors
 from qa.retrieve import Retriever, Weights
 from qa.text import clean_question
@@ -26,10 +27,53 @@ RECENT_VECTORS = 512  # question vectors kept for follow-ups (~1 MB)
 
 def refresh_index(settings: Settings, *, rebuild: bool = False, progress: bool = False,
                   log: Callable[[str], None] = lambda m: None) -> BuildReport:
-    """Build or update the index of settings.corpus_dir (no model is loaded when nothing changed)."""
-    from qa.corpus import load_articles
+    """Build or update the index of settings.corpus_dir. Files whose size and modification time match
+    the index's record are not read again; with nothing changed no model is loaded and no article parsed."""
+    articles, keep, files = _corpus_changes(settings, rebuild)
+    return build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files)
 
-    return build_index(load_articles(settings.corpus_dir), settings, rebuild=rebuild, progress=progress, log=log)
+
+def _corpus_changes(settings: Settings, rebuild: bool) -> tuple:
+    """(articles read from new or changed files, {id: sha256} of those from unchanged files, the files
+    map for the manifest), reading only what changed since the index's record."""
+    from qa.corpus import article_files, parse_article
+    from qa.errors import CorpusError
+
+    corpus_dir = Path(settings.corpus_dir)
+    known, hashes = {}, {}
+    if not rebuild:
+        try:
+            manifest = read_manifest(settings.index_dir)
+            if not check_manifest(manifest, settings, None):
+                known, hashes = manifest.get("files") or {}, manifest.get("corpus", {}).get("articles", {})
+        except (IndexMissingError, IndexCorruptError):
+            pass
+    articles, keep, files, seen = [], {}, {}, {}
+    for path in article_files(corpus_dir):
+        rel = path.relative_to(corpus_dir).as_posix()
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise CorpusError(f"{path}: cannot be read ({exc.strerror}): check its permissions.") from None
+        entry = known.get(rel)
+        if entry and entry[:2] == [st.st_size, st.st_mtime_ns] and all(i in hashes for i in entry[2]):
+            found = [(i, hashes[i]) for i in entry[2]]
+            keep.update(found)
+        else:
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise CorpusError(f"{path}: cannot be read ({exc.strerror}): check its permissions.") from None
+            article = parse_article(path, raw)
+            articles.append(article)
+            found = [(article.id, article.sha256)]
+        for article_id, _ in found:
+            if article_id in seen:
+                raise CorpusError(f"{path}: id {article_id!r} is already used by {seen[article_id]}: "
+                                  "rename one of them (or change its 'id:').")
+            seen[article_id] = path
+        files[rel] = [st.st_size, st.st_mtime_ns, [i for i, _ in found]]
+    return articles, keep, files
 
 
 class Engine:
@@ -83,8 +127,15 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings, *, progress: bool = False,
              log: Callable[[str], None] = lambda m: None) -> "Engine":
-        """Build or refresh the index when it is missing or stale, then load it."""
-        refresh_index(settings, progress=progress, log=log)
+        """Build or refresh the index when it is missing or stale, then load it. While another `qa index`
+        writes the index, the current generation is loaded as it is (the build publishes a new one
+        atomically; a server picks it up on its next reload)."""
+        try:
+            refresh_index(settings, progress=progress, log=log)
+        except (BuildRunningError, SpaceError) as exc:
+            if current_dir(settings.index_dir) is None:
+                raise
+            log(f"{exc} Answering from the index as it was before that build.")
         return cls(load_index(settings.index_dir), settings)
 
     @classmethod
@@ -109,29 +160,38 @@ class Engine:
         return twin
 
     def reload(self) -> list[str]:
-        """Load the index again if a newer build is on disk. Returns what changed ([] = nothing)."""
+        """Load the index again if a newer generation is on disk, beside the one in use, and swap it in:
+        questions go on meanwhile, each answered wholly from one of the two. Returns what changed
+        ([] = nothing)."""
         try:
+            gen = current_dir(self.settings.index_dir)
             manifest = read_manifest(self.settings.index_dir)
         except (IndexMissingError, IndexCorruptError) as exc:
             return [f"kept the index in memory: {exc}"]
-        if manifest.get("created") == self.index.manifest.get("created") and manifest == self.index.manifest:
+        st = self._state
+        if gen == st.index.path and manifest.get("created") == st.index.manifest.get("created"):
             return []
-        old = self.index.manifest.get("corpus", {}).get("articles", {})
+        old = st.index.manifest.get("corpus", {}).get("articles", {})
         try:
             new_index = load_index(self.settings.index_dir)
         except (IndexMissingError, IndexCorruptError) as exc:
             return [f"kept the index in memory: {exc}"]
-        self._state = State.of(new_index, self.settings, self.weights, self.answer_params)
+        same_encoder = (new_index.manifest.get("encoder") == st.index.manifest.get("encoder")
+                        and new_index.manifest.get("query_encoder") == st.index.manifest.get("query_encoder"))
+        state = State.of(new_index, self.settings, self.weights, self.answer_params,
+                         st.encoder.loaded() if same_encoder else None)
+        state.encoder.get()  # a new encoder is loaded before the swap, not by the next question
+        self._state = state
         from qa.index import describe_diff, diff_articles
 
         return [describe_diff(*diff_articles(old, new_index.manifest["corpus"]["articles"])) or "index rebuilt"]
 
     def stale_reasons(self) -> list[str]:
-        """Why the loaded index no longer matches the corpus folder ([] = up to date)."""
-        from qa.corpus import corpus_hashes
-
-        return check_manifest(self.index.manifest, self.settings, corpus_hashes(self.settings.corpus_dir),
-                              check_chunking=False)
+        """Why the loaded index no longer matches the corpus folder ([] = up to date); reads only files
+        whose size or time changed."""
+        articles, keep, _ = _corpus_changes(self.settings, rebuild=False)
+        hashes = keep | {a.id: a.sha256 for a in articles}
+        return check_manifest(self.index.manifest, self.settings, hashes, check_chunking=False)
 
     # ------------------------------------------------------------ embedding
     @property
@@ -209,6 +269,10 @@ class _Encoder:
         self._lock = threading.Lock()
         self._embedder = embedder
         self._dirs = (index.encoder_dir, index.query_encoder_dir)
+
+    def loaded(self):
+        """The embedder if it is loaded, else None."""
+        return self._embedder
 
     def get(self):
         if self._embedder is None:

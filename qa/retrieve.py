@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.config import METHODS
-from qa.index import APPROX_ABOVE, Index
+from qa.index import Index
 from qa.text import terms
 from qa.types import Passage
-
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,8 @@ class Weights:
 
 
 class Retriever:
-    """Holds the BM25 model, the chunk matrix and the collection's term statistics.
+    """Searches one index: BM25 and dense candidates, fused; the date cues of the question lift the
+    passages of the articles of its time. Per question it touches only the candidates' rows.
 
     Usage example:
         retriever = Retriever(load_index(Path("index")))
@@ -37,43 +37,46 @@ class Retriever:
     def __init__(self, index: Index, weights: Weights = Weights()):
         self.index = index
         self.weights = weights
-        self.chunks = index.chunks
-        self.bm25 = index.bm25
-        # Dates are first-class: "latest" questions lift the newest articles, a named year its articles.
-        self.article_years = {a.id: a.date[:4] for a in index.articles.values() if a.date}
-        dated = sorted({a.date for a in index.articles.values() if a.date})
-        position = {d: i for i, d in enumerate(dated)}
-        self.recency = {a.id: (position[a.date] / (len(dated) - 1) if len(dated) > 1 else 1.0)
-                        for a in index.articles.values() if a.date}
-        # Up to APPROX_ABOVE chunks, exact search is a matrix product; above it the HNSW index answers.
-        self.matrix = index.chunk_vectors() if len(self.chunks) <= APPROX_ABOVE else None
-        # Row numbers (in index.sentence_vectors) of the sentences each chunk holds, whole or in part.
-        self.chunk_sentence_rows = [
-            np.array([index.sentence_row[f"{c.article_id}:{o}"] for o in c.sentences
-                      if f"{c.article_id}:{o}" in index.sentence_row], dtype=np.int64)
-            for c in self.chunks
-        ]
+        # Dates are first-class: "latest" questions lift the newest articles (by the rank of their date
+        # among the collection's dates), a named year its articles.
+        dates = index.article_dates
+        live = index.live_articles
+        dated = sorted({str(d) for d, ok in zip(dates.tolist(), live.tolist()) if ok and d})
+        position = {d: i / (len(dated) - 1) if len(dated) > 1 else 1.0 for i, d in enumerate(dated)}
+        self.recency = np.array([position.get(str(d), np.nan) for d in dates.tolist()], dtype=np.float64)
 
-    def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
-        return self.bm25.scores(query_terms)
+    def date_boost(self, chunk_row: int, years: tuple[str, ...], latest: bool) -> float:
+        """What a passage gains from the question's time cues."""
+        article = int(self.index.chunk_table[chunk_row, 0])
+        if latest and not years:
+            recency = float(self.recency[article])
+            return self.weights.latest * recency if recency == recency else 0.0
+        boost, year = 0.0, self.index.article_year(article)
+        for y in years:
+            if year == y:
+                boost = boost + self.weights.year
+        return boost
 
-    def dense_scores(self, vector: np.ndarray, k: int) -> dict[int, float]:
-        if self.matrix is not None:
-            scores = self.matrix @ vector
-            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-            return {int(i): float(scores[i]) for i in top}
-        sims, idx = self.index.faiss_index.search(vector[None, :].astype(np.float32), k)
-        return {int(i): float(s) for s, i in zip(sims[0], idx[0]) if i >= 0}
+    def bm25_top(self, bm: np.ndarray, k: int) -> list[int]:
+        """The ``k`` rows of highest positive BM25; ties at the cut go to the lower rows."""
+        positive = np.flatnonzero(bm > 0)
+        if len(positive) <= k:
+            return positive.tolist()
+        scores = bm[positive]
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        above = positive[scores > kth]
+        return np.concatenate([above, positive[scores == kth][: k - len(above)]]).tolist()
 
     def _best_sentence(self, vector: np.ndarray, cands) -> dict[int, float]:
         """chunk row -> the highest cosine of the question with one of its sentences."""
-        cands = [i for i in cands if len(self.chunk_sentence_rows[i])]
-        if not cands:
+        ranges = [(i, self.index.chunk_sentence_rows(i)) for i in cands]
+        ranges = [(i, r) for i, r in ranges if len(r)]
+        if not ranges:
             return {}
-        rows = [self.chunk_sentence_rows[i] for i in cands]
-        sims = self.index.sentence_vectors[np.concatenate(rows)] @ vector
-        starts = np.cumsum([0] + [len(r) for r in rows[:-1]])
-        return dict(zip(cands, np.maximum.reduceat(sims, starts).tolist()))
+        rows = np.concatenate([np.arange(r.start, r.stop) for _, r in ranges])
+        sims = self.index.sentence_vectors_at(rows) @ vector
+        starts = np.cumsum([0] + [len(r) for _, r in ranges[:-1]])
+        return dict(zip([i for i, _ in ranges], np.maximum.reduceat(sims, starts).tolist()))
 
     def search(
         self,
@@ -97,21 +100,25 @@ class Retriever:
         """
         if method not in METHODS:
             raise ValueError(f"method {method!r} is unknown; choose one of {', '.join(METHODS)}")
-        n = len(self.chunks)
+        index = self.index
+        live = index.live_chunks
+        n = int(live.sum())
         if n == 0:
             return []
         k = min(n, max(self.weights.candidates, top_k))
-        bm = self.bm25_scores(terms(query))
+        bm = index.lexical.scores(terms(query))
         bm_max = float(bm.max()) if len(bm) else 0.0
         lexical = bm / bm_max if bm_max > 0 else bm
-        dense = self.dense_scores(vector, k) if method != "bm25" else {}
+        dense = index.dense_top(vector, k) if method != "bm25" else {}
         cands = set(dense)
         if method != "dense":
-            cands.update(int(i) for i in np.argsort(-bm)[:k] if bm[i] > 0)
-        if method == "hybrid" and self.matrix is not None:
+            cands.update(self.bm25_top(bm, k))
+        if method == "hybrid":
+            # Every candidate gets its real cosine, also one only BM25 found (and above APPROX_ABOVE,
+            # where the approximate search returns only its own k).
             missing = [i for i in cands if i not in dense]
             if missing:
-                dense.update(zip(missing, (self.matrix[missing] @ vector).tolist()))
+                dense.update(zip(missing, (index.chunk_vectors_at(missing) @ vector).tolist()))
         floor = min(dense.values()) if dense else 0.0
         best_sentence = self._best_sentence(vector, cands) if method == "hybrid" and self.weights.sentence else {}
         scored = []
@@ -119,7 +126,7 @@ class Retriever:
             d = dense.get(i, floor)
             sent = best_sentence.get(i, d)
             lex = float(lexical[i])
-            b = self.date_boost(self.chunks[i].article_id, years, latest) if method == "hybrid" else 0.0
+            b = self.date_boost(i, years, latest) if method == "hybrid" else 0.0
             if method == "bm25":
                 s = lex
             elif method == "dense":
@@ -129,17 +136,6 @@ class Retriever:
             scored.append((s, i, d, sent if best_sentence else 0.0, lex, b))
         scored.sort(key=lambda x: (-x[0], x[1]))
         return [
-            Passage(chunk=self.chunks[i], rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
+            Passage(chunk=index.chunk(i), rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
             for r, (s, i, d, sent, lex, b) in enumerate(scored[:top_k])
         ]
-
-    def date_boost(self, article_id: str, years: tuple[str, ...], latest: bool) -> float:
-        """What a passage of ``article_id`` gains from the question's time cues."""
-        if latest and not years:
-            recency = self.recency.get(article_id)
-            return self.weights.latest * recency if recency is not None else 0.0
-        boost, year = 0.0, self.article_years.get(article_id)
-        for y in years:
-            if year == y:
-                boost = boost + self.weights.year
-        return boost

@@ -13,7 +13,7 @@ from qa.answer.params import AnswerParams
 from qa.answer.scoring import Features, scores
 from qa.question import QuestionInfo, context_words, date_words
 from qa.spans import find_spans, holding
-from qa.text import terms, year_ranges
+from qa.text import reported_years, terms, year_ranges
 from qa.types import Passage, Sentence
 
 
@@ -162,13 +162,15 @@ class CandidateFinder:
         return TermWeights(frozenset(q_terms), choice, sum(choice.values()) or 1.0, evidence,
                            sum(evidence.values()) or 1.0, bool(dated or occasion_terms or unsupported))
 
-    def match(self, sentence: Sentence, row: int, typed: bool, cues: QuestionInfo) -> Match:
-        facts = self.facts
-        aid = sentence.article_id
-        article = ArticleYears(facts.article_years.get(aid), facts.article_mentions.get(aid, frozenset()),
-                               facts.article_reports.get(aid, frozenset()))
-        view = SentenceFacts(sentence.text, facts.sentence_terms[row], facts.sentence_years.get(row, frozenset()), typed)
-        return sentence_match(view, cues, article, self.rules)
+    def match(self, sentence: Sentence, sentence_terms: frozenset[str], typed: bool, cues: QuestionInfo) -> Match:
+        facts, aid = self.facts, sentence.article_id
+        if cues.years:  # the years an article or a sentence names matter only to a question naming one
+            article = ArticleYears(facts.article_year(aid), facts.years_named(aid, reported=False),
+                                   facts.years_named(aid, reported=True))
+            named = frozenset(reported_years(sentence.text))
+        else:
+            article, named = ArticleYears(facts.article_year(aid)), frozenset()
+        return sentence_match(SentenceFacts(sentence.text, sentence_terms, named, typed), cues, article, self.rules)
 
     def find(self, query: str, cues: QuestionInfo, passages: list[Passage], vector: np.ndarray,
              focus: Focus | None = None, occasion: str = "") -> list[Candidate]:
@@ -196,7 +198,7 @@ class CandidateFinder:
                     pairs.append((s, p))
         if not rows:
             return []
-        vectors = facts.index.sentence_vectors[rows]
+        vectors = facts.index.sentence_vectors_at(rows)
         dense = vectors @ vector
         # A follow-up's evidence is the better of its match with the whole turn (its words and the earlier
         # question's: "what did that money pay for?" means little alone) and the mix that chose it.
@@ -209,10 +211,10 @@ class CandidateFinder:
         matches, evidence = [], []
         typed = holding([s.text for s, _ in pairs], cues, self.rules.precise_kinds)
         for (s, p), d, row, kind in zip(pairs, dense.tolist(), rows, typed):
-            sentence_terms = facts.sentence_terms[row]
+            sentence_terms = facts.sentence_terms(row)
             own = sentence_terms & weights.terms
-            before = facts.sentence_terms[row - 1] & weights.terms if s.ordinal > 0 else frozenset()
-            m = self.match(s, row, kind, cues)
+            before = facts.sentence_terms(row - 1) & weights.terms if s.ordinal > 0 else frozenset()
+            m = self.match(s, sentence_terms, kind, cues)
             matches.append(m)
             f.dense.append(d)
             f.lexical.append(weights.choice_share(own))
@@ -224,9 +226,10 @@ class CandidateFinder:
                            if novelty and sentence_terms else 0.0)
             evidence.append(weights.evidence_share(own) if weights.separate else f.lexical[-1])
         out = [Candidate(s, p, d if w is None else max(w, d), e, m.kind_match, m.year_match, score, m.in_scope,
-                         speaker_id=facts.speaker_of.get(s.id),
+                         speaker_id=facts.speaker_id(row),
                          attributed=speaker is None or facts.attributed(s, speaker))
-               for (s, p), d, w, e, m, score in zip(pairs, f.dense, whole, evidence, matches, scores(f, params))]
+               for (s, p), row, d, w, e, m, score in zip(pairs, rows, f.dense, whole, evidence, matches,
+                                                         scores(f, params))]
         if cues.kind == "person" and params.on("quote_speakers"):
             out += self.speakers(out, cues, seen)
         return out

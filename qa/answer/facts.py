@@ -1,4 +1,6 @@
-"""What the answer stage knows of one index, computed once when it loads (not per question)."""
+"""What the answer stage reads of an index: sentences, their terms and speakers, articles' years, the
+collection's words. All of it is precomputed when the index is built; loading builds no per-sentence
+object, and a question reads only the rows it touches."""
 
 from __future__ import annotations
 
@@ -6,80 +8,76 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qa.quotes import speakers
-from qa.text import reported_years, salient_names, terms, years
+from qa.text import salient_names, terms
 from qa.types import Chunk, Passage, Sentence
 
 if TYPE_CHECKING:
     from qa.index import Index
 
+QUOTED_LOOKUP_CHARS = 4000  # an earlier answer is searched for quotes within its first characters
+
 
 @dataclass(frozen=True)
 class IndexFacts:
-    """The sentences' terms and speakers, the articles' years, and the collection's words.
-
-    Usage example:
+    """Usage example:
         facts = IndexFacts.of(load_index(Path("index")))
         facts.sentences_of(passage)   # [(Sentence, row), ...] inside the passage's chunk
     """
 
     index: "Index"
-    vocabulary: frozenset[str]  # every index term (BM25's vocabulary)
-    raw_words: frozenset[str]  # every whitespace-separated word of the articles, lower-cased
-    article_years: dict[str, str]  # article id -> the year of its date
-    article_mentions: dict[str, frozenset[str]]  # the years each article's title and text name
-    article_reports: dict[str, frozenset[str]]  # the same, less those it only counts from ("since 2016")
-    sentence_terms: list[frozenset[str]]  # row-aligned with index.sentences
-    sentence_years: dict[int, frozenset[str]]  # row -> the years the sentence reports on (rows naming none left out)
-    speaker_of: dict[str, str]  # sentence id -> the id of the sentence introducing its quotation
-    chunks_by_article: dict[str, list[Chunk]]
+    dated_years: frozenset[str]  # the years of the live articles' dates
 
     @classmethod
     def of(cls, index: "Index") -> "IndexFacts":
-        articles = index.articles.values()
-        chunks_by_article: dict[str, list[Chunk]] = {}
-        for c in index.chunks:
-            chunks_by_article.setdefault(c.article_id, []).append(c)
-        return cls(
-            index=index,
-            vocabulary=frozenset(index.bm25.vocab),
-            raw_words=frozenset(w.lower() for a in articles for w in (a.text + " " + a.title).split()),
-            article_years={a.id: a.date[:4] for a in articles if a.date},
-            article_mentions={a.id: frozenset(years(a.title + " " + a.text)) for a in articles},
-            article_reports={a.id: frozenset(reported_years(a.title + " " + a.text)) for a in articles},
-            # Stemming is the slow part of scoring sentences: once per sentence, not per question.
-            sentence_terms=[frozenset(terms(s.text)) for s in index.sentences],
-            sentence_years={row: frozenset(found) for row, s in enumerate(index.sentences)
-                            if (found := reported_years(s.text))},
-            speaker_of=_speaker_ids(index),
-            chunks_by_article=chunks_by_article,
-        )
+        dates = index.article_dates[index.live_articles] if len(index.article_dates) else index.article_dates
+        return cls(index=index, dated_years=frozenset(str(d)[:4] for d in set(dates.tolist()) if d))
 
     def term_weights(self, terms_: set[str]) -> dict[str, float]:
         """Each term's inverse document frequency among the chunks (the rarest weigh most)."""
-        return self.index.bm25.term_weights(terms_)
+        lexical = self.index.lexical
+        return {t: lexical.idf(df) for t, df in lexical.doc_freqs(sorted(terms_)).items()}
+
+    # -------------------------------------------------------- sentences
+    def row_of(self, sentence: Sentence) -> int:
+        return int(self.index.article_table[self.index.id_row[sentence.article_id], 0]) + sentence.ordinal
+
+    def sentence(self, sentence_id: str) -> Sentence:
+        article_id, ordinal = sentence_id.rsplit(":", 1)
+        return self.index.sentence(int(self.index.article_table[self.index.id_row[article_id], 0]) + int(ordinal))
+
+    def sentence_terms(self, row: int) -> frozenset[str]:
+        return self.index.sentence_terms(row)
 
     def sentences_of(self, passage: Passage) -> list[tuple[Sentence, int]]:
         """The sentences wholly inside the passage's chunk, in reading order, with their rows."""
-        chunk = passage.chunk
-        return [(s, self.index.sentence_row[s.id]) for s in self.index.sentences_by_article.get(chunk.article_id, [])
-                if s.start >= chunk.start and s.end <= chunk.end]
-
-    def sentence(self, sentence_id: str) -> Sentence:
-        return self.index.sentences[self.index.sentence_row[sentence_id]]
+        chunk, index = passage.chunk, self.index
+        rows = index.article_sentences(index.id_row[chunk.article_id])
+        table = index.sentence_table[rows.start:rows.stop]
+        inside = (table[:, 2] >= chunk.start) & (table[:, 3] <= chunk.end)
+        return [(index.sentence(rows.start + i), rows.start + i) for i in inside.nonzero()[0].tolist()]
 
     def before(self, sentence: Sentence, count: int) -> list[Sentence]:
         """The ``count`` sentences of its article before ``sentence``, and itself, in reading order."""
-        siblings = self.index.sentences_by_article[sentence.article_id]
-        return siblings[max(0, sentence.ordinal - count): sentence.ordinal + 1]
+        row = self.row_of(sentence)
+        first = row - sentence.ordinal
+        return [self.index.sentence(r) for r in range(max(first, row - count), row + 1)]
+
+    def speaker_id(self, row: int) -> str | None:
+        """The id of the sentence introducing the quotation sentence ``row`` is part of (qa.quotes)."""
+        intro = self.index.speaker_row(row)
+        return None if intro is None else self.index.sentence(intro).id
 
     def speaker(self, sentence: Sentence) -> Sentence | None:
-        """The sentence introducing the quotation ``sentence`` is part of (qa.quotes), if any."""
-        sid = self.speaker_of.get(sentence.id)
-        return self.sentence(sid) if sid is not None else None
+        intro = self.index.speaker_row(self.row_of(sentence))
+        return None if intro is None else self.index.sentence(intro)
 
     def chunk_holding(self, sentence: Sentence) -> Chunk:
-        return next(ch for ch in self.chunks_by_article[sentence.article_id] if ch.start <= sentence.start < ch.end)
+        index = self.index
+        for row in index.article_chunks(index.id_row[sentence.article_id]):
+            _, _, start, end, _, _, _ = index.chunk_table[row].tolist()
+            if start <= sentence.start < end:
+                return index.chunk(row)
+        raise LookupError(f"no chunk holds sentence {sentence.id}")
 
     def attributed(self, sentence: Sentence, surname: re.Pattern) -> bool:
         """Whether ``surname`` is found in the sentence, the two before it ("He said…") or the sentence
@@ -91,34 +89,28 @@ class IndexFacts:
         return any(surname.search(t.text) for t in near)
 
     def quoted_in(self, text: str) -> list[Sentence]:
-        """The sentences ``text`` (an earlier answer, as plain text) quotes, in the order it quotes them."""
-        text = " ".join(text.split())
-        if not text:
-            return []
-        found = [(text.find(" ".join(s.text.split())), s) for s in self.index.sentences if len(s.text) > 20]
-        return [s for pos, s in sorted((f for f in found if f[0] >= 0), key=lambda f: f[0])]
+        """The sentences ``text`` (an earlier answer, as plain text) quotes, in the order it quotes them:
+        found by the hash of their first words, never by reading the collection."""
+        return [self.index.sentence(r) for r in self.index.quoted_in(text[:QUOTED_LOOKUP_CHARS])]
+
+    # -------------------------------------------------------- articles
+    def article_year(self, article_id: str) -> str | None:
+        return self.index.article_year(self.index.id_row[article_id])
+
+    def years_named(self, article_id: str, reported: bool) -> frozenset[str]:
+        """The years an article's title and text name (``reported``: less those it only counts from)."""
+        return self.index.years_named(self.index.id_row[article_id], reported)
 
     def unknown_names(self, question: str) -> tuple[str, ...]:
         """Names and numbers in the question that appear nowhere in the collection."""
-        dated = set(self.article_years.values())
         out = []
         for name in salient_names(question):
-            if name in dated:
+            if name in self.dated_years:
                 continue
             stemmed = terms(name)
-            if stemmed and all(t in self.vocabulary for t in stemmed):
+            if stemmed and all(df > 0 for df in self.index.lexical.doc_freqs(stemmed).values()):
                 continue
-            if name.lower() in self.raw_words:
+            if self.index.knows_word(name.lower()):
                 continue
             out.append(name)
         return tuple(out)
-
-
-def _speaker_ids(index: "Index") -> dict[str, str]:
-    """Sentence id -> the id of the sentence introducing the quotation it is in (qa.quotes.speakers)."""
-    out: dict[str, str] = {}
-    for a in index.articles.values():
-        sentences = index.sentences_by_article.get(a.id, [])
-        by_ordinal = {s.ordinal: s.id for s in sentences}
-        out.update({by_ordinal[o]: by_ordinal[i] for o, i in speakers(a.text, sentences).items()})
-    return out
