@@ -26,11 +26,13 @@ RECENT_VECTORS = 512  # question vectors kept for follow-ups (~1 MB)
 
 
 def refresh_index(settings: Settings, *, rebuild: bool = False, progress: bool = False,
-                  log: Callable[[str], None] = lambda m: None) -> BuildReport:
+                  log: Callable[[str], None] = lambda m: None, embedder_factory=None) -> BuildReport:
     """Build or update the index of settings.corpus_dir. Files whose size and modification time match
-    the index's record are not read again; with nothing changed no model is loaded and no article parsed."""
+    the index's record are not read again; with nothing changed no model is loaded and no article parsed.
+    ``embedder_factory`` (encoder folder -> embedder) replaces the index's own encoder for the build."""
     articles, keep, files = _corpus_changes(settings, rebuild)
-    return build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files)
+    return build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files,
+                       embedder_factory=embedder_factory)
 
 
 def _corpus_changes(settings: Settings, rebuild: bool) -> tuple:
