@@ -42,6 +42,24 @@ def _common(p: argparse.ArgumentParser, *, chunking: bool = False) -> None:
                        help="tokens of trailing sentences repeated in the next chunk (default: 50)")
 
 
+def _filter_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filter (answer only from some articles)")
+    g.add_argument("--since", metavar="DATE", help="articles dated from DATE on (YYYY, YYYY-MM or YYYY-MM-DD)")
+    g.add_argument("--until", metavar="DATE", help="articles dated up to DATE, inclusive")
+    g.add_argument("--undated", action="store_true", help="with --since/--until: keep undated articles too")
+    g.add_argument("--source", action="append", metavar="PUBLISHER", help="only this publisher; repeat for more")
+    g.add_argument("--article", action="append", metavar="ID", help="only this article; repeat for more")
+    g.add_argument("--title", metavar="TEXT", help="only articles whose title contains TEXT")
+
+
+def _filter(args):
+    """The Filter the command line asks for, or None."""
+    from qa.filters import Filter
+
+    return Filter.of({"since": args.since, "until": args.until, "sources": args.source or (),
+                      "articles": args.article or (), "title": args.title, "undated": args.undated})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="qa", description="Extractive question answering over a folder of news articles: "
                     "every answer is quoted from the articles with exact character offsets.",
@@ -62,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
     p.add_argument("--method", choices=METHODS, default=SHIPPED_METHOD,
                    help="retrieval method (default: %(default)s; the others are baselines)")
+    _filter_flags(p)
 
     p = sub.add_parser("show", help="print an article (to check citation offsets)")
     p.add_argument("article_id")
@@ -162,6 +181,8 @@ def open_engine(args, **extra):
 
 def format_answer(answer) -> str:
     lines = [f"Q: {answer.question}"]
+    if answer.filter:
+        lines.append(f"({answer.filter['summary']})")
     if answer.abstained:
         lines.append(answer.message)
         lines += [f"  ({n})" for n in answer.notices]
@@ -190,6 +211,7 @@ def format_answer(answer) -> str:
 def cmd_ask(args) -> int:
     if args.question is not None and not args.question.strip():
         raise UsageError("the question is empty: pass a question in quotes, or none to read standard input.")
+    flt = _filter(args)  # a bad date is reported before the index is opened
     engine = open_engine(args, top_k=args.top_k)
     questions = [args.question] if args.question is not None else None
     status = 0
@@ -197,7 +219,7 @@ def cmd_ask(args) -> int:
     def answer(q: str) -> None:
         nonlocal status
         try:
-            a = engine.ask(q, method=args.method, top_k=args.top_k)
+            a = engine.ask(q, method=args.method, top_k=args.top_k, filter=flt)
         except UsageError as exc:
             status = 2
             _err(str(exc))

@@ -53,12 +53,13 @@ class _Run:
 def _ask(engine: Engine, q: TestQuestion, method: str, top_k: int) -> _Run:
     history: list[dict[str, str]] = []
     try:
+        extra = {"filter": q.filter} if q.filter else {}  # the conversation's filter, for every turn
         for earlier in q.history:
-            prior = engine.ask(earlier, list(history), method=method, top_k=top_k)
+            prior = engine.ask(earlier, list(history), method=method, top_k=top_k, **extra)
             history.append({"role": "user", "content": earlier})
             history.append({"role": "assistant", "content": prior.answer or prior.message})
         started = time.perf_counter()
-        answer = engine.ask(q.question, list(history), method=method, top_k=top_k)
+        answer = engine.ask(q.question, list(history), method=method, top_k=top_k, **extra)
         return _Run(q, answer, None, time.perf_counter() - started)
     except QAError as e:
         return _Run(q, None, str(e), 0.0)

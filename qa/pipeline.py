@@ -11,9 +11,11 @@ from typing import Callable, Iterable
 import numpy as np
 
 from qa.answer import AnswerParams, IndexFacts, Reader
+from qa.answer.reader import nothing_to_search
 from qa.config import METHODS, SHIPPED_METHOD, Settings
 from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
+from qa.filters import Filter
 from qa.index import (BuildReport, BuildRunningError, Index, SpaceError, build_index, check_manifest, current_dir, load_index,
                       read_manifest)
 from qa.embedding import RecentVectors
@@ -228,11 +230,12 @@ class Engine:
 
     # ------------------------------------------------------------ asking
     def ask(self, question: str, history: Iterable = (), *, method: str = SHIPPED_METHOD,
-            top_k: int | None = None) -> Answer:
-        """Answer one question, quoting the articles; history is the earlier turns (stateless).
+            top_k: int | None = None, filter: Filter | dict | None = None) -> Answer:
+        """Answer one question, quoting the articles; history is the earlier turns (stateless); ``filter``
+        limits the articles it is answered from (qa.filters.Filter, or its fields as a dict).
 
         Raises:
-            UsageError: the question is empty or not text, or the method is unknown.
+            UsageError: the question is empty or not text, the method is unknown, or the filter is bad.
         """
         if not isinstance(question, str):
             raise UsageError("the question must be text.")
@@ -241,15 +244,20 @@ class Engine:
         text = clean_question(question)
         if not text:
             raise UsageError("the question is empty: type a question, e.g. “Who carried out the inspection?”")
+        flt = Filter.of(filter)
         st = self._state  # one consistent snapshot, even if reload() swaps it meanwhile
+        scope = st.retriever.scope(flt) if flt is not None else None
         notices: list[str] = []
         text = self._truncate(text, notices, st)
         top_k = top_k or self.settings.top_k
         q = read_question(text, history)
+        if scope is not None and not scope.articles:
+            return replace(nothing_to_search(q, flt.describe(), tuple(notices)), filter=scope.to_dict())
         vectors = self.query_vectors(q.parts, st)
         passages = st.retriever.search(vectors.search, q.query, top_k=max(top_k, st.reader.passages_needed),
-                                       method=method, years=q.cues.years, latest=q.cues.latest)
-        return st.reader.answer(q, vectors, passages, top_k=top_k, method=method, notices=tuple(notices))
+                                       method=method, years=q.cues.years, latest=q.cues.latest, scope=scope)
+        answer = st.reader.answer(q, vectors, passages, top_k=top_k, method=method, notices=tuple(notices))
+        return answer if scope is None else replace(answer, filter=scope.to_dict())
 
     def _truncate(self, text: str, notices: list[str], st: "State") -> str:
         """Cut a question to what the model reads (its max_length in word pieces), with a notice."""

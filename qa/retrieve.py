@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.config import METHODS
+from qa.filters import Filter, allowed_articles
 from qa.index import Index
 from qa.text import terms
 from qa.types import Passage
@@ -23,6 +26,26 @@ class Weights:
     candidates: int = 50  # from each retriever, before fusion
     latest: float = 0.12  # × the article's recency (0 oldest … 1 newest), for "current / latest" questions
     year: float = 0.15  # for each year a question names that the article is dated in
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of the collection a filter keeps: its chunk rows, and how many articles of how many."""
+
+    filter: Filter
+    chunks: np.ndarray  # bool per chunk row
+    articles: int
+    total: int
+
+    def to_dict(self) -> dict:
+        """The filter an answer used, echoed with its answer ("answered from 3 of 5 articles, 2019–2021")."""
+        summary = f"answered from {self.articles:,} of {self.total:,} articles"
+        described = self.filter.describe()
+        return self.filter.to_dict() | {"matching_articles": self.articles, "total_articles": self.total,
+                                        "summary": f"{summary}, {described}" if described else summary}
+
+
+SCOPES_KEPT = 32  # filters whose masks are kept (a conversation asks with the same one again and again)
 
 
 class Retriever:
@@ -44,6 +67,31 @@ class Retriever:
         dated = sorted({str(d) for d, ok in zip(dates.tolist(), live.tolist()) if ok and d})
         position = {d: i / (len(dated) - 1) if len(dated) > 1 else 1.0 for i, d in enumerate(dated)}
         self.recency = np.array([position.get(str(d), np.nan) for d in dates.tolist()], dtype=np.float64)
+        self._scopes: OrderedDict[Filter, Scope] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def scope(self, flt: Filter) -> Scope:
+        """The chunks ``flt`` allows (computed once per filter and kept for the next questions).
+
+        Raises:
+            UsageError: the filter names a publisher or article the collection does not have.
+        """
+        with self._lock:
+            found = self._scopes.get(flt)
+            if found is not None:
+                self._scopes.move_to_end(flt)
+                return found
+        index = self.index
+        keep = allowed_articles(flt, dates=index.article_dates, sources=index.article_sources,
+                                ids=np.array(index.article_ids, dtype=str), titles=index.titles,
+                                live=index.live_articles)
+        chunks = keep[index.chunk_table[:, 0]] if index.n_chunks else np.zeros(0, dtype=bool)
+        found = Scope(flt, chunks, int(keep.sum()), len(index.articles))
+        with self._lock:
+            self._scopes[flt] = found
+            while len(self._scopes) > SCOPES_KEPT:
+                self._scopes.popitem(last=False)
+        return found
 
     def date_boost(self, chunk_row: int, years: tuple[str, ...], latest: bool) -> float:
         """What a passage gains from the question's time cues."""
@@ -87,6 +135,7 @@ class Retriever:
         method: str = "hybrid",
         years: tuple[str, ...] = (),
         latest: bool = False,
+        scope: Scope | None = None,
     ) -> list[Passage]:
         """Ranked passages for a query.
 
@@ -97,19 +146,22 @@ class Retriever:
             method: "hybrid" (shipped), "bm25" or "dense".
             years: the years the question names: their articles' passages are lifted (hybrid only).
             latest: the question asks for the current state: the newest articles are lifted (hybrid only).
+            scope: only these chunks are searched (a filter); each method still returns its best k.
         """
         if method not in METHODS:
             raise ValueError(f"method {method!r} is unknown; choose one of {', '.join(METHODS)}")
         index = self.index
-        live = index.live_chunks
-        n = int(live.sum())
+        allowed = index.live_chunks if scope is None else scope.chunks
+        n = int(allowed.sum())
         if n == 0:
             return []
         k = min(n, max(self.weights.candidates, top_k))
         bm = index.lexical.scores(terms(query))
+        if scope is not None:
+            bm[~allowed] = 0.0  # the best BM25 among the allowed chunks is what normalises the rest
         bm_max = float(bm.max()) if len(bm) else 0.0
         lexical = bm / bm_max if bm_max > 0 else bm
-        dense = index.dense_top(vector, k) if method != "bm25" else {}
+        dense = index.dense_top(vector, k, None if scope is None else allowed) if method != "bm25" else {}
         cands = set(dense)
         if method != "dense":
             cands.update(self.bm25_top(bm, k))

@@ -48,6 +48,7 @@ class TestQuestion:
     answerable: bool
     current: bool
     gold: tuple[GoldSpan, ...] = ()
+    filter: dict | None = None  # the articles it is asked within (qa.filters.Filter fields)
 
 
 # ---------------------------------------------------------------- loading
@@ -114,6 +115,16 @@ def _parse_question(obj: Any, path: Path, lineno: int) -> TestQuestion:
     if not obj["answerable"] and expected:
         raise _line_error(path, lineno, "an unanswerable question has expected phrases",
                           'Set "expected": [], or set "answerable": true.')
+    flt = obj.get("filter")
+    if flt is not None:
+        from qa.filters import Filter
+
+        try:
+            made = Filter.of(flt)
+        except UsageError as exc:
+            raise _line_error(path, lineno, f"field 'filter': {exc}".rstrip("."),
+                              'Write it as e.g. "filter": {"since": "2019", "sources": ["Romford Recorder"]}.') from None
+        flt = made.to_dict() if made else None
     return TestQuestion(
         id=obj["id"],
         question=obj["question"],
@@ -124,6 +135,7 @@ def _parse_question(obj: Any, path: Path, lineno: int) -> TestQuestion:
         answerable=obj["answerable"],
         current=obj.get("current", False),
         gold=_parse_gold(obj.get("gold", []), path, lineno),
+        filter=flt,
     )
 
 

@@ -144,6 +144,7 @@ class Answer:
     query: str = ""  # what was searched (the question, expanded by follow-up context)
     dated: bool = False  # quotes shown newest first because sources from different dates differ
     confidence: float = 0.0
+    filter: dict[str, Any] | None = None  # the filter the question was answered within (qa.retrieve.Scope)
     articles: dict[str, Article] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +158,7 @@ class Answer:
             "dated": self.dated,
             "query": self.query,
             "notices": list(self.notices),
+            "filter": self.filter,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict(self.articles.get(p.chunk.article_id)) for p in self.passages],
         }

@@ -112,6 +112,13 @@ class Reader:
         )
 
 
+def nothing_to_search(question: Question, described: str, notices: tuple[str, ...] = ()) -> Answer:
+    """The answer when a filter keeps no article: said as such, not as a "not found"."""
+    message = f"No article matches this filter ({described})." if described else "No article matches this filter."
+    return Answer(question=question.text, answer="", abstained=True, citations=(), passages=(), message=message,
+                  notices=notices + ("Change or clear the filter to search more articles.",), query=question.query)
+
+
 def short_answer(sentence: Sentence, cues: QuestionInfo) -> Span | None:
     """The one span of the asked-for type in the sentence that the question doesn't already say."""
     spans = answer_spans(sentence.text, cues)

@@ -87,6 +87,8 @@ class Index:
         self.article_table[:, 0] += _repeat(self.sentence_offsets, [s.info.articles for s in segments])
         self.article_table[:, 2] += _repeat(self.chunk_offsets, [s.info.articles for s in segments])
         self.article_dates = np.concatenate([s.dates for s in segments]) if segments else np.zeros(0, "U10")
+        self.article_sources = (np.concatenate([np.array(list(s.info.sources) + [""], dtype=str)[s.articles[:, 5]]
+                                                for s in segments]) if segments else np.zeros(0, "U1"))
         self.sentence_table = _concat([s.sentences for s in segments], (0, 5))
         self.sentence_table[:, 0] += _repeat(self.article_offsets, [s.info.sentences for s in segments])
         has_speaker = self.sentence_table[:, 4] >= 0
@@ -114,6 +116,7 @@ class Index:
             for s, off in zip(segments, self.chunk_offsets)], self.n_chunks)
         self._articles: OrderedDict[int, Article] = OrderedDict()
         self._lock = threading.Lock()
+        self._titles: list[str] | None = None
 
     # -------------------------------------------------------- sizes
     @property
@@ -187,6 +190,21 @@ class Index:
     def years_named(self, article_row: int, reported: bool) -> frozenset[str]:
         seg, local = self._locate(self.article_offsets, article_row)
         return seg.years_named(local, reported)
+
+    def titles(self) -> list[str]:
+        """Every article's title, lower-cased, by row (read once, when a title filter first asks)."""
+        if self._titles is None:
+            self._titles = [t.casefold() for seg in self.segments for t in seg.titles()]
+        return self._titles
+
+    def publishers(self) -> list[str]:
+        """The live articles' publishers, sorted (for filter controls)."""
+        return sorted(set(self.article_sources[self.live_articles].tolist()) - {""})
+
+    def date_range(self) -> tuple[str, str] | None:
+        """The oldest and newest live article dates, or None when none is dated."""
+        dates = [d for d in self.article_dates[self.live_articles].tolist() if d]
+        return (min(dates), max(dates)) if dates else None
 
     def iter_chunks(self) -> Iterator[Chunk]:
         """Every live chunk (for checks and tests: this builds an object per chunk)."""
