@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import load_questions  # noqa: E402
+from qa.testset import load_questions  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -37,7 +37,7 @@ SHARED = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
 
 def observe(engine: Engine, questions) -> list[tuple[float, bool, bool]]:
     """(evidence, abstained by a rule other than the threshold, answerable) per question."""
-    engine = Engine(engine.index, engine.settings, replace(engine.answer_params, threshold=-10.0), engine.weights)
+    engine = engine.variant(params=replace(engine.answer_params, threshold=-10.0))
     out = []
     for q in questions:
         history = []

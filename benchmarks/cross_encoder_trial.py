@@ -115,20 +115,21 @@ def train() -> None:
 def evaluate_trial() -> None:
     from sentence_transformers import CrossEncoder
 
-    import qa.pipeline as pipeline
     from qa.config import Settings
-    from qa.evaluate import evaluate, load_questions
+    from qa.evaluate import evaluate
+    from qa.testset import load_questions
+    from qa.pipeline import Engine
 
     ce = CrossEncoder(str(WORK / "model"), device="cpu", max_length=128)
     cache: dict[tuple[str, str], float] = {}
     setting = {"w": 0.0, "b": 0.0, "t": None, "query": False}
-    shipped_build = pipeline.build_answer
 
-    def build(question, query, candidates, passages, info, articles, params, **kw):
-        if setting["t"] is None or not candidates:
-            return shipped_build(question, query, candidates, passages, info, articles, params, **kw)
+    def rerank(question, candidates):
+        """The shipped system's top 8 candidates re-scored by the cross-encoder (Reader's re-rank step)."""
+        if not candidates:
+            return candidates
         ranked = sorted(candidates, key=lambda c: -c.score)
-        text = query if setting["query"] else question
+        text = question.query if setting["query"] else question.text
         todo = [c.sentence.text for c in ranked[:8] if (text, c.sentence.text) not in cache]
         for s, v in zip(todo, ce.predict([(text, s) for s in todo]) if todo else []):
             cache[(text, s)] = float(v)
@@ -136,12 +137,9 @@ def evaluate_trial() -> None:
         for c in ranked[:8]:
             p = 1 / (1 + math.exp(-cache[(text, c.sentence.text)]))
             new.append(replace(c, score=c.score + setting["w"] * p, dense=c.dense + setting["b"] * p))
-        new += [replace(c, score=c.score - 10) for c in ranked[8:]]
-        return shipped_build(question, query, new, passages, info, articles,
-                             replace(params, threshold=setting["t"]), **kw)
+        return new + [replace(c, score=c.score - 10) for c in ranked[8:]]
 
-    pipeline.build_answer = build
-    engine = pipeline.Engine.open(Settings())
+    shipped = Engine.open(Settings())
     questions = load_questions(HERE / "data/calibration_questions.jsonl")
     print("# Cross-encoder trial on the news tuning questions (`python benchmarks/cross_encoder_trial.py eval`)\n")
     print(f"{len(questions)} questions; w: weight of the cross-encoder's probability in choosing the sentence, "
@@ -153,6 +151,8 @@ def evaluate_trial() -> None:
         for q in (False, True) for w in (0.0, 0.25, 0.5, 1.0) for b in (0.5, 1.0) for t in (0.6, 0.7, 0.8, 0.9)]
     for name, values in grid:
         setting.update(values)
+        engine = shipped if setting["t"] is None else shipped.variant(
+            params=replace(shipped.answer_params, threshold=setting["t"]), rerank=rerank)
         m = evaluate(engine, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
         print(f"| {name} | {m['answer@1']:.3f} | {m['abstain_recall']:.3f} | {m['false_abstention_rate']:.3f} |",
               flush=True)

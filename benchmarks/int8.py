@@ -15,7 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa.config import Settings
-from qa.evaluate import evaluate, load_questions
+from qa.evaluate import evaluate
+from qa.testset import load_questions
 from qa.index import build_index, encoder_cache_dir, load_index
 from qa.onnx_embedder import OnnxEmbedder
 from qa.onnx_export import export_onnx
@@ -41,13 +42,12 @@ def run(articles, questions, settings: Settings, int8: Path) -> dict[str, dict]:
         build_index(articles, s)
         engine = Engine(load_index(s.index_dir), s)
         out["fp32"] = evaluate(engine, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
-        engine._embedder = OnnxEmbedder(int8, threads=1)
+        engine = Engine(engine.index, s, embedder=OnnxEmbedder(int8, threads=1))
         out["int8 questions, fp32 articles"] = evaluate(engine, questions, methods=("hybrid",),
                                                          progress=False)["methods"]["hybrid"]
         s8 = replace(settings, index_dir=Path(tmp) / "int8")
         build_index(articles, s8, embedder_factory=lambda _: OnnxEmbedder(int8, threads=2))
-        engine8 = Engine(load_index(s8.index_dir), s8)
-        engine8._embedder = OnnxEmbedder(int8, threads=1)
+        engine8 = Engine(load_index(s8.index_dir), s8, embedder=OnnxEmbedder(int8, threads=1))
         out["int8 everywhere"] = evaluate(engine8, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
     return out
 

@@ -7,8 +7,8 @@ then measures, on the 75 test questions of corpus/questions.jsonl:
 
 * warm `Engine.ask` p50/p95/p99 (each question asked N times after a warm-up pass; follow-ups get
   the replayed history, as in qa.evaluate), split into embed / retrieve / candidates / answer by
-  wrapping `engine.embed_queries`, `engine.retriever.search`, `engine._candidates` and
-  `qa.pipeline.build_answer` from outside; the same with another process busy on one core;
+  wrapping the query encoder's `embed`, `engine.retriever.search`, `CandidateFinder.find` and
+  `qa.answer.reader.select` from outside; the same with another process busy on one core;
 * one-shot `qa ask "…"` (a fresh process, median of 5), its phases, and its imports (-X importtime);
 * `qa serve` until ready and until the first answer through gradio_client (median of 3);
 * /ask through gradio_client, warm, 100 calls; the server's RSS (with children) after them;
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import re
 import socket
 import subprocess
@@ -47,18 +46,22 @@ PARTS = ("embed", "retrieve", "candidates", "answer")
 
 
 class PartTimer:
-    """Times the stages of Engine.ask by wrapping them on the instance (the engine is not edited)."""
+    """Times the stages of Engine.ask by wrapping their public functions from outside (the engine is not
+    edited): the query encoder, the retriever's search, the answer stage's candidate finding and its
+    selection of quotes."""
 
     def __init__(self, engine):
-        import qa.pipeline as pipeline
+        import qa.answer.reader as reader_module
+        from qa.answer.candidates import CandidateFinder
 
         self.current: dict[str, float] = {}
-        self._pipeline = pipeline
-        self._build_answer = pipeline.build_answer
-        engine.embed_queries = self._wrap("embed", engine.embed_queries)
-        engine.retriever.search = self._wrap("retrieve", engine.retriever.search)
-        engine._candidates = self._wrap("candidates", engine._candidates)
-        pipeline.build_answer = self._wrap("answer", pipeline.build_answer)
+        self._reader_module, self._finder = reader_module, CandidateFinder
+        self._originals = (reader_module.select, CandidateFinder.find)
+        self._encoder, self._retriever = engine.embedder, engine.retriever
+        self._encoder.embed = self._wrap("embed", self._encoder.embed)
+        self._retriever.search = self._wrap("retrieve", self._retriever.search)
+        CandidateFinder.find = self._wrap("candidates", CandidateFinder.find)
+        reader_module.select = self._wrap("answer", reader_module.select)
 
     def _wrap(self, part: str, fn):
         def timed(*args, **kwargs):
@@ -71,7 +74,8 @@ class PartTimer:
         return timed
 
     def restore(self) -> None:
-        self._pipeline.build_answer = self._build_answer
+        self._reader_module.select, self._finder.find = self._originals
+        del self._encoder.embed, self._retriever.search
 
 
 def histories(engine, questions) -> list[list[dict[str, str]]]:
@@ -105,7 +109,7 @@ def warm_rounds(engine, questions, hist, rounds: int, timer: PartTimer) -> dict:
 
 def warm_latency(index_dir: Path, rounds: int, busy_rounds: int) -> dict:
     from qa.config import Settings
-    from qa.evaluate import load_questions
+    from qa.testset import load_questions
     from qa.pipeline import Engine
 
     engine = Engine.open(Settings(corpus_dir=REPO / "corpus", index_dir=index_dir))
@@ -128,7 +132,7 @@ def warm_latency(index_dir: Path, rounds: int, busy_rounds: int) -> dict:
     return {"questions": len(questions), "followups": sum(1 for q in questions if q.history), "rounds": rounds,
             "engine_rss_mb": psutil.Process().memory_info().rss / 2**20,
             "busy_rounds": busy_rounds, "quiet": quiet, "busy": busy, "load_quiet": load_quiet,
-            "load_busy": load_busy, "chunks": len(engine.index.chunks), "sentences": len(engine.index.sentences),
+            "load_busy": load_busy, "chunks": engine.index.n_chunks, "sentences": engine.index.n_sentences,
             "history": [h for h in hist]}
 
 
@@ -543,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         build_index_for_bench(index_dir)
         print("latency: warm engine.ask ...", file=sys.stderr, flush=True)
         warm = warm_latency(index_dir, rounds, busy_rounds)
-        from qa.evaluate import load_questions
+        from qa.testset import load_questions
 
         questions = load_questions(QUESTIONS)
         print("latency: one-shot qa ask ...", file=sys.stderr, flush=True)

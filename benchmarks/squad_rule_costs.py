@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -19,9 +18,9 @@ from qa.evaluate import evaluate  # noqa: E402
 from qa.question import analyze  # noqa: E402
 
 SQUAD = Path(__file__).resolve().parents[1].parent / "shared/eval/external/squad-dev-explorer/squad-v1.1-dev.json.gz"
-RULES = {  # name: (which questions it applies to, the AnswerParams flag)
+RULES = {  # name: (which questions it applies to, the rule's name in qa.answer.RULES)
     "a role asked for must be the role named": (lambda i, q: bool(i.role), "role_required"),
-    "a named speaker's name is no evidence": (lambda i, q: bool(i.speaker), "speaker_name_evidence"),
+    "a named speaker's name is no evidence": (lambda i, q: bool(i.speaker), "speaker_name_not_evidence"),
     "'since 2016' names no year": (lambda i, q: bool(i.years) or "since" in q.lower(), "since_is_reference"),
     "periods ('2025-26')": (lambda i, q: bool(i.periods), "period_scope"),
 }
@@ -39,14 +38,13 @@ def main() -> int:
     print(f"{len(questions)} questions ({'all articles' if args.all else 'tuning split'})\n")
     print("| rule | questions it applies to | correct with it | without | abstained with it | without |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, (applies, flag) in RULES.items():
+    for name, (applies, rule) in RULES.items():
         subset = [q for q in questions if applies(analyze(q.question), q.question)]
         row = []
-        for value in (getattr(base, flag), not getattr(base, flag)):
-            engine.answer_params = replace(base, **{flag: value})
-            m = evaluate(engine, subset, methods=("hybrid",), progress=False)["methods"]["hybrid"] if subset else {}
+        for params in (base, base.without(rule)):
+            variant = engine.variant(params=params)
+            m = evaluate(variant, subset, methods=("hybrid",), progress=False)["methods"]["hybrid"] if subset else {}
             row.append((round(m.get("answer@1", 0) * len(subset)), round(m.get("false_abstention_rate", 0) * len(subset))))
-        engine.answer_params = base
         print(f"| {name} | {len(subset)} | {row[0][0]} | {row[1][0]} | {row[0][1]} | {row[1][1]} |", flush=True)
     return 0
 

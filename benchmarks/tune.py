@@ -24,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from squad_index import squad_engine  # noqa: E402
 
 from qa.metrics import contains_any  # noqa: E402
-from qa.question import analyze, find_spans  # noqa: E402
+from qa.question import analyze  # noqa: E402
+from qa.spans import find_spans  # noqa: E402
 from qa.text import terms  # noqa: E402
+from qa.types import Passage  # noqa: E402
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared/eval/external/squad-dev-explorer/squad-v1.1-dev.json.gz"
 
@@ -39,33 +41,32 @@ def tuning_questions(questions, articles_in_order: list[str], sample: int, seed:
 
 def features(engine, q, n_chunks=20):
     """Everything the weights act on, computed once per question."""
-    r = engine.retriever
+    index, facts = engine.index, engine.reader.facts
     vec = engine.embed_query(q.question)
-    bm = r.bm25_scores(terms(q.question))
+    bm = index.lexical.scores(terms(q.question))
     lex = bm / bm.max() if bm.max() > 0 else bm
-    dense = r.matrix @ vec
+    dense = index.chunk_vectors_at(np.arange(index.n_chunks)) @ vec
     pool = np.unique(np.concatenate([np.argsort(-dense)[:n_chunks], np.argsort(-lex)[:n_chunks]]))
-    chunk_hit = np.array([contains_any(r.chunks[i].text, q.expected) for i in pool])
+    chunks = {int(i): index.chunk(int(i)) for i in pool}
+    chunk_hit = np.array([contains_any(chunks[int(i)].text, q.expected) for i in pool])
     info = analyze(q.question)
     q_terms = set(terms(q.question))
-    weight = {t: r.term_weight(t) for t in q_terms}
+    weight = facts.term_weights(q_terms)
     total = sum(weight.values()) or 1.0
     sents = {}
     for ci in pool:
-        c = r.chunks[ci]
-        article_sents = engine.index.sentences_by_article[c.article_id]
-        for s in article_sents:
-            if s.start >= c.start and s.end <= c.end:
-                row = engine.index.sentence_row[s.id]
-                own = set(terms(s.text))
-                prev = set(terms(article_sents[s.ordinal - 1].text)) if s.ordinal > 0 else set()
-                sents.setdefault(int(ci), []).append((
-                    float(engine.index.sentence_vectors[row] @ vec),
-                    sum(weight[t] for t in own & q_terms) / total,
-                    bool(info.kind) and bool(find_spans(s.text, info.kind)),
-                    contains_any(s.text, q.expected),
-                    sum(weight[t] for t in (own | prev) & q_terms) / total,
-                ))
+        c = chunks[int(ci)]
+        passage = Passage(chunk=c, rank=0, score=0.0, dense=0.0, lexical=0.0)
+        for s, row in facts.sentences_of(passage):
+            own = set(terms(s.text))
+            prev = set(terms(index.sentence(row - 1).text)) if s.ordinal > 0 else set()
+            sents.setdefault(int(ci), []).append((
+                float(index.sentence_vectors_at([row])[0] @ vec),
+                sum(weight[t] for t in own & q_terms) / total,
+                bool(info.kind) and bool(find_spans(s.text, info.kind)),
+                contains_any(s.text, q.expected),
+                sum(weight[t] for t in (own | prev) & q_terms) / total,
+            ))
     return {"dense": dense[pool], "lex": lex[pool], "hit": chunk_hit, "pool": pool, "sents": sents,
             "typed": bool(info.kind)}
 

@@ -21,14 +21,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from qa.answer import REQUIRED_KINDS, AnswerParams  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluate import evaluate, load_questions  # noqa: E402
+from qa.evaluate import evaluate  # noqa: E402
+from qa.testset import load_questions  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 from qa.retrieve import Weights  # noqa: E402
 
 HERE = Path(__file__).parent
 SHARED = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
 BASE = AnswerParams()
-ENCODER = None
 
 
 Setting = tuple[AnswerParams, Weights]
@@ -44,31 +44,31 @@ def settings_grid() -> dict[str, Setting]:
         grid[f"question's date words weigh {dw} in the choice"] = (replace(BASE, date_term_weight=dw), w)
     for cw in (1.0, 0.5):
         grid[f"occasion clause words weigh {cw} in the choice"] = (replace(BASE, context_term_weight=cw), w)
-    grid["no year scope (any article may answer a question naming a year)"] = (replace(BASE, year_scope=False), w)
+    grid["no year scope (any article may answer a question naming a year)"] = (BASE.without("year_scope"), w)
     grid["+ novelty 0.3"] = (replace(BASE, w_novel=0.3), w)
     grid["+ novelty 0.15"] = (replace(BASE, w_novel=0.15), w)
     for wy in (0.1, 0.2):
         grid[f"year match {wy}"] = (replace(BASE, w_year=wy), w)
     grid["typed neighbour for persons only"] = (replace(BASE, neighbour_kinds=frozenset({"person"})), w)
     grid["typed neighbour for persons and dates"] = (replace(BASE, neighbour_kinds=frozenset({"person", "date"})), w)
-    grid["no typed neighbour"] = (replace(BASE, kind_from_neighbour=False), w)
+    grid["no typed neighbour"] = (BASE.without("typed_neighbour"), w)
     grid["typed within 0.25"] = (replace(BASE, kind_margin=0.25, kind_search_margin=0.25), w)
-    grid["no abstention for an untyped answer"] = (replace(BASE, abstain_untyped=False, kind_margin=0.0,
-                                                           kind_search_margin=0.25, kind_from_neighbour=False), w)
+    grid["no abstention for an untyped answer"] = (replace(BASE.without("untyped_answer", "typed_neighbour"),
+                                                           kind_margin=0.0, kind_search_margin=0.25), w)
     grid["percentages not required"] = (replace(BASE, required_kinds=REQUIRED_KINDS - {"percent"}), w)
-    grid["any date answers 'on what date', any number 'how many'"] = (replace(BASE, precise_kinds=False), w)
+    grid["any date answers 'on what date', any number 'how many'"] = (BASE.without("precise_kinds"), w)
     for lm in (0.15, 0.2, 0.3):
         grid[f"'now': the newest article within {lm} of the best"] = (replace(BASE, latest_margin=lm), w)
-    grid["'what did Jane Smith say' answered by anyone's words"] = (replace(BASE, speaker_required=False), w)
+    grid["'what did Jane Smith say' answered by anyone's words"] = (BASE.without("speaker_required"), w)
     grid["'what did Jane Smith say about X': her name counts as evidence for X"] = (
-        replace(BASE, speaker_name_evidence=True), w)
+        BASE.without("speaker_name_not_evidence"), w)
     grid["'who was the director…' answered by a person named without that role"] = (
-        replace(BASE, role_required=False), w)
-    grid["'since 2016' names 2016 (sentence match and year scope)"] = (replace(BASE, since_is_reference=False), w)
+        BASE.without("role_required"), w)
+    grid["'since 2016' names 2016 (sentence match and year scope)"] = (BASE.without("since_is_reference"), w)
     grid["'the 2025-26 settlement' answered by a sentence naming only 2024-2025"] = (
-        replace(BASE, period_scope=False), w)
-    grid["'when will…' answered by any sentence"] = (replace(BASE, future_needs_future=False), w)
-    grid["a person by role not required"] = (replace(BASE, person_by_role_required=False), w)
+        BASE.without("period_scope"), w)
+    grid["'when will…' answered by any sentence"] = (BASE.without("future_needs_future"), w)
+    grid["a person by role not required"] = (BASE.without("person_by_role"), w)
     grid["persons required"] = (replace(BASE, required_kinds=REQUIRED_KINDS | {"person"}), w)
     grid["retrieval: chunk cosine only (dense 1, sentence 0)"] = (BASE, replace(w, dense=1.0, sentence=0.0))
     for wd, ws in ((0.75, 0.5), (0.5, 0.75), (0.25, 1.0), (0.0, 1.0), (0.5, 1.5), (1.0, 1.0)):
@@ -78,8 +78,7 @@ def settings_grid() -> dict[str, Setting]:
 
 def scores(engine: Engine, questions, setting: Setting) -> dict[str, float]:
     params, weights = setting
-    engine = Engine(engine.index, engine.settings, params, weights)
-    engine._embedder = ENCODER  # one loaded query encoder for every setting
+    engine = engine.variant(params=params, weights=weights)  # shares the index and its query encoder
     m = evaluate(engine, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
     return {k: m.get(k) or 0.0 for k in ("recall@1", "recall@5", "answer@1", "abstain_recall",
                                          "false_abstention_rate")}
@@ -113,8 +112,6 @@ def main() -> int:
     v2_pool = [q for q in v2 if article_of.get(q.id) in tune_articles and not q.answerable]
     v2_sample = rng.sample(v2_pool, min(args.squad_sample // 2, len(v2_pool)))
 
-    global ENCODER
-    ENCODER = news_engine.embedder
     print("# Answer and retrieval settings on tuning questions only (`python benchmarks/tune_answer.py`)\n")
     print(f"news tuning {len(news)} ({sum(not q.answerable for q in news)} unanswerable); SQuAD v1.1 tuning "
           f"{len(v1_sample)}; SQuAD v2.0 unanswerable tuning {len(v2_sample)}\n")

@@ -9,8 +9,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from qa.config import Settings
+from qa.config import METHODS, SHIPPED_METHOD, Settings
 from qa.errors import QAError, UsageError
+from qa.text import json_safe, printable
 
 EPILOG = """examples:
   qa index                          build or update index/ from corpus/
@@ -41,6 +42,24 @@ def _common(p: argparse.ArgumentParser, *, chunking: bool = False) -> None:
                        help="tokens of trailing sentences repeated in the next chunk (default: 50)")
 
 
+def _filter_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filter (answer only from some articles)")
+    g.add_argument("--since", metavar="DATE", help="articles dated from DATE on (YYYY, YYYY-MM or YYYY-MM-DD)")
+    g.add_argument("--until", metavar="DATE", help="articles dated up to DATE, inclusive")
+    g.add_argument("--undated", action="store_true", help="with --since/--until: keep undated articles too")
+    g.add_argument("--source", action="append", metavar="PUBLISHER", help="only this publisher; repeat for more")
+    g.add_argument("--article", action="append", metavar="ID", help="only this article; repeat for more")
+    g.add_argument("--title", metavar="TEXT", help="only articles whose title contains TEXT")
+
+
+def _filter(args):
+    """The Filter the command line asks for, or None."""
+    from qa.filters import Filter
+
+    return Filter.of({"since": args.since, "until": args.until, "sources": args.source or (),
+                      "articles": args.article or (), "title": args.title, "undated": args.undated})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="qa", description="Extractive question answering over a folder of news articles: "
                     "every answer is quoted from the articles with exact character offsets.",
@@ -59,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("-k", "--top-k", type=int, default=5, help="passages to show (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
-    p.add_argument("--method", choices=("hybrid", "bm25", "dense"), default="hybrid",
+    p.add_argument("--method", choices=METHODS, default=SHIPPED_METHOD,
                    help="retrieval method (default: %(default)s; the others are baselines)")
+    _filter_flags(p)
 
     p = sub.add_parser("show", help="print an article (to check citation offsets)")
     p.add_argument("article_id")
@@ -96,7 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_folders(args) -> None:
+    """--corpus and --index name folders; a file there is a mistake worth one clear line."""
+    for flag, path in (("--corpus", args.corpus), ("--index", args.index)):
+        if path is not None and path.exists() and not path.is_dir():
+            raise UsageError(f"{flag} {path} is a file, not a folder: pass a folder"
+                             + (" (it is created if missing)." if flag == "--index" else " of articles."))
+
+
 def _settings(args, **extra) -> Settings:
+    _check_folders(args)
     kwargs = {"corpus_dir": args.corpus}
     if args.index is not None:
         kwargs["index_dir"] = args.index
@@ -109,7 +138,12 @@ def _settings(args, **extra) -> Settings:
 
 
 def _err(msg: str) -> None:
-    print(f"qa: error: {msg}", file=sys.stderr)
+    print(printable(f"qa: error: {msg}"), file=sys.stderr)
+
+
+def _json_line(obj) -> str:
+    """One JSON object on one line, with no character a terminal would act on (same value)."""
+    return json_safe(json.dumps(obj, ensure_ascii=False))
 
 
 def cmd_index(args) -> int:
@@ -155,6 +189,8 @@ def open_engine(args, **extra):
 
 def format_answer(answer) -> str:
     lines = [f"Q: {answer.question}"]
+    if answer.filter:
+        lines.append(f"({answer.filter['summary']})")
     if answer.abstained:
         lines.append(answer.message)
         lines += [f"  ({n})" for n in answer.notices]
@@ -177,12 +213,13 @@ def format_answer(answer) -> str:
         lines.append(f"  {p.rank}. {p.score:.3f} (dense {p.dense:.2f}, sentence {p.sentence:.2f}, "
                      f"lexical {p.lexical:.2f}, date {p.date:.2f}) "
                      f"{p.chunk.id}: {text[:160]}{'…' if len(text) > 160 else ''}")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def cmd_ask(args) -> int:
     if args.question is not None and not args.question.strip():
         raise UsageError("the question is empty: pass a question in quotes, or none to read standard input.")
+    flt = _filter(args)  # a bad date is reported before the index is opened
     engine = open_engine(args, top_k=args.top_k)
     questions = [args.question] if args.question is not None else None
     status = 0
@@ -190,63 +227,85 @@ def cmd_ask(args) -> int:
     def answer(q: str) -> None:
         nonlocal status
         try:
-            a = engine.ask(q, method=args.method, top_k=args.top_k)
+            a = engine.ask(q, method=args.method, top_k=args.top_k, filter=flt)
         except UsageError as exc:
             status = 2
             _err(str(exc))
             if args.json and questions is None:  # keep one output line per input line
-                print(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False), flush=True)
+                print(_json_line({"question": q, "error": str(exc)}), flush=True)
             return
         if args.json:
-            print(json.dumps(a.to_dict(), ensure_ascii=False), flush=True)
+            print(_json_line(a.to_dict()), flush=True)
         else:
             print(format_answer(a) + "\n", flush=True)
 
     if questions is not None:
         answer(questions[0])
         return status
+    # Bytes that are not UTF-8 become U+FFFD (and the question is still answered), never a traceback.
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
     for line in sys.stdin:
         if line.strip():  # blank lines are skipped, not errors
-            answer(line.rstrip("\n"))
+            answer(line.rstrip("\r\n"))
     return 0
 
 
 def cmd_show(args) -> int:
-    from qa.index import load_index
+    from qa.index import read_manifest
+    from qa.index.store import find_article
 
     settings = _settings(args)
-    try:
-        articles = load_index(settings.index_dir).articles
+    try:  # the index's copy, read from its segment alone
+        article = find_article(settings.index_dir, args.article_id)
+        known = sorted(read_manifest(settings.index_dir)["corpus"]["articles"])
     except QAError:
         from qa.corpus import load_articles
 
         articles = {a.id: a for a in load_articles(settings.corpus_dir)}
-    article = articles.get(args.article_id)
+        article, known = articles.get(args.article_id), sorted(articles)
     if article is None:
-        known = ", ".join(sorted(articles)[:10])
-        raise UsageError(f"no article {args.article_id!r}; known ids: {known}")
+        raise UsageError(f"no article {args.article_id!r}; known ids: {', '.join(known[:10])}"
+                         + (f" (and {len(known) - 10:,} more)" if len(known) > 10 else ""))
     if args.json:
-        print(json.dumps(article.to_dict(), ensure_ascii=False))
+        print(_json_line(article.to_dict()))
     else:
         date = (article.date or "undated") + (" (approximate)" if article.date_approximate else "")
-        print(f"{article.title}\n{date}{' — ' + article.source if article.source else ''}"
-              f"{chr(10) + article.url if article.url else ''}\n\n{article.text}")
+        print(printable(f"{article.title}\n{date}{' — ' + article.source if article.source else ''}"
+                        f"{chr(10) + article.url if article.url else ''}\n\n{article.text}"))
     return 0
+
+
+def _check_output(flag: str, path: Path | None) -> None:
+    """An output file named on the command line must be writable before minutes of evaluation run."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a folder: name a file in it, e.g. {path / 'results'}"
+                         f"{'.md' if flag == '--report' else '.json'}.")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {path}: folder {path.parent} does not exist: create it, or write the file "
+                         "somewhere that exists.")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{flag} {path} cannot be written (permission denied): choose another path.")
 
 
 def cmd_eval(args) -> int:
     from qa import evaluate
 
+    _check_output("--json", args.json)
+    _check_output("--report", args.report)
     if args.external:
         settings = _settings(args)
         result = evaluate.run_external(args.external, settings, sample=args.sample, seed=args.seed)
     else:
         path = args.questions or args.corpus / "questions.jsonl"
-        questions = evaluate.load_questions(path)
+        from qa.testset import load_questions
+
+        questions = load_questions(path)
         engine = open_engine(args, top_k=10)
         result = evaluate.evaluate(engine, questions, progress=sys.stderr.isatty())
-    print(evaluate.format_summary(result) if hasattr(evaluate, "format_summary") else json.dumps(
-        {m: v for m, v in result["methods"].items()}, indent=2))
+    print(printable(evaluate.format_summary(result)))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), "utf-8")
     if args.report:
@@ -285,6 +344,11 @@ COMMANDS = {"index": cmd_index, "ask": cmd_ask, "show": cmd_show, "eval": cmd_ev
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A terminal that cannot show a character (LC_ALL=C) gets its escape, not a UnicodeEncodeError;
+    # for --json output the escape ("\ufffd") is the same JSON value.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# Retrieval methods: two baselines and the shipped fusion, in the order reports list them.
+METHODS = ("bm25", "dense", "hybrid")
+SHIPPED_METHOD = "hybrid"
 ENCODERS = ("onnx", "sentence-transformers")
 QUERY_ENCODERS = ("int8", "fp32")
 

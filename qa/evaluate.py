@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -11,7 +10,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qa.config import METHODS, SHIPPED_METHOD
 from qa.errors import QAError, UsageError
+from qa.testset import TestQuestion
+from qa.types import date_order
 from qa.metrics import (
     abstention_scores,
     contains_any,
@@ -28,168 +30,7 @@ if TYPE_CHECKING:
     from qa.pipeline import Engine
     from qa.types import Answer
 
-METHODS = ("bm25", "dense", "hybrid")
-SHIPPED_METHOD = "hybrid"
 RECALL_KS = (1, 3, 5, 10)
-REQUIRED_FIELDS = ("id", "question", "type", "expected", "articles", "answerable")
-EXAMPLE_LINE = (
-    '{"id": "q001", "question": "Who is the cabinet member?", "type": "person", '
-    '"expected": ["Jane Smith"], "articles": ["council-rated-inadequate"], '
-    '"history": [], "answerable": true, "current": false}'
-)
-
-
-@dataclass(frozen=True)
-class GoldSpan:
-    """A gold sentence or answer span: offsets into the article's text."""
-
-    article_id: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class TestQuestion:
-    """One line of a questions file.
-
-    Usage example:
-        q = TestQuestion(id="q1", question="Who?", type="person", expected=("Jane Smith",),
-                         articles=("council-rated-inadequate",), history=(),
-                         answerable=True, current=False)
-    """
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    id: str
-    question: str
-    type: str
-    expected: tuple[str, ...]  # any of them in the answer makes it correct
-    articles: tuple[str, ...]  # gold article ids; the answer must cite one
-    history: tuple[str, ...]  # earlier user questions, replayed before this one
-    answerable: bool
-    current: bool
-    gold: tuple[GoldSpan, ...] = ()
-
-
-# ---------------------------------------------------------------- loading
-
-
-def _line_error(path: Path, lineno: int, problem: str, fix: str) -> UsageError:
-    return UsageError(f"{path}, line {lineno}: {problem}. {fix}")
-
-
-def _string_list(value: Any, name: str, path: Path, lineno: int) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _line_error(
-            path, lineno, f"field {name!r} must be a list of strings, not {json.dumps(value)}",
-            f'Write it as e.g. "{name}": ["..."] (or [] for none).',
-        )
-    return tuple(value)
-
-
-def _parse_gold(value: Any, path: Path, lineno: int) -> tuple[GoldSpan, ...]:
-    fix = 'Write it as "gold": [{"article_id": "...", "start": 0, "end": 10}], or leave it out.'
-    if not isinstance(value, list):
-        raise _line_error(path, lineno, "field 'gold' must be a list", fix)
-    spans = []
-    for item in value:
-        ok = (
-            isinstance(item, dict)
-            and isinstance(item.get("article_id"), str)
-            and all(isinstance(item.get(k), int) and not isinstance(item.get(k), bool)
-                    for k in ("start", "end"))
-        )
-        if not ok or not 0 <= item["start"] <= item["end"]:
-            raise _line_error(path, lineno, f"gold span {json.dumps(item)} is malformed", fix)
-        spans.append(GoldSpan(item["article_id"], item["start"], item["end"]))
-    return tuple(spans)
-
-
-def _parse_question(obj: Any, path: Path, lineno: int) -> TestQuestion:
-    if not isinstance(obj, dict):
-        raise _line_error(path, lineno, f"expected a JSON object, found {type(obj).__name__}",
-                          f"Write one object per line, e.g. {EXAMPLE_LINE}")
-    missing = [f for f in REQUIRED_FIELDS if f not in obj]
-    if missing:
-        raise _line_error(
-            path, lineno, f"missing field{'s' if len(missing) > 1 else ''} "
-            + ", ".join(repr(f) for f in missing),
-            f"Each question needs {', '.join(REQUIRED_FIELDS)}, e.g. {EXAMPLE_LINE}",
-        )
-    for name in ("id", "question", "type"):
-        if not isinstance(obj[name], str) or not obj[name].strip():
-            raise _line_error(path, lineno, f"field {name!r} must be a non-empty string",
-                              f'Write it as e.g. "{name}": "...".')
-    for name in ("answerable", "current"):
-        if name in obj and not isinstance(obj[name], bool):
-            raise _line_error(path, lineno, f"field {name!r} must be true or false, "
-                              f"not {json.dumps(obj[name])}", "Use a JSON boolean.")
-    expected = _string_list(obj["expected"], "expected", path, lineno)
-    articles = _string_list(obj["articles"], "articles", path, lineno)
-    history = _string_list(obj.get("history", []), "history", path, lineno)
-    if obj["answerable"] and not (expected and articles):
-        raise _line_error(
-            path, lineno, "an answerable question needs at least one expected phrase and one "
-            "gold article", 'Fill "expected" and "articles", or set "answerable": false.',
-        )
-    if not obj["answerable"] and expected:
-        raise _line_error(path, lineno, "an unanswerable question has expected phrases",
-                          'Set "expected": [], or set "answerable": true.')
-    return TestQuestion(
-        id=obj["id"],
-        question=obj["question"],
-        type=obj["type"],
-        expected=expected,
-        articles=articles,
-        history=history,
-        answerable=obj["answerable"],
-        current=obj.get("current", False),
-        gold=_parse_gold(obj.get("gold", []), path, lineno),
-    )
-
-
-def load_questions(path: str | Path) -> list[TestQuestion]:
-    """Read a JSONL questions file: one JSON object per line, blank lines skipped.
-
-    Args:
-        path: the file, e.g. corpus/questions.jsonl.
-
-    Returns:
-        The questions in file order.
-
-    Raises:
-        UsageError: the file is missing or empty, a line is not JSON, a field is missing
-            or of the wrong type, or an id repeats. The message names file, line and fix.
-    """
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise UsageError(
-            f"questions file {path} not found. Pass the path of a JSONL file, "
-            "e.g. corpus/questions.jsonl."
-        ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read questions file {path}: {e}. It must be UTF-8 text.") from e
-    questions: list[TestQuestion] = []
-    seen: dict[str, int] = {}
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise _line_error(path, lineno, f"not valid JSON ({e.msg} at column {e.colno})",
-                              f"Write one JSON object per line, e.g. {EXAMPLE_LINE}") from None
-        question = _parse_question(obj, path, lineno)
-        if question.id in seen:
-            raise _line_error(path, lineno, f"id {question.id!r} is already used on line "
-                              f"{seen[question.id]}", "Give every question its own id.")
-        seen[question.id] = lineno
-        questions.append(question)
-    if not questions:
-        raise UsageError(f"questions file {path} holds no questions. Add lines like {EXAMPLE_LINE}")
-    return questions
 
 
 # ---------------------------------------------------------------- running
@@ -209,21 +50,16 @@ class _Run:
         return self.answer is None or self.answer.abstained
 
 
-def _date_key(date: str | None) -> tuple[int, ...]:
-    if not date:
-        return (-1,)
-    return tuple(int(part) for part in date.split("-") if part.isdigit())
-
-
 def _ask(engine: Engine, q: TestQuestion, method: str, top_k: int) -> _Run:
     history: list[dict[str, str]] = []
     try:
+        extra = {"filter": q.filter} if q.filter else {}  # the conversation's filter, for every turn
         for earlier in q.history:
-            prior = engine.ask(earlier, list(history), method=method, top_k=top_k)
+            prior = engine.ask(earlier, list(history), method=method, top_k=top_k, **extra)
             history.append({"role": "user", "content": earlier})
             history.append({"role": "assistant", "content": prior.answer or prior.message})
         started = time.perf_counter()
-        answer = engine.ask(q.question, list(history), method=method, top_k=top_k)
+        answer = engine.ask(q.question, list(history), method=method, top_k=top_k, **extra)
         return _Run(q, answer, None, time.perf_counter() - started)
     except QAError as e:
         return _Run(q, None, str(e), 0.0)
@@ -275,7 +111,7 @@ def _newest_first(run: _Run, articles: dict[str, Any]) -> bool:
     gold = [a for a in run.question.articles if a in articles]
     if not gold:
         return False
-    newest = max(gold, key=lambda a: _date_key(articles[a].date))
+    newest = max(gold, key=lambda a: date_order(articles[a].date))
     return run.answer.citations[0].article_id == newest
 
 
@@ -563,8 +399,6 @@ def write_report(result: dict[str, Any], md_path: str | Path, plot_path: str | P
         plot_path: the PNG to write; the report links it by relative path when it can.
     """
     md_path, plot_path = Path(md_path), Path(plot_path)
-    md_path.parent.mkdir(parents=True, exist_ok=True)
-    plot_path.parent.mkdir(parents=True, exist_ok=True)
     methods = result["methods"]
     names = list(methods)
     recall_plot(result).savefig(plot_path)

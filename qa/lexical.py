@@ -1,76 +1,146 @@
-"""BM25 for the chunks: built with bm25s at index time, scored with numpy at query time.
+"""BM25 for the chunks: term postings written per segment at index time, scored with numpy at query time.
 
-bm25s precomputes every (term, chunk) BM25 score into a sparse CSC matrix; answering a query is
-then a sum of the query terms' columns. The matrix is saved with the index (plain arrays, no
-pickle), so a question costs neither the bm25s/scipy import (~0.4–1.4 s here) nor re-indexing.
+Scores are Lucene's BM25 (k1 1.5, b 0.75) over our stemmed, stopword-free terms, computed the way bm25s
+computes them (a float32 idf, a float64 term-frequency part, the product stored as float32; tests check
+against bm25s). They are computed when a question is asked, from each segment's term frequencies and
+the collection's statistics (documents, document frequencies, average length, deleted chunks left out),
+so an index updated one segment at a time scores exactly like one rebuilt from scratch, and a question
+costs neither the bm25s/scipy import nor a matrix of every (term, chunk) score.
 """
 
 from __future__ import annotations
 
-import json
 import math
+from array import array
+from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from qa.text import terms
 
+K1 = 1.5
+B = 0.75
+
+
+class PostingsBuilder:
+    """Collects the terms of one segment's chunks, in chunk order, for ``postings()``.
+
+    Usage example:
+        builder = PostingsBuilder()
+        for text in chunk_texts:
+            builder.add(text)
+        vocab, indptr, docs, tf, doc_len = builder.postings()
+    """
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self._terms, self._docs, self._tf = array("i"), array("i"), array("f")
+        self.doc_len = array("i")
+
+    def add(self, text: str) -> None:
+        tokens = terms(text)
+        doc = len(self.doc_len)
+        self.doc_len.append(len(tokens))
+        for term_id, n in Counter(self.vocab.setdefault(t, len(self.vocab)) for t in tokens).items():
+            self._terms.append(term_id)
+            self._docs.append(doc)
+            self._tf.append(n)
+
+    def postings(self) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(vocabulary, indptr, docs, tf, doc_len): term t's chunks are ``docs[indptr[t]:indptr[t+1]]``,
+        ascending, with their term frequencies in ``tf``."""
+        term_ids = np.frombuffer(self._terms, dtype=np.int32) if len(self._terms) else np.zeros(0, np.int32)
+        order = np.argsort(term_ids, kind="stable")  # by term, then chunk
+        counts = np.bincount(term_ids, minlength=len(self.vocab)) if len(term_ids) else np.zeros(len(self.vocab),
+                                                                                                  np.int64)
+        indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        docs = np.frombuffer(self._docs, dtype=np.int32)[order] if len(self._docs) else np.zeros(0, np.int32)
+        tf = np.frombuffer(self._tf, dtype=np.float32)[order] if len(self._tf) else np.zeros(0, np.float32)
+        doc_len = np.frombuffer(self.doc_len, dtype=np.int32).copy() if len(self.doc_len) else np.zeros(0, np.int32)
+        return dict(self.vocab), indptr, docs.astype(np.int32), tf.astype(np.float32), doc_len
+
 
 @dataclass
-class BM25:
-    """Precomputed BM25 scores: ``data[indptr[t]:indptr[t+1]]`` are term t's scores in ``indices`` chunks."""
+class SegmentPostings:
+    """One segment's postings as the query side reads them (arrays may be memory-mapped)."""
 
-    data: np.ndarray  # float32
-    indices: np.ndarray  # int32 chunk rows
-    indptr: np.ndarray  # int64, one more than the vocabulary
-    vocab: dict[str, int]
-    num_docs: int
+    indptr: np.ndarray  # int64
+    docs: np.ndarray  # int32, segment-local chunk rows
+    tf: np.ndarray  # float32
+    doc_len: np.ndarray  # int32 per chunk
+    lookup: Callable[[Sequence[str]], dict[str, int]]  # terms -> this segment's term ids (those it has)
+    offset: int  # the segment's first chunk in the collection's rows
+    live: np.ndarray | None = None  # bool per chunk; None = none deleted
 
-    @classmethod
-    def build(cls, texts: Sequence[str]) -> "BM25":
-        """Index texts with bm25s (Lucene BM25, k1 1.5, b 0.75) over our stemmed, stopword-free terms."""
-        import bm25s
-        from bm25s.tokenization import Tokenized
 
-        vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in terms(text)] for text in texts]
-        if not texts or not vocab:
-            return cls(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(len(vocab) + 1, np.int64),
-                       vocab, len(texts))
-        model = bm25s.BM25()
-        # bm25s adds an empty token to the vocabulary it is given unless told not to: pass a copy.
-        model.index(Tokenized(ids=ids, vocab=dict(vocab)), show_progress=False, create_empty_token=False)
-        s = model.scores
-        return cls(np.asarray(s["data"], np.float32), np.asarray(s["indices"], np.int32),
-                   np.asarray(s["indptr"], np.int64), vocab, int(s["num_docs"]))
+class LexicalIndex:
+    """BM25 over the live chunks of a collection's segments.
 
-    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query (repeated terms count again, as in bm25s)."""
-        out = np.zeros(self.num_docs, dtype=np.float32)
-        for t in query_terms:
-            i = self.vocab.get(t)
-            if i is not None:
-                a, b = self.indptr[i], self.indptr[i + 1]
-                np.add.at(out, self.indices[a:b], self.data[a:b])
+    Usage example:
+        lexical = LexicalIndex(segments, total_chunks)
+        scores = lexical.scores(terms("who rated the council"))  # float32, one per chunk row
+    """
+
+    def __init__(self, segments: list[SegmentPostings], total: int):
+        self.segments = segments
+        self.total = total
+        live_len = [s.doc_len if s.live is None else s.doc_len[s.live] for s in segments]
+        self.num_docs = int(sum(len(x) for x in live_len))
+        length = int(sum(int(x.sum(dtype=np.int64)) for x in live_len))
+        # bm25s: avg_doc_len = np.array(lengths).mean(), an exact integer sum over float64 division
+        avg = np.float64(length) / self.num_docs if length else np.float64(1.0)  # no terms: no postings
+        # The length part of each chunk's BM25 denominator, k1 * ((1 - b) + b * |d| / avgdl), as bm25s has it.
+        self._norm = [K1 * ((1 - B) + B * s.doc_len / avg) for s in segments]
+
+    def _postings(self, query_terms: Sequence[str]) -> dict[str, list[tuple[int, int, int]]]:
+        """term -> [(segment, start, end) of its postings] for the terms some segment holds."""
+        out: dict[str, list[tuple[int, int, int]]] = {}
+        unique = list(dict.fromkeys(query_terms))
+        for k, seg in enumerate(self.segments):
+            for t, term_id in seg.lookup(unique).items():
+                out.setdefault(t, []).append((k, int(seg.indptr[term_id]), int(seg.indptr[term_id + 1])))
         return out
 
-    def idf(self) -> dict[str, float]:
-        """Inverse document frequency of each term (for weighting term overlap in sentences)."""
+    def doc_freqs(self, query_terms: Sequence[str]) -> dict[str, int]:
+        """The number of live chunks holding each term (0 for a term no live chunk holds)."""
+        found = self._postings(query_terms)
+        return {t: self._df(found.get(t, ())) for t in dict.fromkeys(query_terms)}
+
+    def _df(self, spans) -> int:
+        df = 0
+        for k, a, b in spans:
+            live = self.segments[k].live
+            df += (b - a) if live is None else int(live[self.segments[k].docs[a:b]].sum())
+        return df
+
+    def idf(self, df: int) -> float:
+        """Lucene's idf for a document frequency (float64, as used to weigh terms in sentences)."""
         n = max(self.num_docs, 1)
-        df = np.diff(self.indptr)
-        return {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in self.vocab.items()}
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def save(self, folder: Path) -> None:
-        with open(folder / "bm25.npz", "wb") as f:
-            np.savez(f, data=self.data, indices=self.indices, indptr=self.indptr,
-                     num_docs=np.array([self.num_docs]))
-        (folder / "bm25_vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), "utf-8")
-
-    @classmethod
-    def load(cls, folder: Path) -> "BM25":
-        with np.load(folder / "bm25.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("data", "indices", "indptr", "num_docs")}
-        vocab = json.loads((folder / "bm25_vocab.json").read_text("utf-8"))
-        return cls(arrays["data"], arrays["indices"], arrays["indptr"], vocab, int(arrays["num_docs"][0]))
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 score of every chunk row for the query (a repeated term counts again, as in bm25s);
+        deleted chunks score 0."""
+        out = np.zeros(self.total, dtype=np.float32)
+        found = self._postings(query_terms)
+        idf32: dict[str, np.float32] = {}
+        for t in query_terms:
+            spans = found.get(t)
+            if not spans:
+                continue
+            if t not in idf32:
+                df = self._df(spans)
+                if df == 0:
+                    continue
+                idf32[t] = np.float32(math.log(1 + (self.num_docs - df + 0.5) / (df + 0.5)))
+            for k, a, b in spans:
+                seg = self.segments[k]
+                docs, tf = seg.docs[a:b], seg.tf[a:b]
+                score = (idf32[t] * (tf / (self._norm[k][docs] + tf))).astype(np.float32)
+                if seg.live is not None:
+                    score[~seg.live[docs]] = 0.0
+                np.add.at(out, docs.astype(np.int64) + seg.offset, score)
+        return out

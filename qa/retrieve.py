@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index import APPROX_ABOVE, Index
+from qa.config import METHODS
+from qa.filters import Filter, allowed_articles
+from qa.index import Index
 from qa.text import terms
 from qa.types import Passage
-
-METHODS = ("hybrid", "bm25", "dense")
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,33 @@ class Weights:
     #                        one answering sentence among its neighbours (benchmarks/tune_answer.py)
     lexical: float = 0.5  # BM25 / the query's best BM25
     candidates: int = 50  # from each retriever, before fusion
+    latest: float = 0.12  # × the article's recency (0 oldest … 1 newest), for "current / latest" questions
+    year: float = 0.15  # for each year a question names that the article is dated in
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of the collection a filter keeps: its chunk rows, and how many articles of how many."""
+
+    filter: Filter
+    chunks: np.ndarray  # bool per chunk row
+    articles: int
+    total: int
+
+    def to_dict(self) -> dict:
+        """The filter an answer used, echoed with its answer ("answered from 3 of 5 articles, 2019–2021")."""
+        summary = f"answered from {self.articles:,} of {self.total:,} articles"
+        described = self.filter.describe()
+        return self.filter.to_dict() | {"matching_articles": self.articles, "total_articles": self.total,
+                                        "summary": f"{summary}, {described}" if described else summary}
+
+
+SCOPES_KEPT = 32  # filters whose masks are kept (a conversation asks with the same one again and again)
 
 
 class Retriever:
-    """Holds the BM25 model, the chunk matrix and the collection's term statistics.
+    """Searches one index: BM25 and dense candidates, fused; the date cues of the question lift the
+    passages of the articles of its time. Per question it touches only the candidates' rows.
 
     Usage example:
         retriever = Retriever(load_index(Path("index")))
@@ -36,46 +60,71 @@ class Retriever:
     def __init__(self, index: Index, weights: Weights = Weights()):
         self.index = index
         self.weights = weights
-        self.chunks = index.chunks
-        self.bm25 = index.bm25
-        self.idf = self.bm25.idf()
-        self.max_idf = math.log(1 + (max(len(self.chunks), 1) + 0.5) / 0.5)
-        # Up to APPROX_ABOVE chunks, exact search is a matrix product; above it the HNSW index answers.
-        self.matrix = index.chunk_vectors() if len(self.chunks) <= APPROX_ABOVE else None
-        # Row numbers (in index.sentence_vectors) of the sentences each chunk holds, whole or in part.
-        self.chunk_sentence_rows = [
-            np.array([index.sentence_row[f"{c.article_id}:{o}"] for o in c.sentences
-                      if f"{c.article_id}:{o}" in index.sentence_row], dtype=np.int64)
-            for c in self.chunks
-        ]
+        # Dates are first-class: "latest" questions lift the newest articles (by the rank of their date
+        # among the collection's dates), a named year its articles.
+        dates = index.article_dates
+        live = index.live_articles
+        dated = sorted({str(d) for d, ok in zip(dates.tolist(), live.tolist()) if ok and d})
+        position = {d: i / (len(dated) - 1) if len(dated) > 1 else 1.0 for i, d in enumerate(dated)}
+        self.recency = np.array([position.get(str(d), np.nan) for d in dates.tolist()], dtype=np.float64)
+        self._scopes: OrderedDict[Filter, Scope] = OrderedDict()
+        self._lock = threading.Lock()
 
-    @property
-    def vocabulary(self) -> set[str]:
-        return set(self.bm25.vocab)
+    def scope(self, flt: Filter) -> Scope:
+        """The chunks ``flt`` allows (computed once per filter and kept for the next questions).
 
-    def term_weight(self, term: str) -> float:
-        return self.idf.get(term, self.max_idf)
+        Raises:
+            UsageError: the filter names a publisher or article the collection does not have.
+        """
+        with self._lock:
+            found = self._scopes.get(flt)
+            if found is not None:
+                self._scopes.move_to_end(flt)
+                return found
+        index = self.index
+        keep = allowed_articles(flt, dates=index.article_dates, sources=index.article_sources,
+                                ids=np.array(index.article_ids, dtype=str), titles=index.titles,
+                                live=index.live_articles)
+        chunks = keep[index.chunk_table[:, 0]] if index.n_chunks else np.zeros(0, dtype=bool)
+        found = Scope(flt, chunks, int(keep.sum()), len(index.articles))
+        with self._lock:
+            self._scopes[flt] = found
+            while len(self._scopes) > SCOPES_KEPT:
+                self._scopes.popitem(last=False)
+        return found
 
-    def bm25_scores(self, query_terms: list[str]) -> np.ndarray:
-        return self.bm25.scores(query_terms)
+    def date_boost(self, chunk_row: int, years: tuple[str, ...], latest: bool) -> float:
+        """What a passage gains from the question's time cues."""
+        article = int(self.index.chunk_table[chunk_row, 0])
+        if latest and not years:
+            recency = float(self.recency[article])
+            return self.weights.latest * recency if recency == recency else 0.0
+        boost, year = 0.0, self.index.article_year(article)
+        for y in years:
+            if year == y:
+                boost = boost + self.weights.year
+        return boost
 
-    def dense_scores(self, vector: np.ndarray, k: int) -> dict[int, float]:
-        if self.matrix is not None:
-            scores = self.matrix @ vector
-            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-            return {int(i): float(scores[i]) for i in top}
-        sims, idx = self.index.faiss_index.search(vector[None, :].astype(np.float32), k)
-        return {int(i): float(s) for s, i in zip(sims[0], idx[0]) if i >= 0}
+    def bm25_top(self, bm: np.ndarray, k: int) -> list[int]:
+        """The ``k`` rows of highest positive BM25; ties at the cut go to the lower rows."""
+        positive = np.flatnonzero(bm > 0)
+        if len(positive) <= k:
+            return positive.tolist()
+        scores = bm[positive]
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        above = positive[scores > kth]
+        return np.concatenate([above, positive[scores == kth][: k - len(above)]]).tolist()
 
     def _best_sentence(self, vector: np.ndarray, cands) -> dict[int, float]:
         """chunk row -> the highest cosine of the question with one of its sentences."""
-        cands = [i for i in cands if len(self.chunk_sentence_rows[i])]
-        if not cands:
+        ranges = [(i, self.index.chunk_sentence_rows(i)) for i in cands]
+        ranges = [(i, r) for i, r in ranges if len(r)]
+        if not ranges:
             return {}
-        rows = [self.chunk_sentence_rows[i] for i in cands]
-        sims = self.index.sentence_vectors[np.concatenate(rows)] @ vector
-        starts = np.cumsum([0] + [len(r) for r in rows[:-1]])
-        return dict(zip(cands, np.maximum.reduceat(sims, starts).tolist()))
+        rows = np.concatenate([np.arange(r.start, r.stop) for _, r in ranges])
+        sims = self.index.sentence_vectors_at(rows) @ vector
+        starts = np.cumsum([0] + [len(r) for _, r in ranges[:-1]])
+        return dict(zip([i for i, _ in ranges], np.maximum.reduceat(sims, starts).tolist()))
 
     def search(
         self,
@@ -84,7 +133,9 @@ class Retriever:
         *,
         top_k: int = 5,
         method: str = "hybrid",
-        date_boost: dict[str, float] | None = None,
+        years: tuple[str, ...] = (),
+        latest: bool = False,
+        scope: Scope | None = None,
     ) -> list[Passage]:
         """Ranked passages for a query.
 
@@ -93,34 +144,41 @@ class Retriever:
             query: the query text (for BM25).
             top_k: how many passages to return.
             method: "hybrid" (shipped), "bm25" or "dense".
-            date_boost: article id -> score added for the question's time cues.
+            years: the years the question names: their articles' passages are lifted (hybrid only).
+            latest: the question asks for the current state: the newest articles are lifted (hybrid only).
+            scope: only these chunks are searched (a filter); each method still returns its best k.
         """
         if method not in METHODS:
             raise ValueError(f"method {method!r} is unknown; choose one of {', '.join(METHODS)}")
-        n = len(self.chunks)
+        index = self.index
+        allowed = index.live_chunks if scope is None else scope.chunks
+        n = int(allowed.sum())
         if n == 0:
             return []
         k = min(n, max(self.weights.candidates, top_k))
-        bm = self.bm25_scores(terms(query))
+        bm = index.lexical.scores(terms(query))
+        if scope is not None:
+            bm[~allowed] = 0.0  # the best BM25 among the allowed chunks is what normalises the rest
         bm_max = float(bm.max()) if len(bm) else 0.0
         lexical = bm / bm_max if bm_max > 0 else bm
-        dense = self.dense_scores(vector, k) if method != "bm25" else {}
+        dense = index.dense_top(vector, k, None if scope is None else allowed) if method != "bm25" else {}
         cands = set(dense)
         if method != "dense":
-            cands.update(int(i) for i in np.argsort(-bm)[:k] if bm[i] > 0)
-        if method == "hybrid" and self.matrix is not None:
+            cands.update(self.bm25_top(bm, k))
+        if method == "hybrid":
+            # Every candidate gets its real cosine, also one only BM25 found (and above APPROX_ABOVE,
+            # where the approximate search returns only its own k).
             missing = [i for i in cands if i not in dense]
             if missing:
-                dense.update(zip(missing, (self.matrix[missing] @ vector).tolist()))
+                dense.update(zip(missing, (index.chunk_vectors_at(missing) @ vector).tolist()))
         floor = min(dense.values()) if dense else 0.0
         best_sentence = self._best_sentence(vector, cands) if method == "hybrid" and self.weights.sentence else {}
-        boost = date_boost or {}
         scored = []
         for i in cands:
             d = dense.get(i, floor)
             sent = best_sentence.get(i, d)
             lex = float(lexical[i])
-            b = boost.get(self.chunks[i].article_id, 0.0)
+            b = self.date_boost(i, years, latest) if method == "hybrid" else 0.0
             if method == "bm25":
                 s = lex
             elif method == "dense":
@@ -130,6 +188,6 @@ class Retriever:
             scored.append((s, i, d, sent if best_sentence else 0.0, lex, b))
         scored.sort(key=lambda x: (-x[0], x[1]))
         return [
-            Passage(chunk=self.chunks[i], rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
+            Passage(chunk=index.chunk(i), rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
             for r, (s, i, d, sent, lex, b) in enumerate(scored[:top_k])
         ]

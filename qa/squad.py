@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import UsageError
-from qa.evaluate import GoldSpan, TestQuestion
+from qa.testset import GoldSpan, TestQuestion
 from qa.types import Article
 
 PARAGRAPH_SEPARATOR = "\n\n"
@@ -38,7 +38,10 @@ def _read_json(path: Path) -> Any:
         raise UsageError(
             f"SQuAD file {path} is not readable JSON ({e}). Pass a SQuAD-format .json file, "
             "optionally gzipped."
-        ) from e
+        ) from None
+    except RecursionError:
+        raise UsageError(f"SQuAD file {path}: its JSON is nested too deeply to be SQuAD. Pass a SQuAD-format "
+                         ".json file.") from None
 
 
 def _dataset_name(path: Path, version: Any) -> str:
@@ -48,6 +51,49 @@ def _dataset_name(path: Path, version: Any) -> str:
     if "covid" in name:
         return "COVID-QA"
     return f"SQuAD v{str(version).lstrip('vV')}" if version else "SQuAD"
+
+
+SHAPE = ('{"data": [{"title": "…", "paragraphs": [{"context": "…", "qas": [{"id": "…", "question": "…", '
+         '"answers": [{"text": "…", "answer_start": 0}]}]}]}]}')
+
+
+def _bad(path: Path, where: str, problem: str) -> UsageError:
+    return UsageError(f"SQuAD file {path}, {where}: {problem}. Each record must look like {SHAPE}.")
+
+
+def _paragraphs(entry: Any, path: Path, n: int) -> list[dict]:
+    """The article's paragraphs that have a context, each checked for shape."""
+    if not isinstance(entry, dict):
+        raise _bad(path, f"article {n}", f"is {type(entry).__name__}, not an object")
+    paragraphs = entry.get("paragraphs", [])
+    if not isinstance(paragraphs, list):
+        raise _bad(path, f"article {n}", '"paragraphs" must be a list')
+    out = []
+    for i, p in enumerate(paragraphs, 1):
+        where = f"article {n}, paragraph {i}"
+        if not isinstance(p, dict):
+            raise _bad(path, where, f"is {type(p).__name__}, not an object")
+        if not p.get("context"):
+            continue
+        if not isinstance(p["context"], str):
+            raise _bad(path, where, f'"context" must be text, not {type(p["context"]).__name__}')
+        qas = p.get("qas", [])
+        if not isinstance(qas, list):
+            raise _bad(path, where, '"qas" must be a list of questions')
+        for j, qa in enumerate(qas, 1):
+            at = f"{where}, question {j}"
+            if not isinstance(qa, dict):
+                raise _bad(path, at, f"is {type(qa).__name__}, not an object")
+            if not isinstance(qa.get("question"), str) or not qa["question"].strip():
+                raise _bad(path, at + (f" (id {qa['id']!r})" if "id" in qa else ""), '"question" must be non-empty text')
+            answers = qa.get("answers", [])
+            if not isinstance(answers, list) or not all(
+                    isinstance(a, dict) and isinstance(a.get("text", ""), str)
+                    and isinstance(a.get("answer_start", 0), int) for a in answers):
+                raise _bad(path, at + (f" (id {qa['id']!r})" if "id" in qa else ""),
+                           '"answers" must be a list of {"text": "…", "answer_start": N} objects')
+        out.append(p)
+    return out
 
 
 def locate_answer(context: str, text: str, answer_start: int | None) -> tuple[int, int] | None:
@@ -119,12 +165,7 @@ def load_squad(
     questions: list[TestQuestion] = []
     used_ids: set[str] = set()
     for n, entry in enumerate(data, start=1):
-        try:
-            paragraphs = [p for p in entry.get("paragraphs", []) if p.get("context")]
-        except AttributeError:
-            raise UsageError(
-                f"SQuAD file {path}: article {n} is not an object with \"paragraphs\"."
-            ) from None
+        paragraphs = _paragraphs(entry, path, n)
         if not paragraphs:
             continue
         raw_title = entry.get("title")

@@ -21,11 +21,34 @@ yours yourself yourselves s t don shall may might must also said says say tell t
 """.split())
 
 
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# What a terminal would act on rather than show: C0 and C1 controls (but tab and newline), DEL, and the
+# bidirectional overrides that make text read differently from how it is stored.
+TERMINAL_UNSAFE_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def clean_question(text: str) -> str:
-    """Control and invisible characters become spaces; whitespace is collapsed."""
+    """Control and invisible characters become spaces; whitespace is collapsed. A lone surrogate (bytes
+    that were not UTF-8, read with surrogateescape, or a "\\ud800" in JSON) becomes U+FFFD, which the
+    tokenizer can read."""
+    text = SURROGATE_RE.sub("\ufffd", text)
     text = unicodedata.normalize("NFC", text)
     text = CONTROL_RE.sub(" ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: each control character shown as its escape (``\\x1b``), so
+    an article cannot recolour, beep at or rewrite the user's terminal. Offsets still refer to the
+    stored text (``qa show --json`` prints it exactly)."""
+    return TERMINAL_UNSAFE_RE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                  else f"\\u{ord(m.group()):04x}", SURROGATE_RE.sub("\ufffd", text))
+
+
+def json_safe(line: str) -> str:
+    """A JSON text whose characters are all safe on a terminal: json.dumps escapes C0 controls but
+    leaves C1 controls and bidirectional overrides raw; they become \\u escapes (the same JSON value)."""
+    return TERMINAL_UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", SURROGATE_RE.sub("\ufffd", line))
 
 
 @lru_cache(maxsize=1)

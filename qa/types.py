@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class Article:
         }
 
 
+def date_order(date: str | None) -> str:
+    """Sort key of an ISO date as precise as known ("2024" < "2024-01" < "2024-01-15"); undated first."""
+    return date or ""
+
+
 @dataclass(frozen=True)
 class Sentence:
     id: str  # f"{article_id}:{ordinal}"
@@ -54,6 +62,14 @@ class Chunk:
     text: str
     sentences: tuple[int, ...] = ()  # ordinals of the sentences it holds (whole or part)
     tokens: int = 0
+
+
+@dataclass(frozen=True)
+class QueryVectors:
+    """A question's vectors: the one searched with (a follow-up: with its earlier turn's) and its own."""
+
+    search: "np.ndarray"
+    own: "np.ndarray"
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,7 @@ class Answer:
     query: str = ""  # what was searched (the question, expanded by follow-up context)
     dated: bool = False  # quotes shown newest first because sources from different dates differ
     confidence: float = 0.0
+    filter: dict[str, Any] | None = None  # the filter the question was answered within (qa.retrieve.Scope)
     articles: dict[str, Article] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,6 +158,7 @@ class Answer:
             "dated": self.dated,
             "query": self.query,
             "notices": list(self.notices),
+            "filter": self.filter,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict(self.articles.get(p.chunk.article_id)) for p in self.passages],
         }

@@ -94,25 +94,28 @@ def test_a_follow_up_reuses_the_previous_questions_vector(engine):
     and searches with the same vector as when the previous question has to be embedded again."""
     import numpy as np
 
+    from qa.pipeline import Engine
+
     first = "Who is the cabinet member for children and young people?"
     engine.ask(first)
     history = [{"role": "user", "content": first}]
     texts: list[list[str]] = []
-    embed = engine.embed_queries
-    engine.embed_queries = lambda batch: texts.append(list(batch)) or embed(batch)
+    encoder = engine.embedder
+    embed = encoder.embed
+    encoder.embed = lambda batch, **kw: texts.append(list(batch)) or embed(batch, **kw)
     try:
-        warm, own = engine.query_vectors(("What did he apologise for?", first))
-        engine._recent = type(engine._recent)(engine._recent.size)  # forget: both texts are embedded
-        cold, own_again = engine.query_vectors(("What did he apologise for?", first))
+        warm = engine.query_vectors(("What did he apologise for?", first))
+        # a fresh engine has no recent vectors: both texts are embedded (by the same encoder)
+        cold = Engine(engine.index, engine.settings, embedder=encoder).query_vectors(("What did he apologise for?", first))
         follow = engine.ask("What did he apologise for?", history)
     finally:
-        del engine.embed_queries
+        del encoder.embed
     assert texts[0] == ["What did he apologise for?"]
     assert texts[1] == ["What did he apologise for?", first]
     assert texts[2] == ["What did he apologise for?"]
-    assert np.allclose(warm, cold, atol=1e-5) and np.allclose(own, own_again, atol=1e-5)
-    assert abs(float(np.linalg.norm(warm)) - 1.0) < 1e-5
-    assert float(warm @ own) < 0.999  # the earlier question moved the search vector
+    assert np.allclose(warm.search, cold.search, atol=1e-5) and np.allclose(warm.own, cold.own, atol=1e-5)
+    assert abs(float(np.linalg.norm(warm.search)) - 1.0) < 1e-5
+    assert float(warm.search @ warm.own) < 0.999  # the earlier question moved the search vector
     assert not follow.abstained and follow.query == f"What did he apologise for? {first}"
 
 
@@ -256,8 +259,8 @@ def test_a_clause_naming_the_occasion_does_not_pick_a_sentence_that_only_restate
     question = "What did Ofsted say about care leavers when the council was rated good?"
     answer = engine.ask(question)
     assert not answer.abstained and "personal advisers" in answer.citations[0].quote
-    engine.answer_params = replace(engine.answer_params, context_term_weight=1.0)
-    assert "personal advisers" not in engine.ask(question).citations[0].quote  # the old weighting
+    old_weighting = engine.variant(params=replace(engine.answer_params, context_term_weight=1.0))
+    assert "personal advisers" not in old_weighting.ask(question).citations[0].quote
 
 
 def test_who_said_a_line_deep_in_a_long_quotation_finds_who_introduced_it(tmp_path):
@@ -292,7 +295,6 @@ def test_what_a_named_person_said_is_quoted_from_them_not_from_another_speaker(t
 def test_a_named_persons_words_on_another_subject_do_not_answer(tmp_path):
     """'What did Jane Smith say about X?': her name is a condition, not evidence; her words on
     something else are no answer, however often the question names her."""
-    from dataclasses import replace
 
     engine = engine_over(tmp_path, {"debate": ("Council debate", "2024-03", (
         "Councillors debated the foster care budget on Tuesday.\n\n"
@@ -303,5 +305,5 @@ def test_a_named_persons_words_on_another_subject_do_not_answer(tmp_path):
     assert answer.abstained
     assert "backbone" in engine.ask("What did Cllr Jane Smith say about foster carers?").answer
     assert answer.confidence > 0  # a quote of hers was found, and judged too weak
-    engine.answer_params = replace(engine.answer_params, speaker_name_evidence=True)
-    assert engine.ask(question).confidence > answer.confidence  # her name would have counted as support
+    with_name = engine.variant(params=engine.answer_params.without("speaker_name_not_evidence"))
+    assert with_name.ask(question).confidence > answer.confidence  # her name would have counted as support

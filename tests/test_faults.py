@@ -85,11 +85,12 @@ def check_whole(index) -> None:
     """One generation, not a mix: every file agrees with the others and with the manifest."""
     hashes = index.manifest["corpus"]["articles"]
     assert hashes == {a.id: a.sha256 for a in index.articles.values()}
-    for c in index.chunks:
+    for c in index.iter_chunks():
         assert index.articles[c.article_id].text[c.start:c.end] == c.text
-    for s in index.sentences:
+    for s in index.iter_sentences():
         assert index.articles[s.article_id].text[s.start:s.end] == s.text
-    assert np.allclose(np.linalg.norm(index.sentence_vectors, axis=1), 1.0, atol=1e-3)
+    rows = np.flatnonzero(index.live_sentences)
+    assert np.allclose(np.linalg.norm(index.sentence_vectors_at(rows), axis=1), 1.0, atol=1e-3)
 
 
 # ------------------------------------------------------------------ kill -9 during `qa index`
@@ -135,7 +136,10 @@ def test_kill_9_during_index_never_leaves_a_broken_or_mixed_index(base, tmp_path
         check_whole(after_index)
         after = signature(Engine(after_index, s), trees)
         assert not list(s.index_dir.glob(".tmp-*")), "the next build clears what the killed one left"
+        assert not list((s.index_dir / "segments").glob(".tmp-*"))
         assert len(list(s.index_dir.glob("gen-*"))) == 1
+        referenced = {e["name"] for e in after_index.manifest["segments"]}
+        assert {p.name for p in (s.index_dir / "segments").iterdir()} == referenced
 
         if killed.manifest["corpus"] == before_index.manifest["corpus"]:
             assert at_kill == before, f"run {run} (killed at {delay:.2f} s): answers differ from before"
@@ -164,6 +168,10 @@ def _pickled_npy(path: Path) -> None:
     np.save(path, np.array([{"boom": 1}], dtype=object), allow_pickle=True)
 
 
+def _segment(idx: Path) -> Path:
+    return next((idx / "segments").glob("seg-*"))
+
+
 DAMAGE = {
     "manifest garbage": lambda gen, idx: _rewrite(gen / "manifest.json", b"{not json"),
     "manifest deleted": lambda gen, idx: (gen / "manifest.json").unlink(),
@@ -171,13 +179,15 @@ DAMAGE = {
     "CURRENT names a missing generation": lambda gen, idx: _rewrite(idx / "CURRENT", b"gen-19990101T000000\n"),
     "CURRENT names a folder outside": lambda gen, idx: _rewrite(idx / "CURRENT", b"../../etc\n"),
     "generation deleted": lambda gen, idx: shutil.rmtree(gen),
-    "vectors.faiss truncated": lambda gen, idx: _truncate(gen / "vectors.faiss"),
-    "sentences.jsonl deleted": lambda gen, idx: (gen / "sentences.jsonl").unlink(),
-    "chunks.jsonl truncated": lambda gen, idx: _truncate(gen / "chunks.jsonl"),
-    "sentence_vectors.npy holds a pickle": lambda gen, idx: _pickled_npy(gen / "sentence_vectors.npy"),
+    "segment deleted": lambda gen, idx: shutil.rmtree(_segment(idx)),
+    "chunk vectors truncated": lambda gen, idx: _truncate(_segment(idx) / "chunk_vectors.f32"),
+    "sentence table deleted": lambda gen, idx: (_segment(idx) / "sentences.npy").unlink(),
+    "chunk table truncated": lambda gen, idx: _truncate(_segment(idx) / "chunks.npy"),
+    "an array holds a pickle": lambda gen, idx: _pickled_npy(_segment(idx) / "sentence_terms.npy"),
     "ONNX encoder deleted": lambda gen, idx: shutil.rmtree(gen / "encoder"),
-    "bm25.npz truncated": lambda gen, idx: _truncate(gen / "bm25.npz"),
-    "bm25_vocab.json garbage": lambda gen, idx: _rewrite(gen / "bm25_vocab.json", b"[1, 2"),
+    "BM25 postings truncated": lambda gen, idx: _truncate(_segment(idx) / "bm25_docs.npy"),
+    "article database garbage": lambda gen, idx: _rewrite(_segment(idx) / "articles.sqlite", b"not a database" * 100),
+    "segment.json garbage": lambda gen, idx: _rewrite(_segment(idx) / "segment.json", b"[1, 2"),
 }
 
 
@@ -188,14 +198,15 @@ def _bump_manifest(gen: Path) -> None:
     _rewrite(gen / "manifest.json", json.dumps(manifest).encode())
 
 
-REPAIRED = {"manifest garbage", "generation deleted", "vectors.faiss truncated"}  # a full rebuild each: ~10 s
+REPAIRED = {"manifest garbage", "generation deleted", "chunk vectors truncated"}  # a full rebuild each: ~10 s
 
 
 @pytest.mark.parametrize("damage,newer", [
     *[(name, False) for name in DAMAGE],
     *[(name, True)
-      for name in ("vectors.faiss truncated", "sentences.jsonl deleted", "chunks.jsonl truncated",
-                   "sentence_vectors.npy holds a pickle")],
+      for name in ("chunk vectors truncated", "sentence table deleted", "chunk table truncated",
+                   "an array holds a pickle", "article database garbage", "segment.json garbage",
+                   "segment deleted")],
 ])
 def test_damaged_index_keeps_answering_from_memory(base, tmp_path, capsys, damage, newer):
     s = clone(base, tmp_path)

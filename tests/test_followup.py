@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.embedding import RecentVectors
-from qa.question import followup_parts
+from qa.conversation import followup_parts
 
 HISTORY = [{"role": "user", "content": "What did the 2018 inspection say about care leavers?"},
            {"role": "assistant", "content": "“Care leavers are well supported,” the report said."}]
@@ -41,7 +41,7 @@ def test_recent_vectors_keeps_the_newest_and_forgets_the_oldest():
 
 
 def test_a_follow_up_naming_another_occasion_replaces_the_earlier_one():
-    from qa.question import OCCASION_FOLLOWUP_RE
+    from qa.conversation import OCCASION_FOLLOWUP_RE
 
     history = [{"role": "user", "content": "What did the 2018 Ofsted report say about the hub, according to inspectors?"},
                {"role": "assistant", "content": "It was praised."}]

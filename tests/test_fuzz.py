@@ -27,7 +27,7 @@ FUZZ = hsettings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 
-ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices",
+ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices", "filter",
                "citations", "passages"}
 CITATION_KEYS = {"number", "article_id", "title", "date", "date_approximate", "source", "url", "start", "end",
                  "quote", "chunk_id", "score", "short_answer"}

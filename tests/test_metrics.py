@@ -9,7 +9,8 @@ import math
 import pytest
 
 from qa.errors import UsageError
-from qa.evaluate import GoldSpan, TestQuestion, evaluate, format_summary, load_questions, write_report
+from qa.evaluate import evaluate, format_summary, write_report
+from qa.testset import GoldSpan, TestQuestion, load_questions
 from qa.metrics import (
     abstention_scores,
     contains_any,
@@ -461,6 +462,7 @@ def test_evaluate_with_fake_engine(tmp_path):
     assert by_type["unanswerable"]["hybrid"] == {"answer@1": None, "recall@5": None, "abstained": 1.0}
 
     md, png = tmp_path / "report" / "eval.md", tmp_path / "report" / "recall.png"
+    md.parent.mkdir()  # the report goes into a folder that exists (the CLI checks it before running)
     write_report(result, md, png)
     text = md.read_text(encoding="utf-8")
     assert "| answer@1 | 0.500 | 1.000 |" in text and "![Recall@k](recall.png)" in text

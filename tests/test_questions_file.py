@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluate import load_questions
+from qa.testset import load_questions
 from qa.metrics import contains_any
 
 ROOT = Path(__file__).resolve().parent.parent

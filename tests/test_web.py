@@ -35,7 +35,7 @@ FOLLOW_UP = "What needed to change?"
 XSS = "<img src=x onerror=alert(1)>"
 ABSTAIN = "I couldn't find this in the articles."
 
-ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices",
+ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices", "filter",
                "citations", "passages"}
 CITATION_KEYS = {"number", "article_id", "title", "date", "date_approximate", "source", "url", "start", "end",
                  "quote", "chunk_id", "score", "short_answer"}

@@ -255,7 +255,8 @@ def run_evaluation(engine: Any, path: str | Path, *, name: str | None = None,
     Raises:
         UsageError: the file is unreadable or malformed, or over a limit of ``check_workload``.
     """
-    from qa.evaluate import evaluate, load_questions
+    from qa.evaluate import evaluate
+    from qa.testset import load_questions
 
     path = Path(path)
     name = name or str(path)

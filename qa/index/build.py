@@ -1,0 +1,456 @@
+"""Building an index: plan what to reuse, embed what changed, write it as a new segment, publish.
+
+An update writes only the changed and added articles, into a new segment; the articles it replaces or
+removes are marked deleted in the old segments, which are shared with the new generation untouched.
+When segments pile up, the smallest are merged (their vectors copied, nothing embedded again). Every
+write goes into a temporary folder first; the generation is published by replacing CURRENT, so a crash,
+Ctrl-C or kill -9 at any point leaves the previous index whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from qa import __version__
+from qa.config import Settings
+from qa.errors import IndexCorruptError, IndexMissingError
+from qa.index.layout import (SEGMENTS, build_lock, clear_leftovers, current_dir, folder_bytes, fsync_dir, out_of_space,
+                             prune, publish, read_manifest, segment_dir, space_error)
+from qa.index.manifest import FORMAT, check_manifest, corpus_digest, describe_diff, diff_articles
+from qa.index.segment import Segment, SegmentWriter
+from qa.progress import Progress
+from qa.types import Article, Chunk, Sentence
+
+EMBED_BATCH_TEXTS = 512  # texts embedded per encoder call: bounded memory, whatever the collection's size
+MAX_SEGMENT_CHUNKS = 150_000  # a segment's size cap: its postings and HNSW graph are built in memory
+MAX_SEGMENTS = 8  # more than this, and the smallest are merged
+MERGE_DELETED_SHARE = 0.5  # a segment with more of its chunks deleted than this is rewritten
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    articles: int
+    chunks: int
+    sentences: int
+    seconds: float
+    changed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    reembedded: tuple[str, ...] = ()
+    unchanged: bool = False
+    path: str = ""
+    segments: int = 0
+    merged: int = 0  # segments merged into one
+
+    def summary(self) -> str:
+        if self.unchanged:
+            return (f"index is up to date: {self.articles:,} articles, {self.chunks:,} chunks, "
+                    f"{self.sentences:,} sentences ({self.seconds:.2f} s, nothing re-embedded)")
+        what = describe_diff(list(self.changed), list(self.added), list(self.removed)) or "no article changed"
+        merged = f", {self.merged} segments merged" if self.merged else ""
+        return (f"indexed {self.articles:,} articles, {self.chunks:,} chunks, {self.sentences:,} sentences "
+                f"in {self.seconds:.1f} s ({what}; re-embedded {len(self.reembedded):,}{merged})")
+
+
+def chunk_embedding_text(article: Article, chunk: Chunk) -> str:
+    """What is embedded (and indexed for BM25) for a chunk: its article's title gives it context."""
+    return f"{article.title}\n{chunk.text}"
+
+
+@dataclass
+class Plan:
+    """What a build keeps, deletes and embeds."""
+
+    segments: list[dict]  # the previous generation's segments kept: {"name", "deleted": [...]}
+    todo: list[Article]  # to chunk and embed
+    changed: list[str]
+    added: list[str]
+    removed: list[str]
+    previous: dict | None  # the previous manifest, when its index is reused
+    merge: list[dict] = field(default_factory=list)  # kept segments to merge into one
+
+
+def plan_build(articles: list[Article], keep: dict[str, str], settings: Settings, rebuild: bool,
+               log: Callable[[str], None]) -> Plan | None:
+    """Compare the corpus with the current generation. None: nothing to do.
+
+    ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest).
+    """
+    index_dir = Path(settings.index_dir)
+    hashes = {a.id: a.sha256 for a in articles} | keep
+    previous = None
+    if not rebuild:
+        with contextlib.suppress(IndexMissingError, IndexCorruptError):
+            previous = read_manifest(index_dir)
+    if previous is not None and not check_manifest(previous, settings, hashes):
+        return None
+    if previous is not None and (reasons := check_manifest(previous, settings, None)):
+        log("settings changed since the last build: " + "; ".join(reasons))
+        previous = None
+    if previous is not None and not _segments_readable(index_dir, previous):
+        previous = None
+    old = previous["corpus"]["articles"] if previous else {}
+    changed, added, removed = diff_articles(old, hashes)
+    if previous is None:
+        missing = set(keep) - {a.id for a in articles}
+        if missing:  # cannot happen from the CLI: a full build reads every file
+            raise IndexCorruptError("the index to update is gone: run `qa index --rebuild`.")
+        return Plan([], list(articles), changed, added, removed, None)
+    gone = set(changed) | set(removed)
+    todo_ids = set(changed) | set(added)
+    segments = []
+    for entry in previous["segments"]:
+        ids = _segment_ids(index_dir, entry["name"])
+        deleted = sorted(set(entry.get("deleted", [])) | (gone & set(ids)))
+        segments.append({"name": entry["name"], "deleted": deleted, "articles": len(ids)})
+    plan = Plan(segments, [a for a in articles if a.id in todo_ids], changed, added, removed, previous)
+    plan.merge = _merge_choice(index_dir, plan.segments, new_segment=bool(plan.todo))
+    return plan
+
+
+def _segments_readable(index_dir: Path, manifest: dict) -> bool:
+    try:
+        return all(segment_dir(index_dir, e["name"]).joinpath("segment.json").is_file()
+                   for e in manifest.get("segments", []))
+    except (IndexCorruptError, KeyError, TypeError):
+        return False
+
+
+def _segment_ids(index_dir: Path, name: str) -> list[str]:
+    import sqlite3
+
+    path = segment_dir(index_dir, name) / "articles.sqlite"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)) as db:
+            return [r[0] for r in db.execute("SELECT id FROM articles ORDER BY row")]
+    except sqlite3.Error:
+        raise IndexCorruptError(f"{path} is unreadable: run `qa index --rebuild`.") from None
+
+
+def _merge_choice(index_dir: Path, segments: list[dict], new_segment: bool) -> list[dict]:
+    """The kept segments to merge into one: any mostly deleted, and the smallest while there would be
+    more than MAX_SEGMENTS; never more than MAX_SEGMENT_CHUNKS together."""
+    from qa.index.store import read_segment_info
+
+    sizes = {s["name"]: read_segment_info(index_dir, s["name"]).get("chunks", 0) for s in segments}
+    chosen = [s for s in segments if s["deleted"] and len(s["deleted"]) > MERGE_DELETED_SHARE * s["articles"]]
+    rest = sorted((s for s in segments if s not in chosen), key=lambda s: sizes[s["name"]])
+    while rest and len(rest) + bool(chosen) + new_segment > MAX_SEGMENTS:
+        chosen.append(rest.pop(0))
+    while len(chosen) > 1 and sum(sizes[s["name"]] for s in chosen) > MAX_SEGMENT_CHUNKS:
+        chosen.pop()
+    return chosen if len(chosen) > 1 or any(s["deleted"] for s in chosen) else []
+
+
+def build_index(
+    articles: list[Article],
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: bool = False,
+    embedder_factory: Callable[[Path | None], object] | None = None,
+    log: Callable[[str], None] = lambda msg: None,
+    keep: dict[str, str] | None = None,
+    files: dict[str, list] | None = None,
+) -> BuildReport:
+    """Bring settings.index_dir up to date with ``articles`` (and ``keep``: the ids, with their hashes,
+    of articles whose files did not change and were not read again).
+
+    Only changed and added articles are chunked and embedded; the rest keep their vectors bit for bit.
+
+    Args:
+        files: the corpus's files as the manifest records them ({path: [size, mtime_ns, [ids]]}), so the
+            next run can tell an unchanged corpus from file sizes and times alone.
+    """
+    t0 = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    keep = keep or {}
+    with build_lock(index_dir):
+        plan = plan_build(list(articles), keep, settings, rebuild, log)
+        if plan is None:
+            manifest = read_manifest(index_dir)
+            if files is not None and manifest.get("files") != files:
+                _rewrite_manifest(index_dir, manifest | {"files": files})
+            m = manifest["counts"]
+            return BuildReport(m["articles"], m["chunks"], m["sentences"], time.perf_counter() - t0, unchanged=True,
+                               path=str(current_dir(index_dir)), segments=len(manifest.get("segments", [])))
+        clear_leftovers(index_dir)
+        (index_dir / SEGMENTS).mkdir(parents=True, exist_ok=True)
+        gen_name = "gen-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        tmp = index_dir / f".tmp-{gen_name}"
+        tmp.mkdir(parents=True)
+        written: list[Path] = []
+        try:
+            manifest = _write(plan, settings, tmp, written, embedder_factory, progress, log)
+            manifest["files"] = files
+            manifest["corpus"]["articles"] = {a.id: a.sha256 for a in articles} | keep
+            manifest["corpus"]["digest"] = corpus_digest(manifest["corpus"]["articles"])
+            with open(tmp / "manifest.json", "w", encoding="utf-8") as f:  # last: its presence means complete
+                json.dump(manifest, f, indent=1, ensure_ascii=False)
+                f.flush()
+                os.fsync(f.fileno())
+            fsync_dir(tmp)
+            final = publish(index_dir, tmp, gen_name)
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            for p in written:
+                shutil.rmtree(p, ignore_errors=True)
+            if out_of_space(exc):
+                raise space_error(index_dir, _needed(index_dir, plan, settings)) from None
+            raise
+        prune(index_dir, keep=gen_name, segments={s["name"] for s in manifest["segments"]})
+        c = manifest["counts"]
+        return BuildReport(c["articles"], c["chunks"], c["sentences"], time.perf_counter() - t0,
+                           tuple(plan.changed), tuple(plan.added), tuple(plan.removed),
+                           tuple(a.id for a in plan.todo), path=str(final), segments=len(manifest["segments"]),
+                           merged=len(plan.merge))
+
+
+def _rewrite_manifest(index_dir: Path, manifest: dict) -> None:
+    """Update the current generation's manifest in place, atomically (new file stats, same index)."""
+    gen = current_dir(index_dir)
+    tmp = gen / ".manifest.json.tmp"
+    with contextlib.suppress(OSError):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=1, ensure_ascii=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, gen / "manifest.json")
+
+
+def _needed(index_dir: Path, plan: Plan, settings: Settings) -> int:
+    """About how many bytes the build needs: the new segment (estimated from the old segments' bytes per
+    article, or 40 kB an article) and the encoder, copied when it cannot be hard-linked."""
+    per_article = 40_000
+    kept = [s for s in plan.segments if segment_dir(index_dir, s["name"]).is_dir()]
+    if kept:
+        size = sum(folder_bytes(segment_dir(index_dir, s["name"])) for s in kept)
+        count = sum(s["articles"] for s in kept) or 1
+        per_article = max(size // count, 1)
+    encoder = 0
+    from qa.index.encoder import encoder_cache_dir
+
+    cache = encoder_cache_dir(settings)
+    with contextlib.suppress(OSError):
+        if (plan.previous is None and cache.is_dir()  # an update hard-links the previous generation's encoder
+                and os.stat(cache).st_dev != os.stat(index_dir).st_dev):
+            encoder = folder_bytes(cache)
+    return per_article * max(len(plan.todo), 1) + encoder
+
+
+def _write(plan: Plan, settings: Settings, tmp: Path, written: list[Path], embedder_factory, progress: bool,
+           log) -> dict:
+    """The new generation's encoder, segments and manifest (without its corpus map)."""
+    from qa.index.encoder import place_encoder
+
+    index_dir = Path(settings.index_dir)
+    previous = plan.previous
+    encoder_info = query_info = None
+    if settings.encoder == "onnx":
+        old = _old_encoder(index_dir, "encoder", "encoder", settings)
+        encoder_info = place_encoder(settings, tmp / "encoder", *old, log)
+        if settings.query_encoder == "int8":
+            old = _old_encoder(index_dir, "encoder-int8", "query_encoder", settings)
+            query_info = place_encoder(settings, tmp / "encoder-int8", *old, log, variant="int8")
+    segments = [s for s in plan.segments if s not in plan.merge]
+    dim = None
+    if plan.merge:
+        log(f"merging {len(plan.merge)} segments")
+        seg, dim = _merge(index_dir, plan.merge, written)
+        segments.append({"name": seg, "deleted": []})
+    if plan.todo:
+        embedder = _embedder(settings, tmp, encoder_info, embedder_factory)
+        for seg, dim in _embed_and_write(plan.todo, settings, embedder, index_dir, written, progress):
+            segments.append({"name": seg, "deleted": []})
+    if dim is None:
+        dim = int(previous["model"]["dim"]) if previous else _probe_dim(settings, tmp, encoder_info, embedder_factory)
+    counts = _counts(index_dir, segments)
+    segments = [{"name": s["name"], "deleted": list(s["deleted"])} for s in segments]
+    return {
+        "format": FORMAT,
+        "qa_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+        "model": {"name": settings.model_name, "dim": dim, "normalized": True},
+        "encoder": encoder_info,
+        "query_encoder": query_info,
+        "tokenizer": {"library": "tiktoken", "encoding": settings.encoding},
+        "chunking": {"max_tokens": settings.max_tokens, "overlap": settings.overlap,
+                     "sentence_splitter": "syntok", "embedded_text": "title + newline + chunk"},
+        "bm25": {"method": "lucene", "k1": 1.5, "b": 0.75, "scored": "at query time, from term frequencies",
+                 "tokens": "lower-cased words, English stopwords removed, Snowball stems"},
+        "segments": segments,
+        "corpus": {},
+        "counts": counts,
+        "libraries": _library_versions(),
+    }
+
+
+def _old_encoder(index_dir: Path, folder: str, key: str, settings: Settings) -> tuple[Path | None, dict | None]:
+    """The current generation's ONNX export, when it is of this model (to hard-link, not export)."""
+    with contextlib.suppress(IndexMissingError, IndexCorruptError):
+        manifest = read_manifest(index_dir)
+        gen = current_dir(index_dir)
+        if manifest.get("model", {}).get("name") == settings.model_name and manifest.get(key) and gen is not None:
+            return gen / folder, manifest[key]
+    return None, None
+
+
+def _embedder(settings: Settings, tmp: Path, encoder_info, embedder_factory):
+    if embedder_factory is not None:
+        return embedder_factory(tmp / "encoder" if encoder_info else None)
+    if encoder_info is not None:
+        from qa.embedding import onnx_embedder
+
+        return onnx_embedder(tmp / "encoder", threads=os.cpu_count() or 1)
+    from qa.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model_path)
+
+
+def _probe_dim(settings: Settings, tmp: Path, encoder_info, embedder_factory) -> int:
+    return int(_embedder(settings, tmp, encoder_info, embedder_factory).embed(["dimension probe"]).shape[1])
+
+
+def _new_segment(index_dir: Path, written: list[Path]) -> tuple[str, Path]:
+    name = f"seg-{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    folder = index_dir / SEGMENTS / f".tmp-{name}"
+    written.append(folder)
+    return name, folder
+
+
+def _finish_segment(index_dir: Path, writer: SegmentWriter, name: str, written: list[Path]) -> None:
+    writer.close()
+    final = index_dir / SEGMENTS / name
+    os.rename(writer.folder, final)
+    written[written.index(writer.folder)] = final
+    fsync_dir(index_dir / SEGMENTS)
+
+
+def _embed_and_write(todo: list[Article], settings: Settings, embedder, index_dir: Path, written: list[Path],
+                     progress: bool) -> Iterator[tuple[str, int]]:
+    """Chunk, embed and write ``todo`` in batches of about EMBED_BATCH_TEXTS texts, starting a new
+    segment at MAX_SEGMENT_CHUNKS. Yields (segment name, vector dimension) for each segment written."""
+    from qa.chunking import get_encoding
+
+    encoding = get_encoding(settings.encoding)
+    writer: SegmentWriter | None = None
+    name = ""
+    total = _estimate_texts(todo)
+    with Progress(total, unit="texts", label="embedding", enabled=True, quiet_for=0.0 if progress else 3.0) as bar:
+        for batch in _batches(todo, settings, encoding):
+            texts = [chunk_embedding_text(a, c) for a, _, cs in batch for c in cs]
+            texts += [s.text for _, ss, _ in batch for s in ss]
+            vectors = embedder.embed(texts, batch_size=settings.batch_size)
+            dim = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else None
+            if dim is None:
+                dim = int(embedder.embed(["dimension probe"]).shape[1])
+            n_chunks = sum(len(cs) for _, _, cs in batch)
+            cv, sv = vectors[:n_chunks], vectors[n_chunks:]
+            ci = si = 0
+            for a, ss, cs in batch:
+                if writer is None or writer.n_chunks + len(cs) > MAX_SEGMENT_CHUNKS and writer.n_articles:
+                    if writer is not None:
+                        _finish_segment(index_dir, writer, name, written)
+                        yield name, dim
+                    name, folder = _new_segment(index_dir, written)
+                    writer = SegmentWriter(folder, dim, bm25_text=chunk_embedding_text)
+                writer.add(a, ss, cs, cv[ci:ci + len(cs)], sv[si:si + len(ss)])
+                ci += len(cs)
+                si += len(ss)
+            bar.total = max(bar.total, bar.done + len(texts))
+            bar.update(len(texts))
+    if writer is not None:
+        _finish_segment(index_dir, writer, name, written)
+        yield name, dim
+
+
+def _estimate_texts(todo: list[Article]) -> int:
+    """About how many texts the articles will give (a sentence per ~120 characters, a chunk per ~900)."""
+    chars = sum(len(a.text) for a in todo)
+    return max(len(todo), chars // 120 + chars // 900)
+
+
+def _batches(todo: list[Article], settings: Settings, encoding) -> Iterator[list[tuple[Article, list, list]]]:
+    from qa.chunking import article_sentences, chunk_article
+
+    batch, texts = [], 0
+    for a in todo:
+        ss = article_sentences(a)
+        cs = chunk_article(a, ss, encoding=encoding, max_tokens=settings.max_tokens, overlap=settings.overlap)
+        batch.append((a, ss, cs))
+        texts += len(ss) + len(cs)
+        if texts >= EMBED_BATCH_TEXTS:
+            yield batch
+            batch, texts = [], 0
+    if batch:
+        yield batch
+
+
+def _merge(index_dir: Path, entries: list[dict], written: list[Path]) -> tuple[str, int]:
+    """Copy the live articles of several segments into one new segment (no embedding)."""
+    name, folder = _new_segment(index_dir, written)
+    writer = None
+    dim = 0
+    for entry in entries:
+        seg = Segment(segment_dir(index_dir, entry["name"]), resident=False)
+        dim = seg.info.dim
+        writer = writer or SegmentWriter(folder, dim, bm25_text=chunk_embedding_text)
+        deleted = set(entry["deleted"])
+        for row, article_id in enumerate(seg.ids):
+            if article_id in deleted:
+                continue
+            article = seg.article(row)
+            s_first, s_count, c_first, c_count = (int(x) for x in seg.articles[row, :4])
+            sentences = [Sentence(id=f"{article.id}:{o}", article_id=article.id, ordinal=o, start=a, end=b,
+                                  text=article.text[a:b])
+                         for _, o, a, b, _ in seg.sentences[s_first:s_first + s_count].tolist()]
+            chunks = [Chunk(id=f"{article.id}#{o}", article_id=article.id, ordinal=o, start=a, end=b,
+                            text=article.text[a:b], sentences=tuple(range(f, f + n)), tokens=t)
+                      for _, o, a, b, f, n, t in seg.chunks[c_first:c_first + c_count].tolist()]
+            writer.add(article, sentences, chunks, seg.chunk_vectors[c_first:c_first + c_count],
+                       seg.sentence_vectors[s_first:s_first + s_count])
+    _finish_segment(index_dir, writer, name, written)
+    return name, dim
+
+
+def _counts(index_dir: Path, segments: list[dict]) -> dict[str, int]:
+    import numpy as np
+
+    from qa.index.store import read_segment_info
+
+    articles = chunks = sentences = 0
+    for s in segments:
+        info = read_segment_info(index_dir, s["name"])
+        if not s["deleted"]:
+            articles += info["articles"]
+            chunks += info["chunks"]
+            sentences += info["sentences"]
+            continue
+        folder = segment_dir(index_dir, s["name"])
+        ids = _segment_ids(index_dir, s["name"])
+        table = np.load(folder / "articles.npy", mmap_mode="r", allow_pickle=False)
+        live = np.array([i not in set(s["deleted"]) for i in ids], dtype=bool)
+        articles += int(live.sum())
+        sentences += int(table[live, 1].sum())
+        chunks += int(table[live, 3].sum())
+    return {"articles": articles, "chunks": chunks, "sentences": sentences}
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0], "qa": __version__}
+    for pkg in ("faiss-cpu", "sentence-transformers", "onnxruntime", "tiktoken", "syntok", "numpy"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[pkg] = version(pkg)
+    return out

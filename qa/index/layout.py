@@ -1,0 +1,163 @@
+"""Where an index lives on disk: the CURRENT pointer, generations, shared segments, the build lock.
+
+    index/CURRENT            names the complete generation (replaced atomically)
+    index/gen-<time>/        manifest.json (written last), encoder/ (the ONNX query encoder)
+    index/segments/seg-<id>/ immutable segments that generations share (see segment.py)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+from pathlib import Path
+
+from qa.errors import IndexCorruptError, IndexMissingError, QAError
+
+CURRENT = "CURRENT"
+SEGMENTS = "segments"
+
+
+def current_dir(index_dir: Path) -> Path | None:
+    """The complete generation that index_dir/CURRENT names, or None."""
+    pointer = Path(index_dir) / CURRENT
+    try:
+        name = pointer.read_text("utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"{pointer} cannot be read ({getattr(exc, 'strerror', exc)}): "
+                                "run `qa index --rebuild`.") from None
+    gen = Path(index_dir) / name
+    if not name.startswith("gen-") or "/" in name or not gen.is_dir():
+        raise IndexCorruptError(
+            f"{pointer} names {name!r}, which is not a complete index: run `qa index --rebuild`."
+        )
+    return gen
+
+
+def read_manifest(index_dir: Path) -> dict:
+    gen = current_dir(index_dir)
+    if gen is None:
+        raise IndexMissingError(f"no index in {index_dir}: run `qa index --index {index_dir}` to build one.")
+    return read_json(gen / "manifest.json")
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object of the index (manifest, segment.json), or IndexCorruptError naming the file."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise IndexCorruptError(f"{path} is missing: run `qa index --rebuild`.") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        raise IndexCorruptError(f"{path} is unreadable or truncated: run `qa index --rebuild`.") from None
+    if not isinstance(data, dict):
+        raise IndexCorruptError(f"{path} is not an index file: run `qa index --rebuild`.")
+    return data
+
+
+def segment_dir(index_dir: Path, name: str) -> Path:
+    if not name.startswith("seg-") or "/" in name or name in (".", ".."):
+        raise IndexCorruptError(f"the manifest names a segment {name!r}: run `qa index --rebuild`.")
+    return Path(index_dir) / SEGMENTS / name
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path):
+    """Held while a build writes index_dir; a second build is told to wait."""
+    import fcntl
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildRunningError(f"another `qa index` is writing {index_dir}: wait for it to finish.") from None
+        yield
+
+
+class BuildRunningError(QAError):
+    """Another process holds the build lock."""
+
+
+class SpaceError(QAError):
+    """The disk holding the index is full; the build was undone."""
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def publish(index_dir: Path, tmp: Path, name: str) -> Path:
+    """Rename a complete generation into place and point CURRENT at it (atomic on POSIX)."""
+    final = index_dir / name
+    os.rename(tmp, final)
+    pointer_tmp = index_dir / f".{CURRENT}.tmp"
+    pointer_tmp.write_text(name + "\n", "utf-8")
+    fsync_file(pointer_tmp)
+    os.replace(pointer_tmp, index_dir / CURRENT)
+    fsync_dir(index_dir)
+    return final
+
+
+def prune(index_dir: Path, keep: str, segments: set[str]) -> None:
+    """Remove other generations, unreferenced segments and what killed builds left. A running server
+    keeps reading what it has open or mapped: removing a file does not remove its data while it is open."""
+    for p in index_dir.iterdir():
+        if p.name != keep and (p.name.startswith("gen-") or p.name.startswith(".tmp-")) and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+    seg_root = index_dir / SEGMENTS
+    if seg_root.is_dir():
+        for p in seg_root.iterdir():
+            if p.name not in segments and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def clear_leftovers(index_dir: Path) -> None:
+    """Folders a killed build left half-written."""
+    for p in list(index_dir.glob(".tmp-*")) + list((index_dir / SEGMENTS).glob(".tmp-*")):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def folder_bytes(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, f)).st_size
+    return total
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """A write failed for lack of room (a FAISS write reports it as a RuntimeError)."""
+    import sqlite3
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    if isinstance(exc, sqlite3.OperationalError):
+        return "full" in str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(w in str(exc).lower() for w in ("write", "fwrite", "no space"))
+
+
+def space_error(index_dir: Path, needed: int) -> SpaceError:
+    """One line: where the disk is full and about how much to free."""
+    try:
+        free = shutil.disk_usage(index_dir).free
+    except OSError:
+        free = 0
+    short = max(needed - free, 1 << 20)
+    return SpaceError(f"no space left on the disk holding {index_dir}: free at least {short / 2**20:,.0f} MB "
+                   f"(the index needs about {needed / 2**20:,.0f} MB; {free / 2**20:,.0f} MB are free), then run "
+                   "`qa index` again. The previous index is untouched.")

@@ -1,0 +1,421 @@
+"""A loaded index: one generation's segments, less its deleted articles, seen as one collection.
+
+Rows are global: segment k's chunk i is row ``chunk_offsets[k] + i`` (sentences and articles alike).
+The small per-row tables (which article a chunk is of, its offsets, …) are concatenated in memory at
+load; vectors, postings and texts stay in their segments, read for the rows a question touches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import IndexCorruptError
+from qa.index.layout import current_dir, read_json, segment_dir
+from qa.index.segment import QUOTE_KEY_WORDS, QUOTED_MIN_CHARS, Segment, quote_key, text_key
+from qa.lexical import LexicalIndex, SegmentPostings
+from qa.types import Article, Chunk, Sentence
+
+# An index whose files add up to less than this is read into memory whole (so damage on disk cannot
+# reach a running server); a larger one is memory-mapped ($QA_RESIDENT_MB).
+RESIDENT_BYTES = 256 * 2**20
+ARTICLE_CACHE = 2048  # decoded articles kept (texts are read from their segment when a question needs them)
+
+
+@dataclass(frozen=True)
+class ArticleEntry:
+    """What lists and filters need of an article, without its text."""
+
+    id: str
+    title: str
+    date: str | None
+    date_approximate: bool
+    source: str | None
+    url: str | None
+
+
+class ArticleMap(Mapping):
+    """The collection's live articles by id; an Article (with its text) is read when asked for."""
+
+    def __init__(self, index: "Index"):
+        self._index = index
+        self._cache: OrderedDict[int, Article] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, article_id: str) -> Article:
+        row = self._index.id_row.get(article_id) if isinstance(article_id, str) else None
+        if row is None:
+            raise KeyError(article_id)
+        return self._index.article_at(row)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index.id_row)
+
+    def __len__(self) -> int:
+        return len(self._index.id_row)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._index.id_row
+
+
+class Index:
+    """A generation opened for reading (see the module docstring).
+
+    Usage example:
+        index = load_index(Path("index"))
+        index.articles["some-id"].title; index.chunk(0).text; index.dense_top(vector, 50)
+    """
+
+    def __init__(self, path: Path, manifest: dict, segments: list[Segment], deleted: list[set[str]]):
+        self.path = path
+        self.manifest = manifest
+        self.segments = segments
+        self.dim = int(manifest.get("model", {}).get("dim") or (segments[0].info.dim if segments else 0))
+        self.encoder_dir = path / "encoder" if manifest.get("encoder") else None
+        self.query_encoder_dir = path / "encoder-int8" if manifest.get("query_encoder") else None
+        self.article_offsets = _offsets(s.info.articles for s in segments)
+        self.sentence_offsets = _offsets(s.info.sentences for s in segments)
+        self.chunk_offsets = _offsets(s.info.chunks for s in segments)
+        self.article_ids: list[str] = [i for s in segments for i in s.ids]
+        # Per-row tables with global rows: article, ordinal, start, end, …
+        self.article_table = _concat([s.articles for s in segments], (0, 6))
+        self.article_table[:, 0] += _repeat(self.sentence_offsets, [s.info.articles for s in segments])
+        self.article_table[:, 2] += _repeat(self.chunk_offsets, [s.info.articles for s in segments])
+        self.article_dates = np.concatenate([s.dates for s in segments]) if segments else np.zeros(0, "U10")
+        self.article_sources = (np.concatenate([np.array(list(s.info.sources) + [""], dtype=str)[s.articles[:, 5]]
+                                                for s in segments]) if segments else np.zeros(0, "U1"))
+        self.sentence_table = _concat([s.sentences for s in segments], (0, 5))
+        self.sentence_table[:, 0] += _repeat(self.article_offsets, [s.info.sentences for s in segments])
+        has_speaker = self.sentence_table[:, 4] >= 0
+        self.sentence_table[has_speaker, 4] += _repeat(self.sentence_offsets,
+                                                        [s.info.sentences for s in segments])[has_speaker]
+        self.chunk_table = _concat([s.chunks for s in segments], (0, 7))
+        self.chunk_table[:, 0] += _repeat(self.article_offsets, [s.info.chunks for s in segments])
+        live_articles = np.ones(len(self.article_ids), dtype=bool)
+        for k, gone in enumerate(deleted):
+            for local, article_id in enumerate(segments[k].ids):
+                if article_id in gone:
+                    live_articles[self.article_offsets[k] + local] = False
+        self.live_articles = live_articles
+        self.live_chunks = live_articles[self.chunk_table[:, 0]] if len(self.chunk_table) else np.zeros(0, bool)
+        self.live_sentences = (live_articles[self.sentence_table[:, 0]] if len(self.sentence_table)
+                               else np.zeros(0, bool))
+        self.id_row = {self.article_ids[r]: r for r in np.flatnonzero(live_articles).tolist()}
+        if len(self.id_row) != int(live_articles.sum()):
+            raise IndexCorruptError(f"index in {path} holds an article twice: run `qa index --rebuild`.")
+        self.articles = ArticleMap(self)
+        self.lexical = LexicalIndex([
+            SegmentPostings(s.bm25_indptr, s.bm25_docs, s.bm25_tf, s.bm25_doclen, s.term_ids, off,
+                            None if self.live_chunks[off:off + s.info.chunks].all()
+                            else self.live_chunks[off:off + s.info.chunks])
+            for s, off in zip(segments, self.chunk_offsets)], self.n_chunks)
+        self._articles: OrderedDict[int, Article] = OrderedDict()
+        self._lock = threading.Lock()
+        self._titles: list[str] | None = None
+
+    # -------------------------------------------------------- sizes
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunk_table)
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.sentence_table)
+
+    def _locate(self, offsets: list[int], row: int) -> tuple[Segment, int]:
+        k = int(np.searchsorted(offsets, row, side="right")) - 1
+        return self.segments[k], row - offsets[k]
+
+    # -------------------------------------------------------- articles, chunks, sentences
+    def article_at(self, row: int) -> Article:
+        with self._lock:
+            found = self._articles.get(row)
+            if found is not None:
+                self._articles.move_to_end(row)
+                return found
+        seg, local = self._locate(self.article_offsets, row)
+        article = seg.article(local)
+        with self._lock:
+            self._articles[row] = article
+            while len(self._articles) > ARTICLE_CACHE:
+                self._articles.popitem(last=False)
+        return article
+
+    def article_row(self, article_id: str) -> int | None:
+        return self.id_row.get(article_id)
+
+    def chunk(self, row: int) -> Chunk:
+        a, ordinal, start, end, first, count, tokens = self.chunk_table[row].tolist()
+        article = self.article_at(a)
+        return Chunk(id=f"{article.id}#{ordinal}", article_id=article.id, ordinal=ordinal, start=start, end=end,
+                     text=article.text[start:end], sentences=tuple(range(first, first + count)), tokens=tokens)
+
+    def sentence(self, row: int) -> Sentence:
+        a, ordinal, start, end, _ = self.sentence_table[row].tolist()
+        article = self.article_at(a)
+        return Sentence(id=f"{article.id}:{ordinal}", article_id=article.id, ordinal=ordinal, start=start, end=end,
+                        text=article.text[start:end])
+
+    def article_sentences(self, article_row: int) -> range:
+        first, count = self.article_table[article_row, 0:2].tolist()
+        return range(first, first + count)
+
+    def article_chunks(self, article_row: int) -> range:
+        first, count = self.article_table[article_row, 2:4].tolist()
+        return range(first, first + count)
+
+    def chunk_sentence_rows(self, row: int) -> range:
+        """The sentences a chunk holds, whole or in part, as global sentence rows."""
+        a, _, _, _, first, count, _ = self.chunk_table[row].tolist()
+        base = int(self.article_table[a, 0])
+        return range(base + first, base + first + count)
+
+    def speaker_row(self, sentence_row: int) -> int | None:
+        intro = int(self.sentence_table[sentence_row, 4])
+        return intro if intro >= 0 else None
+
+    def sentence_terms(self, row: int) -> frozenset[str]:
+        seg, local = self._locate(self.sentence_offsets, row)
+        return seg.sentence_terms(local)
+
+    def article_year(self, article_row: int) -> str | None:
+        date = str(self.article_dates[article_row])
+        return date[:4] if date else None
+
+    def years_named(self, article_row: int, reported: bool) -> frozenset[str]:
+        seg, local = self._locate(self.article_offsets, article_row)
+        return seg.years_named(local, reported)
+
+    def titles(self) -> list[str]:
+        """Every article's title, lower-cased, by row (read once, when a title filter first asks)."""
+        if self._titles is None:
+            self._titles = [t.casefold() for seg in self.segments for t in seg.titles()]
+        return self._titles
+
+    def publishers(self) -> list[str]:
+        """The live articles' publishers, sorted (for filter controls)."""
+        return sorted(set(self.article_sources[self.live_articles].tolist()) - {""})
+
+    def date_range(self) -> tuple[str, str] | None:
+        """The oldest and newest live article dates, or None when none is dated."""
+        dates = [d for d in self.article_dates[self.live_articles].tolist() if d]
+        return (min(dates), max(dates)) if dates else None
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Every live chunk (for checks and tests: this builds an object per chunk)."""
+        return (self.chunk(r) for r in np.flatnonzero(self.live_chunks).tolist())
+
+    def iter_sentences(self) -> Iterator[Sentence]:
+        return (self.sentence(r) for r in np.flatnonzero(self.live_sentences).tolist())
+
+    # -------------------------------------------------------- vectors
+    def _take(self, which: str, offsets: list[int], rows) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        if not len(rows):
+            return out
+        seg_of = np.searchsorted(offsets, rows, side="right") - 1
+        for k in np.unique(seg_of).tolist():
+            at = np.flatnonzero(seg_of == k)
+            out[at] = getattr(self.segments[k], which)[rows[at] - offsets[k]]
+        return out
+
+    def sentence_vectors_at(self, rows) -> np.ndarray:
+        return self._take("sentence_vectors", self.sentence_offsets, rows)
+
+    def chunk_vectors_at(self, rows) -> np.ndarray:
+        return self._take("chunk_vectors", self.chunk_offsets, rows)
+
+    def dense_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> dict[int, float]:
+        """The ``k`` chunk rows of highest cosine with ``vector`` among the ``allowed`` ones (default:
+        every live chunk): exact in small segments, HNSW in large ones (exact again when so few rows are
+        allowed that HNSW could miss them)."""
+        from qa.index.segment import APPROX_ABOVE
+
+        allowed = self.live_chunks if allowed is None else allowed
+        found: list[tuple[float, int]] = []
+        for seg, off in zip(self.segments, self.chunk_offsets):
+            n = seg.info.chunks
+            mask = allowed[off:off + n]
+            count = int(mask.sum()) if n else 0
+            if not count:
+                continue
+            if seg.hnsw is not None and count > APPROX_ABOVE:
+                found += _hnsw_search(seg.hnsw, vector, k, None if count == n else mask, off)
+                continue
+            if count == n:
+                scores = seg.chunk_vectors @ vector
+                rows = None
+            else:
+                rows = np.flatnonzero(mask)
+                scores = seg.chunk_vectors[rows] @ vector
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+            found += [(float(scores[i]), off + int(i if rows is None else rows[i])) for i in top.tolist()]
+        if len(found) > k:
+            found = sorted(found, key=lambda x: (-x[0], x[1]))[:k]
+        return {row: score for score, row in found}
+
+    # -------------------------------------------------------- earlier answers, known words
+    def quoted_in(self, text: str) -> list[int]:
+        """The sentence rows an earlier answer (plain text) quotes, in the order it quotes them: each
+        sentence is looked up by the hash of its first words, at each place a word starts in ``text``."""
+        text = " ".join(text.split())
+        if not text:
+            return []
+        starts = [i for i in range(len(text)) if not text[i].isspace()
+                  and (i == 0 or text[i - 1].isspace() or not text[i - 1].isalnum())]
+        keys, where = [], []
+        for i in starts:
+            words = text[i:i + 400].split(" ", QUOTE_KEY_WORDS)[:QUOTE_KEY_WORDS]
+            for n in range(1, len(words) + 1):
+                keys.append(quote_key(words[:n]))
+                where.append(i)
+        keys_arr = np.array(keys, dtype=np.uint64)
+        first: dict[int, int] = {}
+        for seg, off in zip(self.segments, self.sentence_offsets):
+            if not len(seg.quote_keys):
+                continue
+            lo = np.searchsorted(seg.quote_keys, keys_arr, side="left")
+            hi = np.searchsorted(seg.quote_keys, keys_arr, side="right")
+            for j in np.flatnonzero(hi > lo).tolist():
+                for local in seg.quote_rows[lo[j]:hi[j]].tolist():
+                    row = off + local
+                    if not self.live_sentences[row] or row in first and first[row] <= where[j]:
+                        continue
+                    s = self.sentence(row)
+                    words = " ".join(s.text.split())
+                    if len(s.text) > QUOTED_MIN_CHARS and text.startswith(words, where[j]):
+                        first[row] = where[j]
+        return [row for row, _ in sorted(first.items(), key=lambda x: (x[1], x[0]))]
+
+    def knows_word(self, word: str) -> bool:
+        """Whether ``word`` (lower-cased, as split on whitespace) occurs anywhere in the live articles'
+        texts or titles (a segment's words are kept while any of its articles is)."""
+        key = np.uint64(text_key(word))
+        for seg, off in zip(self.segments, self.article_offsets):
+            if self.live_articles[off:off + seg.info.articles].any():
+                i = int(np.searchsorted(seg.word_keys, key))
+                if i < len(seg.word_keys) and seg.word_keys[i] == key:
+                    return True
+        return False
+
+
+def _offsets(counts) -> list[int]:
+    out = [0]
+    for c in counts:
+        out.append(out[-1] + int(c))
+    return out[:-1] if len(out) > 1 else [0]
+
+
+def _concat(tables: list[np.ndarray], empty_shape) -> np.ndarray:
+    if not tables:
+        return np.zeros(empty_shape, dtype=np.int32)
+    return np.concatenate([np.asarray(t, dtype=np.int32) for t in tables]).astype(np.int32)
+
+
+def _repeat(offsets: list[int], counts: list[int]) -> np.ndarray:
+    return np.repeat(np.asarray(offsets[:len(counts)], dtype=np.int32), counts) if counts else np.zeros(0, np.int32)
+
+
+def _hnsw_search(index, vector: np.ndarray, k: int, mask: np.ndarray | None, offset: int) -> list[tuple[float, int]]:
+    import faiss
+
+    params = None
+    if mask is not None:
+        bits = np.packbits(mask, bitorder="little")
+        params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)),
+                                            efSearch=max(index.hnsw.efSearch, k))
+    sims, ids = index.search(vector[None, :].astype(np.float32), k, params=params)
+    return [(float(s), offset + int(i)) for s, i in zip(sims[0], ids[0]) if i >= 0]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def index_bytes(gen: Path, manifest: dict) -> int:
+    from qa.index.layout import folder_bytes
+
+    return sum(folder_bytes(segment_dir(gen.parent, s["name"])) for s in manifest.get("segments", []))
+
+
+def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = None, *,
+               resident: bool | None = None) -> Index:
+    """Open the current generation.
+
+    Args:
+        index_dir: the index folder.
+        settings, hashes: when given, the manifest is first checked against them.
+        resident: read everything into memory (default: when the index is under $QA_RESIDENT_MB,
+            256 MB by default), else memory-map the large files.
+
+    Raises:
+        IndexMissingError: nothing built yet.
+        IndexCorruptError: a file is missing, truncated or inconsistent.
+        StaleIndexError: the manifest does not match ``settings`` / ``hashes`` (when given).
+    """
+    import os
+
+    from qa.errors import StaleIndexError
+    from qa.index.layout import read_manifest
+    from qa.index.manifest import check_manifest
+
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    if settings is not None:
+        reasons = check_manifest(manifest, settings, hashes, check_chunking=False)
+        if reasons:
+            raise StaleIndexError(reasons, str(index_dir))
+    gen = current_dir(index_dir)
+    assert gen is not None
+    listed = manifest.get("segments")
+    if not isinstance(listed, list):
+        raise IndexCorruptError(f"{gen / 'manifest.json'} lists no segments: run `qa index --rebuild`.")
+    if resident is None:
+        limit = float(os.environ.get("QA_RESIDENT_MB") or RESIDENT_BYTES / 2**20) * 2**20
+        resident = index_bytes(gen, manifest) <= limit
+    segments, deleted = [], []
+    for entry in listed:
+        folder = segment_dir(index_dir, str(entry.get("name", "")))
+        if not folder.is_dir():
+            raise IndexCorruptError(f"segment {folder} is missing: run `qa index --rebuild`.")
+        segments.append(Segment(folder, resident))
+        deleted.append(set(entry.get("deleted", [])))
+    index = Index(gen, manifest, segments, deleted)
+    counts = manifest.get("counts", {})
+    live_chunks, live_sentences = int(index.live_chunks.sum()), int(index.live_sentences.sum())
+    if (len(index.articles) != counts.get("articles") or live_chunks != counts.get("chunks")
+            or live_sentences != counts.get("sentences") or any(s.info.dim != index.dim for s in segments)):
+        raise IndexCorruptError(
+            f"index in {gen} is inconsistent (counts differ from its manifest): run `qa index --rebuild`.")
+    return index
+
+
+def find_article(index_dir: Path, article_id: str) -> Article | None:
+    """One article of the current generation, read from its own segment alone (for `qa show`: no
+    vectors, tables or postings are opened)."""
+    import json
+    import sqlite3
+
+    from qa.index.layout import read_manifest
+
+    for entry in reversed(read_manifest(index_dir).get("segments", [])):
+        if article_id in entry.get("deleted", []):
+            continue
+        path = segment_dir(index_dir, str(entry.get("name", ""))) / "articles.sqlite"
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as db:
+                found = db.execute("SELECT meta, text FROM articles WHERE id = ?", (article_id,)).fetchone()
+        except sqlite3.Error:
+            raise IndexCorruptError(f"{path} is unreadable: run `qa index --rebuild`.") from None
+        if found:
+            return Article(**json.loads(found[0]), text=found[1])
+    return None
+
+
+def read_segment_info(index_dir: Path, name: str) -> dict:
+    return read_json(segment_dir(index_dir, name) / "segment.json")
