@@ -22,7 +22,7 @@ pytestmark = pytest.mark.model
 
 QUESTION = "How did Ofsted rate Havering's child protection services in 2012?"
 FOLLOW_UP = "What needed to change?"
-ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices",
+ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices", "filter",
                "citations", "passages"}
 CITATION_KEYS = {"number", "article_id", "title", "date", "date_approximate", "source", "url", "start", "end",
                  "quote", "chunk_id", "score", "short_answer"}
@@ -93,8 +93,10 @@ def test_the_schema_describes_every_field_of_the_answer(client, engine):
     assert set(models["Passage"]["properties"]) == PASSAGE_KEYS
     assert set(models["AskRequest"]["properties"]) == {"question", "history", "top_k", "method"}
     assert models["AskRequest"]["properties"]["method"]["enum"] == ["hybrid", "bm25", "dense"]
-    for question in [QUESTION, "What is the capital of France?", "How much did the council spend?"]:
-        d = json.loads(json.dumps(engine.ask(question).to_dict()))
+    for question, flt in [(QUESTION, None), ("What is the capital of France?", None),
+                          ("How much did the council spend?", None), (QUESTION, {"since": "2020"}),
+                          (QUESTION, {"since": "2030"})]:
+        d = json.loads(json.dumps(engine.ask(question, filter=flt).to_dict()))
         assert AnswerOut.model_validate(d).model_dump() == d  # extra="forbid": a new field fails here
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/api/ask/batch" in docs.text

@@ -132,6 +132,20 @@ class Passage(_Strict):
     text: str = Field(description="== article.text[start:end]")
 
 
+class FilterEcho(_Strict):
+    """The filter an answer was given within, echoed with it (null without one)."""
+
+    since: str | None
+    until: str | None
+    sources: list[str]
+    articles: list[str]
+    title: str | None
+    undated: bool
+    matching_articles: int
+    total_articles: int
+    summary: str = Field(description='e.g. "answered from 3 of 5 articles, 2019–2021"')
+
+
 class AnswerOut(_Strict):
     """The object `qa ask --json` prints for the same question and index."""
 
@@ -143,6 +157,7 @@ class AnswerOut(_Strict):
     dated: bool = Field(description="Quotes shown newest first because the sources differ over time")
     query: str = Field(description="What was searched (a follow-up includes its context)")
     notices: list[str]
+    filter: FilterEcho | None
     citations: list[Citation]
     passages: list[Passage]
 
