@@ -501,7 +501,8 @@ def chunk_embedding_text(article: Article, chunk: Chunk) -> str:
 
 def _article_row(a: Article) -> dict:
     return {"id": a.id, "title": a.title, "date": a.date, "source": a.source, "url": a.url, "text": a.text,
-            "sha256": a.sha256, "date_approximate": a.date_approximate, "date_note": a.date_note, "path": a.path}
+            "sha256": a.sha256, "date_approximate": a.date_approximate, "date_note": a.date_note, "path": a.path,
+            "author": a.author, "date_origin": a.date_origin, "file_type": a.file_type, "record": a.record}
 
 
 def _dim(parts: list, previous: Index | None, embedder) -> int:
