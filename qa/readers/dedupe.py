@@ -82,30 +82,38 @@ def resolve(articles: list[Article]) -> tuple[list[Article], list[str], list[Ski
     """
     copies = [_Copy(a, i, (t := normal_text(a.text)).split(), t, normal_url(a.url)) for i, a in enumerate(articles)]
     ranked = sorted(copies, key=lambda c: (RANK.get(c.article.file_type or "", 1), c.order))
-    groups: list[list[_Copy]] = []
+    parent = list(range(len(ranked)))  # union-find over ranked positions: a copy joins every group it matches
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
     by_text: dict[str, int] = {}
     by_url: dict[str, list[int]] = {}
     by_id: dict[str, list[int]] = {}
-    for c in ranked:
-        g = by_text.get(c.text_key) if c.text_key else None
-        why = "the same text"
-        if g is None and c.url_key:
-            g = next((i for i in by_url.get(c.url_key, []) if similar(c, groups[i][0])), None)
-            why = "the same address and text"
-        if g is None:
-            g = next((i for i in by_id.get(c.article.id, []) if similar(c, groups[i][0])), None)
-            why = "the same id and text"
-        if g is None:
-            groups.append([c])
-            g = len(groups) - 1
-        else:
-            groups[g].append(c)
-            c.why = why
+    for k, c in enumerate(ranked):
+        matches = []
+        if c.text_key and c.text_key in by_text:
+            matches.append((by_text[c.text_key], "the same text"))
+        for index, why in ((by_url.get(c.url_key, []) if c.url_key else [], "the same address and text"),
+                           (by_id.get(c.article.id, []), "the same id and text")):
+            matches += [(m, why) for m in index if similar(c, ranked[m])]
+        for m, why in matches:
+            a, b = find(m), find(k)
+            if a != b:
+                parent[max(a, b)] = min(a, b)  # the better-ranked copy stays the root
+            c.why = c.why or why
         if c.text_key:
-            by_text.setdefault(c.text_key, g)
+            by_text.setdefault(c.text_key, k)
         if c.url_key:
-            by_url.setdefault(c.url_key, []).append(g)
-        by_id.setdefault(c.article.id, []).append(g)
+            by_url.setdefault(c.url_key, []).append(k)
+        by_id.setdefault(c.article.id, []).append(k)
+    grouped: dict[int, list[_Copy]] = {}
+    for k, c in enumerate(ranked):
+        grouped.setdefault(find(k), []).append(c)
+    groups = list(grouped.values())
 
     kept: list[_Copy] = []
     notices: list[str] = []
