@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 from typing import Protocol
@@ -143,20 +144,53 @@ def _split_long(text: str, start: int, end: int, encoding: Encoding, max_tokens:
     return pieces
 
 
+def _pretoken_re(encoding: Encoding):
+    """The encoding's own pre-tokenizer (a regex; BPE never merges across its matches), or None."""
+    pattern = getattr(encoding, "_pat_str", None)
+    if not isinstance(pattern, str):
+        return None
+    try:
+        import regex
+
+        return regex.compile(pattern)
+    except Exception:  # noqa: BLE001 - without it the search below only counts
+        return None
+
+
 def _cut_by_chars(text: str, start: int, end: int, encoding: Encoding, max_tokens: int,
                   budget: _Budget | None = None) -> list[tuple[int, int]]:
     """A "word" longer than the budget (a URL, a run of symbols): the longest prefixes that fit.
 
-    The binary search probes far past the budget on a huge word; those probes are answered without
-    counting (see `_Budget`), so each cut costs a few counts of at most ``budget.limit`` characters.
+    The binary search probes far past the budget on a huge word. Such probes are answered without
+    counting when the answer is sure: past ``budget.limit`` characters, or past more pre-tokens than
+    ``max_tokens`` (every pre-token is at least one token, and inside one whitespace-free word a
+    prefix keeps the word's pre-tokens up to its last, cut one). The cuts are those a count of every
+    probe would give.
     """
     budget = budget or _Budget(text, encoding, max_tokens)
+    pretokens = _pretoken_re(encoding)
     pieces = []
     while start < end:
+        ends: list[int] = []
+        if pretokens is not None:
+            window_end = end if budget.limit is None else min(end, start + budget.limit)
+            for m in pretokens.finditer(text, start, window_end):
+                ends.append(m.end())
+                if len(ends) > max_tokens:
+                    break
+        ends_set = set(ends)
+
+        def fits(mid: int) -> bool:
+            if ends and len(ends) > max_tokens:
+                complete = bisect.bisect_right(ends, mid)
+                if complete + (mid not in ends_set) > max_tokens:
+                    return False
+            return budget.fits(start, mid)
+
         lo, hi = start + 1, end
         while lo < hi:  # the largest cut with at most max_tokens tokens
             mid = (lo + hi + 1) // 2
-            if budget.fits(start, mid):
+            if fits(mid):
                 lo = mid
             else:
                 hi = mid - 1
