@@ -1,7 +1,7 @@
 """Main-text extraction from saved news pages: precision and recall of the kept text against the
 hand-cleaned articles, for each candidate extractor, on the test pages of tests/data/byo/.
 
-    .venv/bin/python benchmarks/extraction.py            # prints the table, writes benchmarks/extraction.md's table
+    .venv/bin/python benchmarks/extraction.py --pages    # the tables of benchmarks/extraction.md
 
 Kept text and clean text are compared as multisets of words (case, quotes and punctuation ignored):
 precision = share of the kept words that are the article's, recall = share of the article's words
@@ -197,6 +197,22 @@ def per_page(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def fragments() -> str:
+    """HTML inside an export's body field (tests/data/byo/articles.jsonl): the same reader, all of it content."""
+    import json
+
+    from qa.readers.html import fragment_text
+
+    lines = ["| record | precision | recall | sentences kept whole |", "|---|---:|---:|---:|"]
+    for line in (BYO / "articles.jsonl").read_text("utf-8").splitlines():
+        record = json.loads(line)
+        if not record["body"].startswith("<"):
+            continue
+        s = score(fragment_text(record["body"]), clean_text(record["id"]), [])
+        lines.append(f"| {record['id']} | {s['precision']:.3f} | {s['recall']:.3f} | {s['sentences']:.3f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per page (default: %(default)s)")
@@ -207,6 +223,8 @@ def main(argv=None) -> int:
     if args.pages:
         print()
         print(per_page(rows))
+        print()
+        print(fragments())
     return 0
 
 

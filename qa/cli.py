@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -130,12 +131,16 @@ def cmd_index(args) -> int:
     from qa.readers import NothingReadableError, SkippedFilesError, read_corpus
 
     settings = _settings(args)
+    started = time.perf_counter()
     try:
         read = read_corpus(settings.corpus_dir, strict=args.strict)
     except (NothingReadableError, SkippedFilesError) as exc:
         _report_read(exc.read)
         raise
     _report_read(read)
+    if not sys.stderr.isatty():  # a terminal gets progress bars; a log gets this line before a long build
+        print(f"{read.summary(limit=0)} in {time.perf_counter() - started:.1f} s; updating the index in "
+              f"{settings.index_dir}", file=sys.stderr)
     if args.max_tokens is None or args.overlap is None:
         # Unset chunk flags keep what the index was built with.
         try:

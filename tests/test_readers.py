@@ -593,3 +593,19 @@ def test_the_real_corpus_reads_as_before(articles):
 
 def test_skipped_prints_as_one_line():
     assert str(Skipped("a.md", "is empty: add text")) == "a.md: is empty: add text"
+
+
+def test_drop_removes_a_sites_furniture_box(tmp_path):
+    box = '<div class="press-contact"><h2>Media enquiries</h2><p>Call the press office on 01000 000000.</p></div>'
+    page = PAGE.format(ld="").replace("</article>", box + "</article>")
+    (a,), _ = one(tmp_path, "a.html", page)
+    assert "press office" in a.text  # kept by the extractor: it sits inside <article>
+    options = read_collection(tmp_path).options
+    write(tmp_path, "collection.yaml", "drop:\n  - '//div[contains(@class, \"press-contact\")]'\n")
+    options = read_collection(tmp_path).options
+    assert options.drop == ('//div[contains(@class, "press-contact")]',)
+    (b,), _ = one(tmp_path, "b.html", page, options)
+    assert "press office" not in b.text and "The council approved its budget" in b.text
+    assert a.sha256 != b.sha256  # the index sees the change
+    write(tmp_path, "collection.yaml", "drop: ['//div[']\n")
+    assert "is not an XPath expression" in read_collection(tmp_path).problems[0][1]

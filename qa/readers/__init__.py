@@ -56,7 +56,7 @@ class CorpusRead:
         if self.skipped:
             names = [s.rel for s in self.skipped]
             shown = ", ".join(names[:limit]) + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
-            line += f"; skipped {len(self.skipped):,}: {shown}"
+            line += f"; skipped {len(self.skipped):,}" + (f": {shown}" if limit else "")
         return line
 
 

@@ -59,7 +59,9 @@ def read(f: SourceFile, options: CollectionOptions) -> tuple[list[Article], list
 
 def read_page(f: SourceFile, raw: bytes, text: str, options: CollectionOptions, *, sha256: str
               ) -> tuple[list[Article], list[str]]:
-    page = extract_page(text)
+    page = extract_page(text, **({"prune_xpath": list(options.drop)} if options.drop else {}))
+    if options.drop:  # what the page yields depends on drop:, so the index must see it change
+        sha256 = hashlib.sha256(f"{sha256}:drop={options.drop!r}".encode()).hexdigest()
     if not page.text.strip():
         raise FileError(f.rel, "has no article text that could be found: save the article's own page (not a "
                                "listing or a log-in page), or save its text as .txt")

@@ -29,6 +29,7 @@ class CollectionOptions:
     max_file_mb: int = DEFAULT_MAX_FILE_MB
     fields: tuple[tuple[str, tuple[str, ...]], ...] = ()  # article field -> the export's keys, tried in order
     records: str | None = None  # a .json export: the dotted path to its list of records, e.g. "response.results"
+    drop: tuple[str, ...] = ()  # XPath expressions of page furniture to remove before extraction
 
     @property
     def max_file_bytes(self) -> int:
@@ -100,7 +101,8 @@ def read_collection(corpus_dir: Path) -> Collection:
     if records is not None and not (isinstance(records, str) and records.strip()):
         problems.append(("records", "records must be a dotted path such as response.results; it is ignored"))
         records = None
-    known = {"title", "examples", "max_chars", "max_file_mb", "fields", "records"}
+    drop = _xpaths(data.get("drop"), problems)
+    known = {"title", "examples", "max_chars", "max_file_mb", "fields", "records", "drop"}
     unknown = sorted(str(k) for k in data if k not in known)
     if unknown:
         problems.append(("unknown", f"unknown setting {', '.join(unknown)} is ignored: the settings are "
@@ -109,7 +111,7 @@ def read_collection(corpus_dir: Path) -> Collection:
         title=str(title).strip() or None if title is not None else None,
         examples=tuple(q.strip() for q in examples),
         options=CollectionOptions(max_chars=max_chars, max_file_mb=max_file_mb, fields=fields,
-                                  records=records.strip() if records else None),
+                                  records=records.strip() if records else None, drop=drop),
         problems=tuple(problems),
     )
 
@@ -144,6 +146,28 @@ def _fields(value: object, problems: list[tuple[str, str]]) -> tuple[tuple[str, 
             problems.append(("fields", f"fields.{name} must be a column name or a list of them: it is ignored"))
             continue
         out.append((name, tuple(k.strip() for k in keys)))
+    return tuple(out)
+
+
+def _xpaths(value: object, problems: list[tuple[str, str]]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append(("drop", "drop must be a list of XPath expressions, e.g. "
+                                 "drop: ['//div[contains(@class, \"press-contact\")]']; it is ignored"))
+        return ()
+    from lxml import etree
+
+    out = []
+    for xpath in value:
+        try:
+            etree.XPath(xpath)
+        except etree.XPathSyntaxError as exc:
+            problems.append(("drop", f"drop {xpath!r} is not an XPath expression ({exc}): it is ignored"))
+            continue
+        out.append(xpath.strip())
     return tuple(out)
 
 
