@@ -160,6 +160,11 @@ def score(kept: str, clean: str, furniture: list[str]) -> dict:
 def run(repeat: int) -> list[dict]:
     rows = []
     for name, extract in CANDIDATES.items():
+        try:
+            extract("<html><body><p>probe</p></body></html>")
+        except ImportError as exc:  # the comparison extractors come with the bench extra: pip install -e '.[bench]'
+            print(f"{name}: not installed ({exc.name}); pip install -e '.[bench]'", file=sys.stderr)
+            continue
         per_page = []
         for page, article_id in PAGES.items():
             html = (BYO / page).read_text("utf-8")

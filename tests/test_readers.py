@@ -609,3 +609,22 @@ def test_drop_removes_a_sites_furniture_box(tmp_path):
     assert a.sha256 != b.sha256  # the index sees the change
     write(tmp_path, "collection.yaml", "drop: ['//div[']\n")
     assert "is not an XPath expression" in read_collection(tmp_path).problems[0][1]
+
+
+def test_yaml_aliases_nesting_exponentially_give_a_short_message(tmp_path):
+    bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)) + "title: *i\n---\nBody.\n"
+    with pytest.raises(FileError) as exc:
+        one(tmp_path, "bomb.md", bomb)
+    assert "title is a list" in str(exc.value) and len(str(exc.value)) < 300
+
+
+def test_exports_saved_by_spreadsheets_and_windows_tools(tmp_path):
+    rows = "id,title,text\r\nbudget,Budget,Caf\u00e9 owners welcomed the budget.\r\n"
+    (a,), _ = one(tmp_path, "excel.csv", codecs.BOM_UTF8 + rows.encode())  # "CSV UTF-8" starts with a mark
+    assert (a.id, a.text) == ("budget", "Café owners welcomed the budget.")
+    (b,), _ = one(tmp_path, "unicode.csv", codecs.BOM_UTF16_LE + rows.replace("budget,", "b2,", 1).encode("utf-16-le"))
+    assert b.id == "b2" and b.text == a.text
+    line = json.dumps({"id": "j", "text": "Caf\u00e9 text."}, ensure_ascii=False) + "\r\n"
+    (c, d), _ = one(tmp_path, "win.jsonl", codecs.BOM_UTF16_LE + (line * 2).replace('"j"', '"k"', 1).encode("utf-16-le"))
+    assert (c.id, d.id, c.text) == ("k", "j", "Café text.")

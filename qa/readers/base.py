@@ -8,6 +8,7 @@ import errno
 import hashlib
 import json
 import os
+import reprlib
 import re
 import stat
 import unicodedata
@@ -304,9 +305,24 @@ def as_url(value: object, where: str) -> str | None:
     return text
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 4, 4, 40, 40
+
+
 def _short(value: object) -> str:
-    text = repr(value)
+    """A value in a message: bounded however large or nested (YAML aliases can nest exponentially)."""
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+MAX_TITLE_CHARS = 300
+
+
+def clip_title(title: str | None) -> str | None:
+    """A title from a page or an export, at most MAX_TITLE_CHARS (cut at a word, with an ellipsis)."""
+    if not title or len(title) <= MAX_TITLE_CHARS:
+        return title
+    return title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 # ------------------------------------------------------------------ bounded text

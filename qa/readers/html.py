@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from qa.readers.base import FileError, SourceFile, as_author, as_text, as_url, cut, decode, file_id, read_bytes
+from qa.readers.base import (FileError, SourceFile, as_author, as_text, as_url, clip_title, cut, decode, file_id,
+                             read_bytes)
 from qa.readers.dates import DateError, is_future, parse_date
 from qa.readers.options import CollectionOptions
 from qa.types import Article
@@ -74,7 +75,7 @@ def read_page(f: SourceFile, raw: bytes, text: str, options: CollectionOptions, 
         body = cut(body, options.max_chars)
         notices.append(f"{f.rel}: cut to its first {len(body):,} of {full:,} characters (max_chars in collection.yaml)")
         sha256 = hashlib.sha256(f"{sha256}:max_chars={options.max_chars}".encode()).hexdigest()
-    title = page.title or _first_line(body)
+    title = clip_title(page.title) or _first_line(body)
     return [Article(
         id=file_id(f.rel), title=title, date=page.date, source=page.source, url=page.url, text=body,
         sha256=sha256, date_approximate=page.date_precision not in (None, "day"),

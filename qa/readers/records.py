@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from qa.readers.base import (BOMS, FileError, Skipped, SourceFile, as_author, as_bool, as_text, as_url, check_id, cut,
-                             decode, file_id, open_regular, read_bytes, record_hash, slug)
+from qa.readers.base import (BOMS, FileError, Skipped, SourceFile, as_author, as_bool, as_text, as_url, check_id,
+                             clip_title, cut, decode, file_id, open_regular, read_bytes, record_hash, slug)
 from qa.readers.dates import HOW_TO_WRITE, DateError, is_future, parse_date
 from qa.readers.options import CollectionOptions
 from qa.types import Article
@@ -173,7 +173,7 @@ class Reader:
                                 "collection.yaml)")
         fields = {
             "id": article_id,
-            "title": title or _first_line(text),
+            "title": clip_title(title) or _first_line(text),
             "date": date.iso if date else None,
             "date_approximate": bool(approximate and date is not None),
             "date_note": note,
