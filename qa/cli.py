@@ -103,8 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="start the web chat (builds or refreshes the index first)")
     _common(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default: %(default)s, this machine only; 0.0.0.0 opens the collection "
+                   "to anyone who can reach the port)")
     p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests for this host name (e.g. a name people use to reach this machine); "
+                   "repeat for more. Requests naming another host are refused (DNS rebinding)")
+    p.add_argument("--evaluation", action=argparse.BooleanOptionalAction, default=None,
+                   help="the Evaluation tab and its uploads (default: on when --host is this machine only, "
+                   "off otherwise)")
     p.add_argument("--title", help="the collection's name in the header (default: from corpus/collection.yaml)")
     p.add_argument("--example", action="append", metavar="QUESTION",
                    help="an example question button; repeat for more (default: from corpus/collection.yaml)")
@@ -355,12 +363,13 @@ def collection_info(corpus_dir: Path) -> dict:
 
 
 def cmd_serve(args) -> int:
-    from qa.app import serve
+    from qa.web.server import serve
 
     settings = serving_settings(args)
     info = collection_info(settings.corpus_dir)
     examples = args.example or [str(q) for q in info.get("examples") or []] or None
-    serve(settings, host=args.host, port=args.port, examples=examples, title=args.title or info.get("title"))
+    serve(settings, host=args.host, port=args.port, examples=examples, title=args.title or info.get("title"),
+          allowed_hosts=args.allowed_host, evaluation=args.evaluation)
     return 0
 
 

@@ -76,3 +76,47 @@ def browser():
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# ------------------------------------------------------------------ a served collection with hostile content
+
+CONTROL_ARTICLE = """---
+title: "Scanned minutes with stray control bytes"
+date: "2020-05"
+source: null
+url: null
+---
+The scanned minutes of the May meeting were kept as they came.
+
+The clerk's note reads \x1b[31mURGENT\x1b[0m beside the item, a bell\x07 was recorded and a nul\x00 byte sits in the last line.
+"""
+
+
+@pytest.fixture(scope="session")
+def hostile_corpus(tmp_path_factory) -> Path:
+    """corpus/ (its articles and test questions) plus an article whose text holds terminal and HTML
+    control characters (ESC sequences, BEL, NUL)."""
+    target = tmp_path_factory.mktemp("hostile-corpus")
+    for p in [*CORPUS.glob("*.md"), CORPUS / "questions.jsonl"]:
+        shutil.copy2(p, target / p.name)
+    (target / "scanned-minutes.md").write_text(CONTROL_ARTICLE, "utf-8")
+    return target
+
+
+@pytest.fixture(scope="session")
+def hostile_index(hostile_corpus, tmp_path_factory) -> Path:
+    from qa.config import Settings
+    from qa.pipeline import refresh_index
+
+    index = tmp_path_factory.mktemp("hostile-index")
+    refresh_index(Settings(corpus_dir=hostile_corpus, index_dir=index))
+    return index
+
+
+@pytest.fixture(scope="session")
+def web_server(hostile_corpus, hostile_index, tmp_path_factory):
+    """`python -m qa serve` on 127.0.0.1 over hostile_corpus (tests/webserver.py's Server)."""
+    from webserver import qa_server
+
+    with qa_server(hostile_corpus, hostile_index, tmp_path_factory.mktemp("web-server") / "tmp") as server:
+        yield server

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from html.parser import HTMLParser
 
 import pytest
 
-from qa.article_page import (
+from qa.web.article_page import (
     CONTENT_SECURITY_POLICY,
     MAX_SPANS,
     format_date,
@@ -287,7 +288,7 @@ def test_safe_url():
     assert safe_url(None) is None
 
 
-# ------------------------------------------------------------------ chat rendering (qa.app, no gradio)
+# ------------------------------------------------------------------ chat rendering (qa.web.render, no gradio)
 
 
 def answer_dict(**over):
@@ -313,7 +314,7 @@ def answer_dict(**over):
 
 
 def test_answer_html_shows_quote_marker_sources_scores_and_link():
-    from qa.app import answer_html
+    from qa.web.render import answer_html
 
     out = answer_html(answer_dict(), anchor="m3")
     assert "Quote <strong>one</strong>.<a class=\"qa-ref\"" in out
@@ -327,14 +328,14 @@ def test_answer_html_shows_quote_marker_sources_scores_and_link():
 
 
 def test_answer_html_says_newest_first_when_dated():
-    from qa.app import answer_html
+    from qa.web.render import answer_html
 
     assert "newest first" in answer_html(answer_dict(dated=True))
     assert "newest first" not in answer_html(answer_dict())
 
 
 def test_answer_html_abstention_lists_closest_passages():
-    from qa.app import answer_html
+    from qa.web.render import answer_html
 
     out = answer_html(answer_dict(abstained=True, answer="", citations=[],
                                   message="I couldn't find this in the articles."))
@@ -344,13 +345,13 @@ def test_answer_html_abstention_lists_closest_passages():
 
 
 def test_answer_html_shows_notices():
-    from qa.app import answer_html
+    from qa.web.render import answer_html
 
     assert "question was cut" in answer_html(answer_dict(notices=["The question was cut to 2000 characters."]))
 
 
 def test_answer_html_escapes_article_and_engine_text():
-    from qa.app import answer_html
+    from qa.web.render import answer_html
 
     bad = answer_dict(notices=[XSS])
     bad["citations"][0].update(title=XSS, quote=XSS, source=XSS, article_id='x"><script>', short_answer=None)
@@ -363,7 +364,7 @@ def test_answer_html_escapes_article_and_engine_text():
 
 
 def test_user_message_is_literal_text():
-    from qa.app import user_message_html
+    from qa.web.render import user_message_html
 
     assert user_message_html(XSS) == "&lt;img src=x onerror=alert(1)&gt;"
     assert user_message_html("What's **this** [x](javascript:alert(1))?") == (
@@ -372,7 +373,8 @@ def test_user_message_is_literal_text():
 
 
 def test_normalize_history():
-    from qa.app import MAX_HISTORY_MESSAGES, normalize_history
+    from qa.web.history import normalize_history
+    from qa.web.limits import MAX_HISTORY_MESSAGES
     from qa.errors import UsageError
 
     turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
@@ -387,19 +389,21 @@ def test_normalize_history():
 
 
 def test_default_examples_and_summary_come_from_the_articles():
-    from qa.app import collection_summary, default_examples
+    from qa.web.catalog import Catalog, collection_summary
+    from qa.web.render import default_examples
 
     arts = {a.id: a for a in [make_article(id="x", title="Old", date="2010", date_approximate=True),
                               make_article(id="y", title="New", date="2024-12")]}
-    assert default_examples(arts) == ["What does “New” report?", "What does “Old” report?"]
-    assert collection_summary(arts) == "2 articles · approx. 2010 – December 2024"
-    assert collection_summary({}) == "0 articles"
+    newest = Catalog(SimpleNamespace(articles=arts)).page(limit=3).articles
+    assert default_examples(newest) == ["What does “New” report?", "What does “Old” report?"]
+    assert collection_summary(list(arts.values())) == "2 articles · approx. 2010 – December 2024"
+    assert collection_summary([]) == "0 articles"
 
 
 def test_app_module_does_not_import_gradio():
     import subprocess
     import sys
 
-    code = "import sys, qa.app, qa.article_page; print('gradio' in sys.modules)"
+    code = "import sys, qa.web.render, qa.web.article_page, qa.web.history, qa.web.limits, qa.web.gate, qa.web.middleware, qa.web.catalog, qa.web.escape, qa.web.hosts, qa.web.uploads, qa.web.gradio_routes; print('gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -13,11 +13,10 @@ from types import SimpleNamespace
 import pytest
 
 from qa.errors import UsageError
-from qa.eval_tab import (
+from qa.web.eval_tab import (
     EVAL_METHODS,
     FAILURE_HEADERS,
     MAX_CELL_CHARS,
-    MAX_QUESTIONS,
     by_type_headers,
     by_type_table,
     default_questions_path,
@@ -33,6 +32,7 @@ from qa.eval_tab import (
     summary_markdown,
 )
 from qa.types import Answer
+from qa.web.limits import MAX_EVAL_QUESTIONS as MAX_QUESTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_QUESTIONS = ROOT / "corpus" / "questions.jsonl"
@@ -226,7 +226,7 @@ def test_eval_tab_module_does_not_import_gradio():
     import subprocess
     import sys
 
-    code = "import sys, qa.app, qa.eval_tab; print('gradio' in sys.modules, 'matplotlib' in sys.modules)"
+    code = "import sys, qa.web.render, qa.web.eval_tab; print('gradio' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -258,9 +258,11 @@ def _six_questions(path: Path) -> Path:
 
 @pytest.mark.model
 def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
-    from qa.app import build_app
+    from qa.web.server import build_app
 
-    blocks = _blocks(build_app(engine))
+    app = build_app(engine)
+    blocks = _blocks(app)
+    uploads = app.state.qa.uploads
     config = blocks.get_config_file()
     tabs = [c for c in config["components"] if c.get("type") == "tabitem"]
     assert "Evaluation" in [t["props"].get("label") for t in tabs]
@@ -268,15 +270,19 @@ def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
     fns = {f.name: f for f in blocks.fns.values()}
     for name in ("run_default", "run_upload", "start", "finish"):
         assert fns[name].api_visibility == "private", name
-    assert fns["run_upload"].concurrency_limit == 1 and fns["run_upload"].concurrency_id == "evaluation"
-    assert fns["run_default"].concurrency_id == "evaluation"
+    # one runner refuses a second run at once, so more than one event may reach it
+    assert fns["run_upload"].concurrency_id == fns["run_default"].concurrency_id == "evaluation"
 
     # the corpus copy of conftest has no questions.jsonl: the default run says what to do
     status, results, *_ = fns["run_default"].fn()
     assert "upload a questions file" in status and results["visible"] is False
 
     path = _six_questions(tmp_path / "six.jsonl")
-    status, results, summary, metrics, plot, by_type, failures_title, failures = fns["run_upload"].fn(str(path))
+    status, *_ = fns["run_upload"].fn(str(path))  # a file the server did not receive as an upload
+    assert "upload the file again" in status and path.exists()
+    stored = uploads.claim(uploads.save("six.jsonl", path.read_bytes()))
+    status, results, summary, metrics, plot, by_type, failures_title, failures = fns["run_upload"].fn(stored)
+    assert not stored.exists()  # deleted once evaluated
     assert status.startswith("Finished in") and results["visible"] is True
     assert summary.startswith("**6 questions** (5 answerable, 1 unanswerable) from six.jsonl")
 
@@ -302,7 +308,7 @@ def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
     assert all(len(r) == len(FAILURE_HEADERS) for r in failures["value"]["data"])
 
     status, results, *_ = fns["run_upload"].fn(str(tmp_path / "missing.jsonl"))
-    assert "not found" in status and results["visible"] is False
+    assert "upload the file again" in status and results["visible"] is False
 
 
 # ------------------------------------------------------------------ browser
@@ -314,10 +320,10 @@ def eval_server(engine, monkeypatch):
     """build_app(engine) under uvicorn in a thread, its default questions the corpus test questions."""
     import uvicorn
 
-    import qa.eval_tab
-    from qa.app import build_app
+    import qa.web.eval_tab
+    from qa.web.server import build_app
 
-    monkeypatch.setattr(qa.eval_tab, "default_questions_path", lambda engine: CORPUS_QUESTIONS)
+    monkeypatch.setattr(qa.web.eval_tab, "default_questions_path", lambda engine: CORPUS_QUESTIONS)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -364,4 +370,26 @@ def test_eval_tab_in_the_browser(browser, eval_server):
     page.wait_for_timeout(500)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert dialogs == []
+    page.close()
+
+
+@pytest.mark.model
+@pytest.mark.browser
+@pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_eval_tab_upload_in_the_browser(browser, eval_server, tmp_path):
+    """Upload through the page: the server's own upload route, the reference back, the run, the file gone."""
+    path = _six_questions(tmp_path / "my questions.jsonl")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(eval_server, wait_until="load")
+    page.get_by_role("tab", name="Evaluation").click()
+    with page.expect_file_chooser() as chooser:
+        page.locator("#qa-eval-upload").click()
+    chooser.value.set_files(str(path))
+    page.get_by_text("Finished in").wait_for(timeout=300_000)
+    assert "6 questions" in page.locator("#qa-eval-summary").inner_text()
+    assert "my questions.jsonl" in page.locator("#qa-eval-summary").inner_text()
+    assert refused == []
     page.close()

@@ -236,25 +236,21 @@ def test_damaged_index_keeps_answering_from_memory(base, tmp_path, capsys, damag
         [(a, t, tuple(c[:3] for c in cs)) for a, t, cs in expected]
 
 
-def test_app_reload_never_overlaps_a_question(monkeypatch):
-    """With several questions at once (QA_CONCURRENCY), a reload waits for none to be running."""
+def test_app_reload_never_blocks_a_question():
+    """The web layer reloads on its own thread while questions are answered (Engine.reload is safe
+    beside ask: each question reads one snapshot); a slow reload holds no question up."""
     import threading
 
-    from qa.app import _EngineGate
+    from qa.web.gate import EngineGate, ReloadWatcher
 
     class Probe:
         def __init__(self):
-            self.active = 0
-            self.reloads = 0
-            self.overlaps = 0
-            self.lock = threading.Lock()
+            self.reloading = threading.Event()
+            self.asked_during_reload = 0
 
         def ask(self, question, history=()):
-            with self.lock:
-                self.active += 1
-            time.sleep(0.002)
-            with self.lock:
-                self.active -= 1
+            if self.reloading.is_set():
+                self.asked_during_reload += 1
 
             class A:
                 def to_dict(self):
@@ -262,19 +258,24 @@ def test_app_reload_never_overlaps_a_question(monkeypatch):
             return A()
 
         def reload(self):
-            with self.lock:
-                self.overlaps += self.active != 0
-                self.reloads += 1
-            return []
+            self.reloading.set()
+            time.sleep(0.5)  # loading a big index
+            self.reloading.clear()
+            return ["index rebuilt"]
 
     probe = Probe()
-    gate = _EngineGate(probe, reload_interval=0.0, concurrency=3)
-    threads = [threading.Thread(target=lambda: [gate.ask(f"q{i}", []) for i in range(60)]) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert probe.active == 0 and probe.reloads > 10 and probe.overlaps == 0
+    gate = EngineGate(probe, concurrency=3)
+    watcher = ReloadWatcher(probe, interval=0.05)
+    watcher.start()
+    try:
+        assert probe.reloading.wait(10)
+        started = time.monotonic()
+        answers = [gate.ask(f"q{i}", []) for i in range(50)]
+        assert time.monotonic() - started < 0.4  # none waited for the reload to finish
+    finally:
+        watcher.stop()
+        gate.close()
+    assert answers[-1] == {"question": "q49"} and probe.asked_during_reload > 0
 
 
 # ------------------------------------------------------------------ corpus changed while serving
@@ -283,19 +284,19 @@ def test_app_reload_never_overlaps_a_question(monkeypatch):
 def test_changed_article_is_served_after_qa_index_without_restart(base, tmp_path, capsys):
     from fastapi.testclient import TestClient
 
-    from qa.app import build_app
+    from qa.web.server import build_app
 
     s = clone(base, tmp_path)
     engine = Engine(load_index(s.index_dir), s)
     served = Engine(load_index(s.index_dir), s)
-    app = build_app(served, examples=[], reload_interval=0.0)
+    app = build_app(served, examples=[], reload_interval=0.05)
 
     def ask_app(question: str) -> dict:
         r = client.post("/gradio_api/run/ask", json={"data": [question, []]})
         assert r.status_code == 200
         return r.json()["data"][0]
 
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://127.0.0.1") as client:  # runs the app's lifespan: its reload thread
         before = ask_app(NEW_QUESTION)
         assert NEW_SENTENCE not in json.dumps(before)
         assert all(NEW_SENTENCE not in c.quote for c in engine.ask(NEW_QUESTION).citations)
@@ -314,7 +315,12 @@ def test_changed_article_is_served_after_qa_index_without_restart(base, tmp_path
         article = engine.articles[cited[0].article_id]
         assert article.text[cited[0].start:cited[0].end] == NEW_SENTENCE
 
-        after = ask_app(NEW_QUESTION)  # the app re-read the index itself
+        deadline = time.monotonic() + 30
+        while True:  # the app re-reads the index itself, on its own thread
+            after = ask_app(NEW_QUESTION)
+            if any(c["quote"] == NEW_SENTENCE for c in after["citations"]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert any(c["quote"] == NEW_SENTENCE for c in after["citations"]), after
         page = client.get(f"/articles/{cited[0].article_id}",
                           params={"start": cited[0].start, "end": cited[0].end})

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import shutil
 import socket
 import threading
@@ -106,7 +107,7 @@ def test_index_answer_and_web_app_stay_on_this_machine(no_network, tmp_path):
     import uvicorn
     from gradio_client import Client
 
-    from qa.app import build_app
+    from qa.web.server import build_app
     from qa.config import Settings
     from qa.pipeline import Engine
 
@@ -143,9 +144,14 @@ def test_index_answer_and_web_app_stay_on_this_machine(no_network, tmp_path):
         result = client.predict(QUESTION, [], api_name="/ask")
         assert result["answer"] == answer.answer
         assert client.predict("", [], api_name="/ask").keys() == {"error"}
-        for path in ("/config", "/theme.css", "/gradio_api/info"):
+        for path in ("/config", "/theme.css", "/gradio_api/info", "/api/health", "/api/docs", "/api/openapi.json",
+                     "/api/articles"):
             with urllib.request.urlopen(base + path, timeout=30) as r:
                 assert r.status == 200, path
+        request = urllib.request.Request(base + "/api/ask", data=json.dumps({"question": QUESTION}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            assert json.loads(r.read())["answer"] == answer.answer
     finally:
         server.should_exit = True
         thread.join(timeout=15)

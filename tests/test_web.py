@@ -333,6 +333,23 @@ def test_chat_flow_in_the_browser(browser, server, client, articles):
     context.close()
 
 
+def test_a_long_chat_keeps_every_request_small(browser, server):
+    """The chat used to send its whole log with each question (~6 KB more per answer, until the
+    1 MiB limit turned the chat into a blank 'Error'); now each request carries the question only."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sizes: list[int] = []
+    page.on("request", lambda r: sizes.append(len(r.post_data or ""))
+            if r.method == "POST" and "/gradio_api/" in r.url else None)
+    page.goto(server + "/", wait_until="load")
+    page.locator("#qa-question textarea").wait_for()
+    for n, q in enumerate([QUESTION, FOLLOW_UP, QUESTION, FOLLOW_UP, QUESTION]):
+        ask(page, q, n)
+    assert page.locator("#qa-chat .qa-answer").count() == 5
+    assert sizes and max(sizes) < 2_000, sizes
+    context.close()
+
+
 def test_history_is_per_session(browser, server, client):
     """Two visitors at once: the second one's question is not read as a follow-up of the first's."""
     first = browser.new_context(viewport=DESKTOP)

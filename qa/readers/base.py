@@ -143,8 +143,9 @@ def _binary_or_legacy(raw: bytes, rel: str, exc: UnicodeDecodeError) -> FileErro
 def decode(raw: bytes, rel: str, *, html: bool = False, partial: bool = False) -> str:
     """Text of a file: UTF-8 (with or without a byte-order mark), or UTF-16/32 with a byte-order mark.
 
-    An HTML page may instead declare its encoding in a <meta charset>. NUL bytes mean binary or
-    UTF-16 without a byte-order mark; both are refused with a message rather than guessed at.
+    An HTML page may instead declare its encoding in a <meta charset>. UTF-16 without a byte-order mark
+    and binary files (many control bytes, NUL among them, or not UTF-8 at all) are refused with a
+    message rather than guessed at; a stray control byte in a text (a scanned page's NUL or ESC) is text.
 
     ``partial``: ``raw`` is the head of a longer file, so a character cut at its end is dropped.
 
@@ -164,11 +165,9 @@ def decode(raw: bytes, rel: str, *, html: bool = False, partial: bool = False) -
             break
     if text is None:
         sample = raw[:65536]
-        if b"\x00" in sample:
-            if _looks_utf16(sample):
-                raise FileError(rel, "is UTF-16 text without a byte-order mark: save it as UTF-8 (or as UTF-16 "
-                                     "with a byte-order mark)")
-            raise FileError(rel, "is a binary file, not text: remove it, or save its text as .txt, .md or .html")
+        if b"\x00" in sample and _looks_utf16(sample):
+            raise FileError(rel, "is UTF-16 text without a byte-order mark: save it as UTF-8 (or as UTF-16 "
+                                 "with a byte-order mark)")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -184,10 +183,9 @@ def decode(raw: bytes, rel: str, *, html: bool = False, partial: bool = False) -
                                          "UTF-8") from None
             else:
                 raise _binary_or_legacy(raw, rel, exc) from None
-    if "\x00" in text:
-        raise FileError(rel, "holds NUL characters, so it is not a text file: remove it or save its text again")
+    head = min(len(text), 65536)
     controls = len(CONTROL_RE.findall(text[:65536]))
-    if controls >= 8 and controls > 0.01 * min(len(text), 65536):
+    if controls > 0.01 * head and (controls >= 8 or controls > 0.1 * head):
         raise FileError(rel, "is a binary file, not text: remove it, or save its text as .txt, .md or .html")
     if not text.strip():
         raise FileError(rel, "is empty: add the article's text, or remove the file")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from qa.types import Article
+from qa.web.escape import escape_text
 
 MAX_SPANS = 32  # more marks than this is no longer a citation; the rest are dropped
 MAX_OFFSET_DIGITS = 9  # "start=99999999999999999999" is dropped before int() sees it
@@ -245,7 +245,7 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 def _escape_lines(text: str) -> str:
-    return "<br>".join(html.escape(line) for line in text.split("\n"))
+    return "<br>".join(escape_text(line) for line in text.split("\n"))
 
 
 def mark_id(n: int) -> str:
@@ -292,7 +292,7 @@ def _page(title: str, body: str, script: bool = False) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta name=\"referrer\" content=\"no-referrer\">\n"
-        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<title>{escape_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body>\n{body}\n{tail}</body>\n</html>\n"
     )
 
@@ -310,17 +310,17 @@ def render_article_page(article: Article, spans: list[tuple[int, int]]) -> str:
         A complete HTML document (serve it with ``CONTENT_SECURITY_POLICY``).
     """
     body_html, shown = render_text(article.text, spans)
-    meta = [f'<span class="date">{html.escape(format_date(article.date, article.date_approximate))}</span>']
+    meta = [f'<span class="date">{escape_text(format_date(article.date, article.date_approximate))}</span>']
     if article.source:
-        meta.append(f'<span class="source">{html.escape(article.source)}</span>')
+        meta.append(f'<span class="source">{escape_text(article.source)}</span>')
     url = safe_url(article.url)
     if url:
         meta.append(
-            f'<a class="original" href="{html.escape(url, quote=True)}" rel="noopener noreferrer" '
+            f'<a class="original" href="{escape_text(url, quote=True)}" rel="noopener noreferrer" '
             'target="_blank">Original article ↗</a>'
         )
     if article.date_note and article.date_approximate:
-        meta.append(f'<span class="note">{html.escape(article.date_note)}</span>')
+        meta.append(f'<span class="note">{escape_text(article.date_note)}</span>')
     cites = ""
     if shown:
         links = "".join(
@@ -331,7 +331,7 @@ def render_article_page(article: Article, spans: list[tuple[int, int]]) -> str:
     body = (
         '<nav class="bar"><a href="/">← Back to the chat</a></nav>\n'
         "<article>\n"
-        f"<h1>{html.escape(article.title)}</h1>\n"
+        f"<h1>{escape_text(article.title)}</h1>\n"
         f'<div class="meta">{"".join(meta)}</div>\n'
         f"{cites}\n<div class=\"text\">\n{body_html}</div>\n"
         "</article>"
@@ -345,7 +345,7 @@ def render_not_found(article_id: str) -> str:
     body = (
         '<nav class="bar"><a href="/">← Back to the chat</a></nav>\n'
         '<article class="missing">\n<h1>Article not found</h1>\n'
-        f"<p>There is no article with the id <code>{html.escape(shown_id)}</code> in this collection.</p>\n"
+        f"<p>There is no article with the id <code>{escape_text(shown_id)}</code> in this collection.</p>\n"
         '<p><a href="/">Ask a question</a> to find the articles that are.</p>\n'
         "</article>"
     )

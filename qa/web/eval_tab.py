@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError, UsageError
+from qa.web.assets import EVAL_STYLE
+from qa.web.escape import visible_controls
+from qa.web.limits import MAX_EVAL_ASKS, MAX_EVAL_HISTORY_TURNS, MAX_EVAL_QUESTIONS
 
 log = logging.getLogger(__name__)
 
 EVAL_METHODS = ("bm25", "dense", "hybrid")
 QUESTIONS_FILE = "questions.jsonl"
-MAX_QUESTIONS = 1000  # 75 questions take ~8 s on one core; a much larger upload would hog the server
 MAX_CELL_CHARS = 280  # failure cells are cut here so one long answer does not stretch the table
 NOT_SHOWN = ("recall_curve",)  # plotted instead
 UPLOAD_TYPES = [".jsonl", ".json", ".txt"]
@@ -33,24 +37,6 @@ _UPLOAD_HINT = (
     "Or upload your own questions: JSON lines, one question per line with `id`, `question`, `type`, "
     "`expected`, `articles`, `answerable` (and optionally `history`, `current`)."
 )
-
-# Scoped to the tab's own elements; the app's stylesheet lives in app.py.
-_STYLE = """<style>
-#qa-eval-style { display: none !important; }
-#qa-eval-actions { align-items: center; gap: 0.6rem; flex-wrap: wrap; }
-#qa-eval-actions > button { flex: none; }
-#qa-eval-intro p { margin: 0; font-size: 0.92rem; }
-#qa-eval-hint p { margin: 0; font-size: 0.82rem; color: var(--body-text-color-subdued); }
-#qa-eval-status p { margin: 0; }
-#qa-eval-status .qa-eval-error { color: var(--error-text-color, #b42318); font-weight: 600; }
-#qa-eval-results h3 { font-size: 1rem; margin: 0.6rem 0 0; }
-#qa-eval-results .qa-eval-note p { margin: 0; font-size: 0.8rem; color: var(--body-text-color-subdued); }
-#qa-eval-results [role=grid] * { font-family: var(--font); }
-/* Tables measure their container: keep their content from widening the page on a phone. */
-#qa-eval-metrics, #qa-eval-by-type, #qa-eval-failures { contain: inline-size; min-width: 0 !important; }
-#qa-eval-failures [role=gridcell] span { font-size: 0.85rem; line-height: 1.4; }
-#qa-eval-plot img { max-width: min(620px, 100%); height: auto; margin: 0 auto; display: block; }
-</style>"""
 
 _HIGHLIGHT = "background-color: var(--color-accent-soft); font-weight: 600"
 _NUMBER_CELL = "text-align: right; font-variant-numeric: tabular-nums"
@@ -142,7 +128,7 @@ def by_type_table(result: Mapping[str, Any]) -> list[list]:
 
 
 def _cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
-    text = " ".join(str(text).split())
+    text = visible_controls(" ".join(str(text).split()))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -232,6 +218,27 @@ class EvalRun:
     source: str
 
 
+def check_workload(questions: list, name: str) -> int:
+    """The questions the engine will be asked for ``questions`` (every method, earlier turns included).
+
+    Raises:
+        UsageError: more questions, earlier turns or asks in all than the web page runs, naming the
+            limit and `qa eval` for the file.
+    """
+    if len(questions) > MAX_EVAL_QUESTIONS:
+        raise UsageError(f"{name} holds {len(questions)} questions; the web page evaluates at most "
+                         f"{MAX_EVAL_QUESTIONS}. Run `qa eval {name}` for larger files.")
+    for q in questions:
+        if len(q.history) > MAX_EVAL_HISTORY_TURNS:
+            raise UsageError(f"{name}: question {q.id!r} has {len(q.history)} earlier turns; the web page takes at "
+                             f"most {MAX_EVAL_HISTORY_TURNS}. Run `qa eval {name}` for such files.")
+    total = len(EVAL_METHODS) * sum(1 + len(q.history) for q in questions)
+    if total > MAX_EVAL_ASKS:
+        raise UsageError(f"{name} needs {total} answers ({len(EVAL_METHODS)} methods, earlier turns included); "
+                         f"the web page gives at most {MAX_EVAL_ASKS}. Run `qa eval {name}` for larger files.")
+    return total
+
+
 def run_evaluation(engine: Any, path: str | Path, *, name: str | None = None,
                    progress: Callable[[int, int, str], None] | None = None) -> EvalRun:
     """Load a questions file and evaluate the engine on it with bm25, dense and hybrid.
@@ -246,7 +253,7 @@ def run_evaluation(engine: Any, path: str | Path, *, name: str | None = None,
         The ``evaluate`` result and the file's name.
 
     Raises:
-        UsageError: the file is unreadable or malformed, or holds more than MAX_QUESTIONS.
+        UsageError: the file is unreadable or malformed, or over a limit of ``check_workload``.
     """
     from qa.evaluate import evaluate
     from qa.testset import load_questions
@@ -257,10 +264,7 @@ def run_evaluation(engine: Any, path: str | Path, *, name: str | None = None,
         questions = load_questions(path)
     except UsageError as exc:
         raise UsageError(str(exc).replace(str(path), name)) from None
-    if len(questions) > MAX_QUESTIONS:
-        raise UsageError(f"{name} holds {len(questions)} questions; the web page evaluates at most "
-                         f"{MAX_QUESTIONS}. Run `qa eval {name}` for larger files.")
-    total = len(EVAL_METHODS) * sum(1 + len(q.history) for q in questions)
+    total = check_workload(questions, name)
     asked = 0
 
     def report(method: str) -> None:
@@ -272,6 +276,74 @@ def run_evaluation(engine: Any, path: str | Path, *, name: str | None = None,
     counting = _CountingEngine(engine, report)
     result = evaluate(counting, questions, methods=EVAL_METHODS, progress=False)
     return EvalRun(result, name)
+
+
+ALREADY_RUNNING = ("An evaluation is already running on this server (one runs at a time): "
+                   "try again when it has finished.")
+LOW_PRIORITY = 19  # the evaluation thread's nice value: the chat's questions come first for the CPU
+
+
+def _lower_this_thread() -> None:
+    """Give the calling thread the lowest CPU priority (Linux: nice applies per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the run is still one thread
+        pass
+
+
+class EvaluationRunner:
+    """Runs one evaluation at a time on its own low-priority thread; refuses others at once.
+
+    The thread is the evaluation's whole budget: one core at most, at the lowest priority, so the
+    chat's questions (answered by other threads) are scheduled first whenever both want the CPU.
+
+    Usage example:
+        runner = EvaluationRunner(engine)
+        run = runner.run(path, name="mine.jsonl", progress=lambda asked, total, method: ...)
+    """
+
+    def __init__(self, engine: Any, poll_s: float = 0.2):
+        self.engine = engine
+        self.poll_s = poll_s
+        self._busy = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._busy.locked()
+
+    def run(self, path: Path, *, name: str, progress: Callable[[int, int, str], None] | None = None) -> EvalRun:
+        """Evaluate ``path`` and wait for the result; progress is reported from the calling thread.
+
+        Raises:
+            UsageError: another evaluation is running, or the file is not usable.
+        """
+        if not self._busy.acquire(blocking=False):
+            raise UsageError(ALREADY_RUNNING)
+        try:
+            state: dict[str, Any] = {"progress": None}
+
+            def work() -> None:
+                _lower_this_thread()
+                try:
+                    state["run"] = run_evaluation(self.engine, path, name=name,
+                                                  progress=lambda *p: state.__setitem__("progress", p))
+                except BaseException as exc:  # handed to the waiting thread
+                    state["error"] = exc
+
+            log.info("Started evaluation of %s", name)
+            worker = threading.Thread(target=work, name="qa-evaluation", daemon=True)
+            worker.start()
+            shown = None
+            while worker.is_alive():
+                worker.join(self.poll_s)
+                if progress is not None and state["progress"] is not None and state["progress"] != shown:
+                    shown = state["progress"]
+                    progress(*shown)
+            if "error" in state:
+                raise state["error"]
+            return state["run"]
+        finally:
+            self._busy.release()
 
 
 # ---------------------------------------------------------------- the tab
@@ -298,16 +370,24 @@ def _shipped_columns(headers: list[str], result: Mapping[str, Any]) -> set[int]:
     return {i for i, h in enumerate(headers) if h == label or h.startswith(label + " ")}
 
 
-def add_eval_tab(engine: Any) -> None:
+def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = None) -> None:
     """The "Evaluation" tab; call inside ``gr.Tabs()`` of the app's Blocks.
+
+    Args:
+        engine: an open ``qa.pipeline.Engine``.
+        uploads: the server's ``qa.web.uploads.UploadStore``: the only files an upload event reads.
+        runner: runs one evaluation at a time (default: a new one for this tab).
 
     Usage example:
         with gr.Blocks() as blocks, gr.Tabs():
-            add_eval_tab(engine)
+            add_eval_tab(engine, UploadStore())
     """
     import gradio as gr
 
     from qa.evaluate import recall_plot
+    from qa.web.uploads import NOT_AN_UPLOAD, stored_upload_button
+
+    runner = runner or EvaluationRunner(engine)
 
     default_path = default_questions_path(engine)
     if default_path is not None:
@@ -348,7 +428,7 @@ def add_eval_tab(engine: Any) -> None:
         started = time.monotonic()
         try:
             progress(0, desc="Loading the questions")
-            evaluated = run_evaluation(engine, path, name=name, progress=report)
+            evaluated = runner.run(Path(path), name=name or Path(path).name, progress=report)
             return outputs_for(evaluated, time.monotonic() - started)
         except QAError as exc:
             return failed(str(exc))
@@ -360,21 +440,29 @@ def add_eval_tab(engine: Any) -> None:
         return run(default_questions_path(engine), shown_default, progress)
 
     def run_upload(file: Any, progress=gr.Progress()) -> tuple:  # noqa: B008
-        path = getattr(file, "name", file)
-        if not path:
+        if not file:
             return failed("No file was uploaded.")
-        return run(path, Path(str(path)).name, progress)
+        path = Path(file)
+        if not uploads.owns(path):  # the button only passes stored uploads; a direct call is checked too
+            return failed(NOT_AN_UPLOAD)
+        try:
+            if path.suffix.lower() not in UPLOAD_TYPES:
+                return failed(f"{path.name} is not a questions file: upload JSON lines "
+                              f"({', '.join(UPLOAD_TYPES)}).")
+            return run(path, path.name, progress)
+        finally:
+            uploads.discard(path)  # used once, then gone
 
     with gr.Tab("Evaluation", id="evaluation", elem_id="qa-eval"):
-        gr.HTML(_STYLE, padding=False, container=False, elem_id="qa-eval-style")
+        gr.HTML(EVAL_STYLE, padding=False, container=False, elem_id="qa-eval-style")
         gr.Markdown(_INTRO.format(methods=", ".join(EVAL_METHODS)), elem_id="qa-eval-intro")
         with gr.Row(elem_id="qa-eval-actions"):
             run_button = gr.Button(f"Run on {shown_default}", variant="primary", size="md",
                                    elem_id="qa-eval-run", interactive=default_path is not None,
                                    scale=0)
-            upload = gr.UploadButton("Upload questions file…", file_types=UPLOAD_TYPES,
-                                     file_count="single", type="filepath", variant="secondary",
-                                     size="md", elem_id="qa-eval-upload", scale=0)
+            upload = stored_upload_button(uploads, label="Upload questions file…", file_types=UPLOAD_TYPES,
+                                          file_count="single", type="filepath", variant="secondary",
+                                          size="md", elem_id="qa-eval-upload", scale=0)
         gr.Markdown(_UPLOAD_HINT, elem_id="qa-eval-hint")
         status = gr.Markdown("", elem_id="qa-eval-status", min_height=40)
         with gr.Column(visible=False, elem_id="qa-eval-results") as results:
@@ -398,7 +486,9 @@ def add_eval_tab(engine: Any) -> None:
 
         event = dict(
             outputs=[status, results, summary, metrics, plot, by_type, failures_title, failures],
-            api_visibility="private", concurrency_id="evaluation", concurrency_limit=1,
+            # Four may reach the handlers at once so that a second run is refused at once (by the
+            # runner, which runs one) instead of waiting in Gradio's queue behind the first.
+            api_visibility="private", concurrency_id="evaluation", concurrency_limit=4,
             show_progress="full", show_progress_on=[status],
         )
         buttons = [run_button, upload]
@@ -410,8 +500,8 @@ def add_eval_tab(engine: Any) -> None:
             return (gr.update(interactive=default_questions_path(engine) is not None),
                     gr.update(interactive=True))
 
-        # Buttons are off while a run goes on, so one page starts one run at a time;
-        # concurrency_limit=1 makes other visitors' runs wait their turn.
+        # Buttons are off while a run goes on, so one page starts one run at a time; a run started
+        # from another page meanwhile is refused with ALREADY_RUNNING.
         private = dict(api_visibility="private", queue=False)
         run_button.click(start, None, [status, *buttons], **private).then(
             run_default, None, **event).then(finish, None, buttons, **private)

@@ -1,0 +1,29 @@
+"""Text of articles and answers made safe to put into HTML: escaped, control characters shown, not sent."""
+
+from __future__ import annotations
+
+import html
+import re
+
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. An article may hold them
+# (a scanned or pasted text): raw, they reach a terminal or an HTML parser as commands. Each becomes
+# one visible character (U+2400.. "control pictures", U+2421 for DEL, U+FFFD for C1), so every
+# offset into the stored text still names the same character on the page.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _picture(match: re.Match) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with each control character replaced by one visible stand-in (same length)."""
+    return _CONTROLS.sub(_picture, text)
+
+
+def escape_text(text: object, quote: bool = True) -> str:
+    """HTML-escaped text with its control characters shown as stand-ins."""
+    return html.escape(visible_controls(str(text)), quote=quote)
