@@ -76,9 +76,9 @@ def parse(f: SourceFile, content: str, sha256: str, options: CollectionOptions, 
     if approximate is None:
         approximate = date is not None and date.precision != "day"
     if len(body) > options.max_chars or partial:
-        full = f"{len(body):,}" if not partial else f"a {size / 1e6:,.1f} MB file's"
+        full = f"of {len(body):,} characters" if not partial else f"characters (the file is {size / 1e6:,.1f} MB)"
         body = cut(body, options.max_chars)
-        notices.append(f"{where}: cut to its first {len(body):,} of {full} characters (max_chars in collection.yaml)")
+        notices.append(f"{where}: cut to its first {len(body):,} {full} (max_chars in collection.yaml)")
         sha256 = _cut_hash(sha256, options.max_chars)
     return [Article(
         id=article_id,
