@@ -142,7 +142,7 @@ def first_heading(body: str, *, markdown: bool = True) -> str:
     lines = body.splitlines()
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     if markdown:
-        for i, line in enumerate(lines[:200]):
+        for line in lines[:200]:
             m = ATX_RE.match(line)
             if m and len(m.group(1)) == 1:
                 return _clip(m.group(2))
