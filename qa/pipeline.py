@@ -82,7 +82,7 @@ def corpus_changes(settings: Settings, *, rebuild: bool = False, strict: bool = 
     for a in read.articles:
         ids.setdefault(a.path or "", []).append(a.id)
     files_map = {f.rel: [f.size, f.mtime_ns, ids.get(f.rel, [])] for f in read.files}
-    account = {"files": len(read.files), "articles": len(read.articles),
+    account = {"files": read.found, "articles": len(read.articles),
                "skipped": [[s.rel, s.reason] for s in read.skipped], "notices": list(read.notices),
                "collection": _collection_stat(corpus_dir)}
     return read.articles, {}, files_map, account

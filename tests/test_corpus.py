@@ -78,7 +78,7 @@ def test_bad_files_are_skipped_and_listed_and_the_rest_is_indexed(tmp_path, caps
         assert expect in line
     assert any(ln.startswith("skipped passwd.txt: is a symbolic link") for ln in lines)
     summary = out.strip().splitlines()[-1]
-    assert summary.startswith(f"indexed 1 article from {len(BAD) + 1} files; skipped {len(BAD) + 1}: ")
+    assert summary.startswith(f"indexed 1 article from {len(BAD) + 2} files; skipped {len(BAD) + 1}: ")
     from qa.index import load_index
 
     index = load_index(tmp_path / "idx")

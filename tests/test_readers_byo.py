@@ -106,7 +106,7 @@ def test_one_index_of_the_whole_collection(tmp_path, capsys):
     assert set(skipped) == set(BROKEN)
     for name, words in BROKEN.items():
         assert words in skipped[name]
-    assert out.strip().splitlines()[-1].startswith(f"indexed 5 articles from 14 files; skipped {len(BROKEN)}: ")
+    assert out.strip().splitlines()[-1].startswith(f"indexed 5 articles from 16 files; skipped {len(BROKEN)}: ")
     # each article once, with the corpus ids; the duplicates are noted
     notes = [ln for ln in err.splitlines() if ln.startswith("note: ")]
     assert len(notes) == 5 and all("indexed once" in n for n in notes)

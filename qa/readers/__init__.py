@@ -48,9 +48,16 @@ class CorpusRead:
     notices: list[str]  # indexed, but worth knowing: a text cut, a duplicate folded, a date set aside
     files: list[SourceFile]
 
+    @property
+    def found(self) -> int:
+        """Files found in the folder: those read, and those passed over unread (other types, links…)."""
+        read = {f.rel for f in self.files}
+        return len(read) + sum(1 for s in self.skipped
+                               if s.rel not in read and " record " not in s.rel and s.rel != "collection.yaml")
+
     def summary(self, limit: int = 5, verb: str = "read") -> str:
         """'indexed 1,204 articles from 1,210 files; skipped 6: a.txt, b.md, … and 1 more'"""
-        return summary_line(len(self.articles), len(self.files), [s.rel for s in self.skipped], limit, verb)
+        return summary_line(len(self.articles), self.found, [s.rel for s in self.skipped], limit, verb)
 
 
 def summary_line(articles: int, files: int, skipped: list[str], limit: int = 5, verb: str = "read") -> str:
@@ -168,7 +175,6 @@ def _nothing_readable(corpus_dir: Path, result: CorpusRead) -> str:
     if not result.files and not result.skipped:
         return (f"corpus folder {corpus_dir} has no articles: add {accepted()} files (see README, "
                 "'Articles'), or pass --corpus DIR.")
-    n = len(result.files) + sum(1 for s in result.skipped if s.rel not in {f.rel for f in result.files}
-                                and " record " not in s.rel and s.rel != "collection.yaml")
+    n = result.found
     reasons = "; ".join(str(s) for s in result.skipped[:3]) + (" …" if len(result.skipped) > 3 else "")
     return f"corpus folder {corpus_dir}: {n:,} file{'s' * (n != 1)}, none readable: {reasons}"

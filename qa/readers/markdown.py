@@ -76,9 +76,9 @@ def parse(f: SourceFile, content: str, sha256: str, options: CollectionOptions, 
     if approximate is None:
         approximate = date is not None and date.precision != "day"
     if len(body) > options.max_chars or partial:
-        full = f"{len(body):,}" if not partial else f"a {size / 1e6:,.1f} MB file's"
+        full = f"of {len(body):,} characters" if not partial else f"characters (the file is {size / 1e6:,.1f} MB)"
         body = cut(body, options.max_chars)
-        notices.append(f"{where}: cut to its first {len(body):,} of {full} characters (max_chars in collection.yaml)")
+        notices.append(f"{where}: cut to its first {len(body):,} {full} (max_chars in collection.yaml)")
         sha256 = _cut_hash(sha256, options.max_chars)
     return [Article(
         id=article_id,
@@ -142,7 +142,7 @@ def first_heading(body: str, *, markdown: bool = True) -> str:
     lines = body.splitlines()
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     if markdown:
-        for i, line in enumerate(lines[:200]):
+        for line in lines[:200]:
             m = ATX_RE.match(line)
             if m and len(m.group(1)) == 1:
                 return _clip(m.group(2))

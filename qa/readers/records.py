@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from qa.readers.base import (BOMS, FileError, Skipped, SourceFile, as_author, as_bool, as_text, as_url, check_id,
@@ -47,13 +47,11 @@ class Mapper:
     at the top level or one level down (Guardian-style ``fields.bodyText``)."""
 
     options: CollectionOptions
-    found_mapped: set = field(default_factory=set)
 
     def get(self, record: dict, name: str):
         for path in self.options.keys(name):
             value = _path(record, path)
             if value is not None:
-                self.found_mapped.add((name, path))
                 return value
         names = CONVENTIONS[name]
         index = {_key(k): k for k in record}
@@ -396,5 +394,5 @@ def read_csv(f: SourceFile, options: CollectionOptions) -> tuple[list[Article], 
                 reader.skip(reader.where(n), f"has {len(row)} cells for {len(header)} columns: quote its text "
                                              "(\"…\") or fix the row")
                 continue
-            reader.add(n, {h: v for h, v in zip(header, row) if h})
+            reader.add(n, {h: v for h, v in zip(header, row, strict=False) if h})  # short rows: missing cells
         return reader.result()
