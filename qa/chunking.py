@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 from typing import Protocol
@@ -67,33 +68,123 @@ def article_sentences(article: Article) -> list[Sentence]:
     ]
 
 
-def _split_long(text: str, start: int, end: int, encoding: Encoding, max_tokens: int) -> list[tuple[int, int]]:
-    """Cut one over-long sentence at word boundaries into pieces of at most max_tokens."""
+def max_token_chars(encoding: Encoding) -> int | None:
+    """The most bytes any one token stands for (128 in cl100k_base), or None when the encoding cannot say.
+
+    A text of more than ``max_tokens * max_token_chars`` characters (each at least one UTF-8 byte)
+    has more than ``max_tokens`` tokens, so the packing below never needs to count such a span:
+    that keeps every count short, and a huge article's chunking linear in its length.
+    """
+    key = id(encoding)
+    if key not in _MAX_TOKEN_CHARS:
+        try:
+            value = max(len(b) for b in encoding.token_byte_values())  # type: ignore[attr-defined]
+        except (AttributeError, TypeError, ValueError):
+            value = None
+        _MAX_TOKEN_CHARS[key] = (encoding, value)  # the encoding is kept so its id is never reused
+    return _MAX_TOKEN_CHARS[key][1]
+
+
+_MAX_TOKEN_CHARS: dict[int, tuple[Encoding, int | None]] = {}
+
+
+class _Budget:
+    """``fits(a, b)``: does text[a:b] have at most max_tokens tokens? Spans too long to fit are answered
+    without counting, with exactly the answer a count would give."""
+
+    def __init__(self, text: str, encoding: Encoding, max_tokens: int):
+        self.text, self.encoding, self.max_tokens = text, encoding, max_tokens
+        per_token = max_token_chars(encoding)
+        self.limit = max_tokens * per_token if per_token else None
+
+    def fits(self, a: int, b: int) -> bool:
+        if self.limit is not None and b - a > self.limit:
+            return False
+        return count_tokens(self.encoding, self.text[a:b]) <= self.max_tokens
+
+    def size(self, a: int, b: int) -> int:
+        """Tokens of text[a:b], or max_tokens + 1 for a span that cannot fit (all the packing compares)."""
+        if self.limit is not None and b - a > self.limit:
+            return self.max_tokens + 1
+        return count_tokens(self.encoding, self.text[a:b])
+
+
+def _split_long(text: str, start: int, end: int, encoding: Encoding, max_tokens: int,
+                budget: _Budget | None = None) -> list[tuple[int, int]]:
+    """Cut one over-long sentence at word boundaries into pieces of at most max_tokens.
+
+    Each piece is the longest run of words from its first word that fits, found by doubling then
+    halving the run (O(log n) counts of short spans per piece, not one count per word).
+    """
+    budget = budget or _Budget(text, encoding, max_tokens)
     words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
     pieces: list[tuple[int, int]] = []
     i = 0
     while i < len(words):
-        j = i + 1
-        piece_end = words[i][1]
-        while j < len(words) and count_tokens(encoding, text[words[i][0]:words[j][1]]) <= max_tokens:
-            piece_end = words[j][1]
-            j += 1
-        if count_tokens(encoding, text[words[i][0]:piece_end]) > max_tokens:
-            pieces.extend(_cut_by_chars(text, words[i][0], piece_end, encoding, max_tokens))
+        a = words[i][0]
+        # The largest j with words[i..j-1] fitting; at least one word (cut by characters if too long).
+        good, step = i + 1, 1
+        while good + step <= len(words) and budget.fits(a, words[good + step - 1][1]):
+            good += step
+            step *= 2
+        bad = min(good + step, len(words) + 1)
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if budget.fits(a, words[mid - 1][1]):
+                good = mid
+            else:
+                bad = mid
+        j = good
+        piece_end = words[j - 1][1]
+        if not budget.fits(a, piece_end):
+            pieces.extend(_cut_by_chars(text, a, piece_end, encoding, max_tokens, budget))
         else:
-            pieces.append((words[i][0], piece_end))
+            pieces.append((a, piece_end))
         i = j
     return pieces
 
 
-def _cut_by_chars(text: str, start: int, end: int, encoding: Encoding, max_tokens: int) -> list[tuple[int, int]]:
-    """A "word" longer than the budget (a URL, a run of symbols): the longest prefixes that fit."""
+def _pretoken_re(encoding: Encoding):
+    """The encoding's own pre-tokenizer (a regex; BPE never merges across its matches), or None."""
+    pattern = getattr(encoding, "_pat_str", None)
+    if not isinstance(pattern, str):
+        return None
+    try:
+        import regex
+
+        return regex.compile(pattern)
+    except Exception:  # noqa: BLE001 - without it the search below only counts
+        return None
+
+
+def _cut_by_chars(text: str, start: int, end: int, encoding: Encoding, max_tokens: int,
+                  budget: _Budget | None = None) -> list[tuple[int, int]]:
+    """A "word" longer than the budget (a URL, a run of symbols): the longest prefixes that fit.
+
+    The binary search probes far past the budget on a huge word. Such probes are answered without
+    counting when the answer is sure: past ``budget.limit`` characters, or past more pre-tokens than
+    ``max_tokens`` (every pre-token is at least one token, and inside one whitespace-free word a
+    prefix keeps the word's pre-tokens up to its last, cut one). The cuts are those a count of every
+    probe would give.
+    """
+    budget = budget or _Budget(text, encoding, max_tokens)
+    pretokens = _pretoken_re(encoding)
     pieces = []
     while start < end:
+        ends: list[int] = []
+        if pretokens is not None:
+            window_end = end if budget.limit is None else min(end, start + budget.limit)
+            for m in pretokens.finditer(text, start, window_end):
+                ends.append(m.end())
+                if len(ends) > max_tokens:
+                    break
+        ends_set = set(ends) if len(ends) > max_tokens else None
         lo, hi = start + 1, end
         while lo < hi:  # the largest cut with at most max_tokens tokens
             mid = (lo + hi + 1) // 2
-            if count_tokens(encoding, text[start:mid]) <= max_tokens:
+            too_many = ends_set is not None and (
+                bisect.bisect_right(ends, mid) + (mid not in ends_set) > max_tokens)
+            if not too_many and budget.fits(start, mid):
                 lo = mid
             else:
                 hi = mid - 1
@@ -127,20 +218,21 @@ def chunk_article(
         Chunks with ``article.text[c.start:c.end] == c.text``.
     """
     text = article.text
-    sizes = [count_tokens(encoding, s.text) for s in sentences]
+    budget = _Budget(text, encoding, max_tokens)
+    # A size over max_tokens is only ever compared with max_tokens and overlap (< max_tokens), so a
+    # sentence too long to fit is given max_tokens + 1 without counting it.
+    sizes = [budget.size(s.start, s.end) for s in sentences]
     spans: list[tuple[int, int, tuple[int, ...]]] = []
     i = 0
     n = len(sentences)
     while i < n:
         if sizes[i] > max_tokens:
-            for a, b in _split_long(text, sentences[i].start, sentences[i].end, encoding, max_tokens):
+            for a, b in _split_long(text, sentences[i].start, sentences[i].end, encoding, max_tokens, budget):
                 spans.append((a, b, (i,)))
             i += 1
             continue
         j = i + 1
-        while j < n and sizes[j] <= max_tokens and count_tokens(
-            encoding, text[sentences[i].start:sentences[j].end]
-        ) <= max_tokens:
+        while j < n and sizes[j] <= max_tokens and budget.fits(sentences[i].start, sentences[j].end):
             j += 1
         spans.append((sentences[i].start, sentences[j - 1].end, tuple(range(i, j))))
         if j >= n:
@@ -152,7 +244,7 @@ def chunk_article(
             back -= 1
             used += sizes[back]
         # The overlap must leave room for the next new sentence.
-        while back < j and count_tokens(encoding, text[sentences[back].start:sentences[j].end]) > max_tokens:
+        while back < j and not budget.fits(sentences[back].start, sentences[j].end):
             back += 1
         i = back if sizes[j] <= max_tokens else j
     return [

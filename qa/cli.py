@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "embedded again; with nothing changed it finishes at once without loading the model.")
     _common(p, chunking=True)
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
+    p.add_argument("--strict", action="store_true",
+                   help="when any file or record cannot be read, change nothing and exit with code 3 "
+                        "(default: skip it, index the rest, exit 0)")
 
     p = sub.add_parser("ask", help="answer questions with quotes and citations",
                        description="Answer a question, or one question per line of standard input.")
@@ -146,9 +149,29 @@ def _json_line(obj) -> str:
     return json_safe(json.dumps(obj, ensure_ascii=False))
 
 
+MAX_LISTED = 50  # skipped files listed one per line; the rest are counted
+
+
+def _report_read(read) -> None:
+    """Each skipped file (or record) and each notice, one line on stderr."""
+    skipped = [f"{rel}: {reason}" for rel, reason in read.get("skipped", [])]
+    for line in skipped[:MAX_LISTED]:
+        print(printable(f"skipped {line}"), file=sys.stderr)
+    if len(skipped) > MAX_LISTED:
+        print(f"skipped {len(skipped) - MAX_LISTED:,} more (the first {MAX_LISTED} are listed)", file=sys.stderr)
+    notices = read.get("notices", [])
+    for n in notices[:MAX_LISTED]:
+        print(printable(f"note: {n}"), file=sys.stderr)
+    if len(notices) > MAX_LISTED:
+        print(f"note: {len(notices) - MAX_LISTED:,} more notes", file=sys.stderr)
+
+
 def cmd_index(args) -> int:
+    import logging
+
     from qa.index import read_manifest
     from qa.pipeline import refresh_index
+    from qa.readers import NothingReadableError, SkippedFilesError, summary_line
 
     settings = _settings(args)
     if args.max_tokens is None or args.overlap is None:
@@ -160,9 +183,22 @@ def cmd_index(args) -> int:
                                overlap=args.overlap if args.overlap is not None else chunking.get("overlap", settings.overlap))
         except QAError:
             pass
-    report = refresh_index(settings, rebuild=args.rebuild, progress=sys.stderr.isatty(),
-                           log=lambda m: print(m, file=sys.stderr))
+    corpus_log = logging.getLogger("qa.corpus")
+    level = corpus_log.level
+    corpus_log.setLevel(logging.ERROR)  # its one-line warning repeats what is listed here
+    try:
+        report = refresh_index(settings, rebuild=args.rebuild, strict=args.strict, progress=sys.stderr.isatty(),
+                               log=lambda m: print(m, file=sys.stderr))
+    except (NothingReadableError, SkippedFilesError) as exc:
+        _report_read({"skipped": [[s.rel, s.reason] for s in exc.read.skipped], "notices": exc.read.notices})
+        raise
+    finally:
+        corpus_log.setLevel(level)
+    read = report.corpus or {}
+    _report_read(read)
     print(report.summary())
+    print(summary_line(read.get("articles", report.articles), read.get("files", 0),
+                       [rel for rel, _ in read.get("skipped", [])], verb="indexed"))
     return 0
 
 
@@ -314,19 +350,16 @@ def cmd_eval(args) -> int:
 
 
 def collection_info(corpus_dir: Path) -> dict:
-    """The optional corpus/collection.yaml: {title, examples}."""
-    path = Path(corpus_dir) / "collection.yaml"
-    if not path.is_file():
-        return {}
-    import yaml
+    """The optional corpus/collection.yaml: {"title": str | None, "examples": [str, ...]}.
 
-    try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        raise QAError(f"{path} is not valid YAML: fix it or remove it.") from None
-    if not isinstance(data, dict):
-        raise QAError(f"{path} must hold 'title:' and 'examples:' keys.")
-    return data
+    Raises:
+        QAError: the file is not valid YAML, or its title or examples are malformed
+            (``examples: "one string"`` is refused, not shown as one button per character).
+    """
+    from qa.readers.options import chat_settings
+
+    collection = chat_settings(Path(corpus_dir))
+    return {"title": collection.title, "examples": list(collection.examples)}
 
 
 def cmd_serve(args) -> int:

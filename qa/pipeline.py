@@ -27,57 +27,73 @@ MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters)
 RECENT_VECTORS = 512  # question vectors kept for follow-ups (~1 MB)
 
 
-def refresh_index(settings: Settings, *, rebuild: bool = False, progress: bool = False,
+def refresh_index(settings: Settings, *, rebuild: bool = False, strict: bool = False, progress: bool = False,
                   log: Callable[[str], None] = lambda m: None, embedder_factory=None) -> BuildReport:
-    """Build or update the index of settings.corpus_dir. Files whose size and modification time match
-    the index's record are not read again; with nothing changed no model is loaded and no article parsed.
-    ``embedder_factory`` (encoder folder -> embedder) replaces the index's own encoder for the build."""
-    articles, keep, files = _corpus_changes(settings, rebuild)
-    return build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files,
-                       embedder_factory=embedder_factory)
+    """Build or update the index of settings.corpus_dir (see qa.readers for the files it reads).
+
+    When no file's size or modification time differs from the index's record, nothing is read or
+    parsed and no model is loaded. Otherwise the folder is read (bad files skipped and listed) and only
+    changed or added articles are embedded. ``embedder_factory`` (encoder folder -> embedder) replaces
+    the index's own encoder for the build; ``strict`` refuses to index when a file was skipped.
+
+    Returns:
+        The BuildReport; its ``corpus`` says what the folder holds (files, skipped ones, notices).
+    """
+    articles, keep, files, corpus = corpus_changes(settings, rebuild=rebuild, strict=strict)
+    report = build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files,
+                         embedder_factory=embedder_factory, corpus=corpus)
+    return replace(report, corpus=corpus)
 
 
-def _corpus_changes(settings: Settings, rebuild: bool) -> tuple:
-    """(articles read from new or changed files, {id: sha256} of those from unchanged files, the files
-    map for the manifest), reading only what changed since the index's record."""
-    from qa.corpus import article_files, parse_article
-    from qa.errors import CorpusError
+def corpus_changes(settings: Settings, *, rebuild: bool = False, strict: bool = False) -> tuple:
+    """(articles read, {id: sha256} of articles kept unread, the files map, what the folder holds).
+
+    The folder is only stat()ed when every file and collection.yaml match the index's record; the
+    record's account of skipped files is then reused. Else the whole folder is read.
+    """
+    import logging
+
+    from qa.readers import find_files, read_corpus
 
     corpus_dir = Path(settings.corpus_dir)
-    known, hashes = {}, {}
+    files, _ = find_files(corpus_dir)
+    stats = {f.rel: [f.size, f.mtime_ns] for f in files}
     if not rebuild:
         try:
             manifest = read_manifest(settings.index_dir)
-            if not check_manifest(manifest, settings, None):
-                known, hashes = manifest.get("files") or {}, manifest.get("corpus", {}).get("articles", {})
         except (IndexMissingError, IndexCorruptError):
-            pass
-    articles, keep, files, seen = [], {}, {}, {}
-    for path in article_files(corpus_dir):
-        rel = path.relative_to(corpus_dir).as_posix()
-        try:
-            st = path.stat()
-        except OSError as exc:
-            raise CorpusError(f"{path}: cannot be read ({exc.strerror}): check its permissions.") from None
-        entry = known.get(rel)
-        if entry and entry[:2] == [st.st_size, st.st_mtime_ns] and all(i in hashes for i in entry[2]):
-            found = [(i, hashes[i]) for i in entry[2]]
-            keep.update(found)
-        else:
-            try:
-                raw = path.read_bytes()
-            except OSError as exc:
-                raise CorpusError(f"{path}: cannot be read ({exc.strerror}): check its permissions.") from None
-            article = parse_article(path, raw)
-            articles.append(article)
-            found = [(article.id, article.sha256)]
-        for article_id, _ in found:
-            if article_id in seen:
-                raise CorpusError(f"{path}: id {article_id!r} is already used by {seen[article_id]}: "
-                                  "rename one of them (or change its 'id:').")
-            seen[article_id] = path
-        files[rel] = [st.st_size, st.st_mtime_ns, [i for i, _ in found]]
-    return articles, keep, files
+            manifest = None
+        recorded = (manifest or {}).get("files") or {}
+        account = (manifest or {}).get("read") or {}
+        if (manifest is not None and not check_manifest(manifest, settings, None) and recorded
+                and {rel: entry[:2] for rel, entry in recorded.items()} == stats
+                and account.get("collection") == _collection_stat(corpus_dir)
+                and not (strict and account.get("skipped"))):
+            hashes = manifest["corpus"]["articles"]
+            keep = {i: hashes[i] for entry in recorded.values() for i in entry[2] if i in hashes}
+            if len(keep) == len(hashes):
+                return [], keep, recorded, account
+    read = read_corpus(corpus_dir, strict=strict)
+    if read.skipped:
+        logging.getLogger("qa.corpus").warning(
+            "%s: skipped %d file%s or record%s that could not be read (`qa index --corpus %s` lists why)",
+            corpus_dir, len(read.skipped), "s" * (len(read.skipped) != 1), "s" * (len(read.skipped) != 1), corpus_dir)
+    ids: dict[str, list[str]] = {}
+    for a in read.articles:
+        ids.setdefault(a.path or "", []).append(a.id)
+    files_map = {f.rel: [f.size, f.mtime_ns, ids.get(f.rel, [])] for f in read.files}
+    account = {"files": read.found, "articles": len(read.articles),
+               "skipped": [[s.rel, s.reason] for s in read.skipped], "notices": list(read.notices),
+               "collection": _collection_stat(corpus_dir)}
+    return read.articles, {}, files_map, account
+
+
+def _collection_stat(corpus_dir: Path) -> list[int] | None:
+    try:
+        st = (Path(corpus_dir) / "collection.yaml").stat()
+        return [st.st_size, st.st_mtime_ns]
+    except OSError:
+        return None
 
 
 class Engine:
@@ -193,7 +209,7 @@ class Engine:
     def stale_reasons(self) -> list[str]:
         """Why the loaded index no longer matches the corpus folder ([] = up to date); reads only files
         whose size or time changed."""
-        articles, keep, _ = _corpus_changes(self.settings, rebuild=False)
+        articles, keep, _, _ = corpus_changes(self.settings)
         hashes = keep | {a.id: a.sha256 for a in articles}
         return check_manifest(self.index.manifest, self.settings, hashes, check_chunking=False)
 

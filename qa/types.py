@@ -19,10 +19,14 @@ class Article:
     source: str | None  # publisher, only when the text shows it
     url: str | None  # original address, only when known: never invented
     text: str
-    sha256: str  # of the whole file, front matter included
+    sha256: str  # of the whole file, front matter included; of the record's fields for an export's record
     date_approximate: bool = False
     date_note: str | None = None
-    path: str | None = None
+    path: str | None = None  # the file, relative to the corpus folder
+    author: str | None = None  # byline, when the file or page names one
+    date_origin: str | None = None  # where the date came from: "front matter", "json-ld datePublished", "htmldate"…
+    file_type: str | None = None  # the reader: "markdown", "text", "html", "json", "jsonl" or "csv"
+    record: int | None = None  # 1-based record number in an export (json, jsonl, csv)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -91,11 +91,11 @@ def test_the_schema_describes_every_field_of_the_answer(client, engine):
     assert set(models["AnswerOut"]["properties"]) == ANSWER_KEYS
     assert set(models["Citation"]["properties"]) == CITATION_KEYS
     assert set(models["Passage"]["properties"]) == PASSAGE_KEYS
-    assert set(models["AskRequest"]["properties"]) == {"question", "history", "top_k", "method"}
+    assert set(models["AskRequest"]["properties"]) == {"question", "history", "top_k", "method", "filter"}
+    assert set(models["FilterIn"]["properties"]) == {"since", "until", "sources", "articles", "title", "undated"}
     assert models["AskRequest"]["properties"]["method"]["enum"] == ["hybrid", "bm25", "dense"]
     for question, flt in [(QUESTION, None), ("What is the capital of France?", None),
-                          ("How much did the council spend?", None), (QUESTION, {"since": "2020"}),
-                          (QUESTION, {"since": "2030"})]:
+                          ("How much did the council spend?", {"since": "2018"}), ("What?", {"until": "2000"})]:
         d = json.loads(json.dumps(engine.ask(question, filter=flt).to_dict()))
         assert AnswerOut.model_validate(d).model_dump() == d  # extra="forbid": a new field fails here
     docs = client.get("/api/docs")
@@ -119,7 +119,9 @@ def test_the_schema_describes_every_field_of_the_answer(client, engine):
     ({"question": QUESTION, "history": [{"role": "system", "content": "x"}]}, None, 422, "history[0].role"),
     ({"question": QUESTION, "history": [{"role": "user"}]}, None, 422, "history[0].content is missing"),
     ({"question": QUESTION, "history": [["user", "x"]]}, None, 422, "history[0] must be a JSON object"),
-    ({"question": QUESTION, "filter": {}}, None, 422, "filter is not a field"),
+    ({"question": QUESTION, "filter": {"year": 2019}}, None, 422, "filter.year is not a field"),
+    ({"question": QUESTION, "filter": {"since": "soon"}}, None, 422, "YYYY, YYYY-MM or YYYY-MM-DD"),
+    ({"question": QUESTION, "filter": {"sources": ["No Such Paper"]}}, None, 422, "the publishers are"),
     ({"question": 42}, None, 422, "question must be text"),
     ([QUESTION], None, 422, "must be a JSON object"),
     (b'{"question": "\\ud800 hello"}', {"content-type": "application/json"}, 422, "unpaired surrogate"),
@@ -359,3 +361,18 @@ def test_the_api_over_http_is_guarded_like_every_route(web_server):
     ok = web_server.post_json("/api/ask", {"question": QUESTION})
     assert ok.status == 200 and ok.headers["x-frame-options"] == "SAMEORIGIN"
     assert ok.json()["citations"]
+
+
+def test_a_filter_in_the_body_limits_the_answer_and_is_echoed(client):
+    body = {"question": "How did Ofsted rate Havering's children's services?", "filter": {"since": "2018",
+                                                                                          "until": "2018"}}
+    r = client.post("/api/ask", json=body)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["filter"]["matching_articles"] == 1 and answer["filter"]["summary"].endswith("2018")
+    assert {c["date"] for c in answer["citations"]} <= {"2018"} and {p["date"] for p in answer["passages"]} == {"2018"}
+    follow = client.post("/api/ask", json={"question": "Who said that?", "filter": body["filter"], "history": [
+        {"role": "user", "content": body["question"]}, {"role": "assistant", "content": answer["answer"]}]})
+    assert follow.status_code == 200 and follow.json()["filter"] == answer["filter"]
+    none = client.post("/api/ask", json={"question": "What happened?", "filter": {"until": "1999"}}).json()
+    assert none["abstained"] and none["message"].startswith("No article matches this filter")

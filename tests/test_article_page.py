@@ -396,8 +396,8 @@ def test_default_examples_and_summary_come_from_the_articles():
                               make_article(id="y", title="New", date="2024-12")]}
     newest = Catalog(SimpleNamespace(articles=arts)).page(limit=3).articles
     assert default_examples(newest) == ["What does “New” report?", "What does “Old” report?"]
-    assert collection_summary(arts) == "2 articles · approx. 2010 – December 2024"
-    assert collection_summary({}) == "0 articles"
+    assert collection_summary(list(arts.values())) == "2 articles · approx. 2010 – December 2024"
+    assert collection_summary([]) == "0 articles"
 
 
 def test_app_module_does_not_import_gradio():

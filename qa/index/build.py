@@ -51,6 +51,7 @@ class BuildReport:
     path: str = ""
     segments: int = 0
     merged: int = 0  # segments merged into one
+    corpus: dict | None = None  # what the corpus folder holds: files, articles, skipped, notices (refresh_index)
 
     def summary(self) -> str:
         if self.unchanged:
@@ -162,6 +163,7 @@ def build_index(
     log: Callable[[str], None] = lambda msg: None,
     keep: dict[str, str] | None = None,
     files: dict[str, list] | None = None,
+    corpus: dict | None = None,
 ) -> BuildReport:
     """Bring settings.index_dir up to date with ``articles`` (and ``keep``: the ids, with their hashes,
     of articles whose files did not change and were not read again).
@@ -171,6 +173,7 @@ def build_index(
     Args:
         files: the corpus's files as the manifest records them ({path: [size, mtime_ns, [ids]]}), so the
             next run can tell an unchanged corpus from file sizes and times alone.
+        corpus: what reading the folder found (skipped files, notices), recorded for that next run.
     """
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
@@ -179,8 +182,8 @@ def build_index(
         plan = plan_build(list(articles), keep, settings, rebuild, log)
         if plan is None:
             manifest = read_manifest(index_dir)
-            if files is not None and manifest.get("files") != files:
-                _rewrite_manifest(index_dir, manifest | {"files": files})
+            if files is not None and (manifest.get("files") != files or manifest.get("read") != corpus):
+                _rewrite_manifest(index_dir, manifest | {"files": files, "read": corpus})
             m = manifest["counts"]
             return BuildReport(m["articles"], m["chunks"], m["sentences"], time.perf_counter() - t0, unchanged=True,
                                path=str(current_dir(index_dir)), segments=len(manifest.get("segments", [])))
@@ -193,6 +196,7 @@ def build_index(
         try:
             manifest = _write(plan, settings, tmp, written, embedder_factory, progress, log)
             manifest["files"] = files
+            manifest["read"] = corpus
             manifest["corpus"]["articles"] = {a.id: a.sha256 for a in articles} | keep
             manifest["corpus"]["digest"] = corpus_digest(manifest["corpus"]["articles"])
             with open(tmp / "manifest.json", "w", encoding="utf-8") as f:  # last: its presence means complete

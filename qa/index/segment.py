@@ -350,11 +350,11 @@ class Segment:
             meta, text = found[0]
         return Article(**json.loads(meta), text=text)
 
-    def titles(self) -> list[str]:
-        """Every article's title, by row."""
+    def metas(self) -> list[dict]:
+        """Every article's fields but its text, by row."""
         metas = ([self._meta[r] for r in range(self.info.articles)] if self._texts is not None
                  else [m for (m,) in self._query("SELECT meta FROM articles ORDER BY row")])
-        return [json.loads(m).get("title", "") for m in metas]
+        return [json.loads(m) for m in metas]
 
     def term_ids(self, words) -> dict[str, int]:
         """This segment's ids of the given index terms (those it has)."""

@@ -29,7 +29,7 @@ ARTICLE_CACHE = 2048  # decoded articles kept (texts are read from their segment
 
 @dataclass(frozen=True)
 class ArticleEntry:
-    """What lists and filters need of an article, without its text."""
+    """What a listing needs of an article, without its text."""
 
     id: str
     title: str
@@ -37,6 +37,8 @@ class ArticleEntry:
     date_approximate: bool
     source: str | None
     url: str | None
+    sentences: int = 0
+    chunks: int = 0
 
 
 class ArticleMap(Mapping):
@@ -117,6 +119,7 @@ class Index:
         self._articles: OrderedDict[int, Article] = OrderedDict()
         self._lock = threading.Lock()
         self._titles: list[str] | None = None
+        self._entries: tuple[ArticleEntry, ...] | None = None
 
     # -------------------------------------------------------- sizes
     @property
@@ -194,8 +197,22 @@ class Index:
     def titles(self) -> list[str]:
         """Every article's title, lower-cased, by row (read once, when a title filter first asks)."""
         if self._titles is None:
-            self._titles = [t.casefold() for seg in self.segments for t in seg.titles()]
+            self._titles = [m.get("title", "").casefold() for seg in self.segments for m in seg.metas()]
         return self._titles
+
+    def entries(self) -> tuple[ArticleEntry, ...]:
+        """Every live article's listing entry, in row order (read once, without the texts)."""
+        if self._entries is None:
+            out = []
+            for seg, off in zip(self.segments, self.article_offsets):
+                for local, meta in enumerate(seg.metas()):
+                    row = off + local
+                    if self.live_articles[row]:
+                        out.append(ArticleEntry(meta["id"], meta["title"], meta.get("date"),
+                                                bool(meta.get("date_approximate")), meta.get("source"), meta.get("url"),
+                                                int(self.article_table[row, 1]), int(self.article_table[row, 3])))
+            self._entries = tuple(out)
+        return self._entries
 
     def publishers(self) -> list[str]:
         """The live articles' publishers, sorted (for filter controls)."""

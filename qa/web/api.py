@@ -43,6 +43,21 @@ class Turn(BaseModel):
     content: str = Field(max_length=MAX_REQUEST_QUESTION_CHARS)
 
 
+class FilterIn(BaseModel):
+    """Which articles to answer from (all of them when left out). Dates are inclusive."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"since": "2019", "until": "2021", "sources": ["Romford Recorder"]}]})
+    since: str | None = Field(None, max_length=10, description="Articles dated from then on: YYYY, YYYY-MM or YYYY-MM-DD")
+    until: str | None = Field(None, max_length=10, description="Articles dated up to then, inclusive")
+    sources: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="Publishers (any case); GET /api/articles lists them")
+    articles: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list, max_length=1000, description="Article ids")
+    title: str | None = Field(None, max_length=200, description="A part of the title (any case)")
+    undated: bool = Field(False, description="With since/until: keep undated articles too")
+
+
 class AskRequest(BaseModel):
     """A question, with the conversation before it for a follow-up."""
 
@@ -61,6 +76,8 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, description="Passages to list (default 5).")
     method: Literal["hybrid", "bm25", "dense"] = Field(
         "hybrid", description="Retrieval: hybrid (shipped) or one of the baselines.")
+    filter: FilterIn | None = Field(None, description="Answer only from these articles; send the same filter with "
+                                                      "each follow-up of a conversation to keep it.")
 
     @field_validator("question")
     @classmethod
@@ -132,18 +149,16 @@ class Passage(_Strict):
     text: str = Field(description="== article.text[start:end]")
 
 
-class FilterEcho(_Strict):
-    """The filter an answer was given within, echoed with it (null without one)."""
-
+class FilterOut(_Strict):
     since: str | None
     until: str | None
     sources: list[str]
     articles: list[str]
     title: str | None
     undated: bool
-    matching_articles: int
+    matching_articles: int = Field(description="Articles the filter keeps")
     total_articles: int
-    summary: str = Field(description='e.g. "answered from 3 of 5 articles, 2019–2021"')
+    summary: str = Field(description="e.g. \"answered from 3 of 5 articles, 2019–2021\"")
 
 
 class AnswerOut(_Strict):
@@ -157,7 +172,7 @@ class AnswerOut(_Strict):
     dated: bool = Field(description="Quotes shown newest first because the sources differ over time")
     query: str = Field(description="What was searched (a follow-up includes its context)")
     notices: list[str]
-    filter: FilterEcho | None
+    filter: FilterOut | None = Field(description="The filter the question was answered within; null without one")
     citations: list[Citation]
     passages: list[Passage]
 
@@ -173,6 +188,8 @@ class ArticleSummary(_Strict):
     date_approximate: bool
     source: str | None
     url: str | None
+    sentences: int = Field(description="Sentences the article was split into")
+    chunks: int = Field(description="Passages (chunks) it was indexed as")
 
 
 class ArticleList(_Strict):
@@ -318,7 +335,9 @@ def add_error_handlers(app: Any) -> None:
 def _ask_json(engine: Any, body: AskRequest) -> bytes:
     """Runs on an answer thread: the answer, serialised as `qa ask --json` prints it."""
     history = [t.model_dump() for t in body.history][-MAX_HISTORY_MESSAGES:]
-    answer = engine.ask(body.question[:MAX_REQUEST_QUESTION_CHARS], history, method=body.method, top_k=body.top_k)
+    flt = body.filter.model_dump() if body.filter is not None else None
+    answer = engine.ask(body.question[:MAX_REQUEST_QUESTION_CHARS], history, method=body.method, top_k=body.top_k,
+                        filter=flt)
     return json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")
 
 
@@ -436,7 +455,8 @@ def add_api(app: Any, state: Any) -> None:
         page = catalog.page(query=q, offset=offset, limit=limit)
         return ArticleList(total=page.total, offset=page.offset, limit=page.limit, query=page.query,
                            articles=[ArticleSummary(id=a.id, title=a.title, date=a.date,
-                                                    date_approximate=a.date_approximate, source=a.source, url=a.url)
+                                                    date_approximate=a.date_approximate, source=a.source, url=a.url,
+                                                    sentences=a.sentences, chunks=a.chunks)
                                      for a in page.articles])
 
     @router.get("/articles/{article_id:path}", response_model=ArticleOut,

@@ -1,17 +1,15 @@
 """The collection as the web layer lists it: newest first, a page at a time, optionally filtered.
 
-The one place that walks ``engine.articles``. The order and the summary are computed once per index
-generation (not per request); ``page`` is the function an indexed query can later replace.
+The one place that lists the collection: from the index's entries (titles, dates, publishers; no
+article text is read), ordered and summarised once per index generation, not per request.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from qa.types import Article
 from qa.web.article_page import format_date
 
 
@@ -23,14 +21,14 @@ class ArticlePage:
     offset: int
     limit: int
     query: str
-    articles: tuple[Article, ...]
+    articles: tuple  # ArticleEntry (id, title, date, date_approximate, source, url, sentences, chunks)
 
 
-def collection_summary(articles: Mapping[str, Article]) -> str:
+def collection_summary(entries) -> str:
     """ "5 articles · approx. 2010 – approx. December 2024" (plain text)."""
-    count = len(articles)
+    count = len(entries)
     noun = "article" if count == 1 else "articles"
-    dated = sorted((a.date, a.date_approximate) for a in articles.values() if a.date)
+    dated = sorted((a.date, a.date_approximate) for a in entries if a.date)
     if not dated:
         return f"{count} {noun}"
     first, last = dated[0], dated[-1]
@@ -42,7 +40,7 @@ def collection_summary(articles: Mapping[str, Article]) -> str:
 @dataclass(frozen=True)
 class _Snapshot:
     key: Any
-    order: tuple[str, ...]  # ids, newest first
+    order: tuple  # entries, newest first
     summary: str
 
 
@@ -60,46 +58,34 @@ class Catalog:
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
 
-    def _key(self) -> Any:
-        index = getattr(self.engine, "index", None)
-        return getattr(index, "path", None) or id(self.engine.articles)
-
-    def _current(self) -> tuple[Any, _Snapshot]:
-        articles = self.engine.articles  # one generation for the whole call
-        key = self._key()
+    def _current(self) -> _Snapshot:
+        index = getattr(self.engine, "index", None)  # one generation for the whole call
+        key = (getattr(index, "path", None), (getattr(index, "manifest", None) or {}).get("created"))
         snapshot = self._snapshot
         if snapshot is None or snapshot.key != key:
             with self._lock:
                 snapshot = self._snapshot
                 if snapshot is None or snapshot.key != key:
-                    order = tuple(sorted(articles, key=lambda i: (articles[i].date or "", i), reverse=True))
-                    snapshot = self._snapshot = _Snapshot(key, order, collection_summary(articles))
-        return articles, snapshot
+                    # an engine's index lists its entries without reading texts; a plain mapping its articles
+                    listing = getattr(index, "entries", None)
+                    entries = listing() if callable(listing) else tuple(self.engine.articles.values())
+                    order = tuple(sorted(entries, key=lambda a: (a.date or "", a.id), reverse=True))
+                    snapshot = self._snapshot = _Snapshot(key, order, collection_summary(entries))
+        return snapshot
 
     def summary(self) -> str:
-        return self._current()[1].summary
+        return self._current().summary
 
     def count(self) -> int:
-        return len(self._current()[1].order)
+        return len(self._current().order)
 
     def page(self, *, query: str = "", offset: int = 0, limit: int = 20) -> ArticlePage:
         """Articles newest first; with ``query``, those whose title, id or publisher contains it
         (case-insensitive)."""
-        articles, snapshot = self._current()
+        snapshot = self._current()
         offset, limit = max(0, int(offset)), max(1, int(limit))
         needle = " ".join(query.split()).casefold()
         if not needle:
-            ids = snapshot.order[offset:offset + limit]
-            found = tuple(a for i in ids if (a := articles.get(i)) is not None)
-            return ArticlePage(len(snapshot.order), offset, limit, "", found)
-        total, found = 0, []
-        for article_id in snapshot.order:
-            article = articles.get(article_id)
-            if article is None:
-                continue
-            haystack = f"{article.title}\n{article.id}\n{article.source or ''}".casefold()
-            if needle in haystack:
-                if offset <= total < offset + limit:
-                    found.append(article)
-                total += 1
-        return ArticlePage(total, offset, limit, needle, tuple(found))
+            return ArticlePage(len(snapshot.order), offset, limit, "", snapshot.order[offset:offset + limit])
+        matching = [a for a in snapshot.order if needle in f"{a.title}\n{a.id}\n{a.source or ''}".casefold()]
+        return ArticlePage(len(matching), offset, limit, needle, tuple(matching[offset:offset + limit]))

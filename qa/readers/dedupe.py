@@ -1,0 +1,142 @@
+"""One article once: the same story from several files (a page, an export's record, a .md) is kept once,
+and two different stories never share an id."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from qa.readers.base import Skipped
+from qa.types import Article
+
+# Which copy of a story is kept: hand-made files first, then an export's own text, then the text
+# extracted from a page by a heuristic. A copy with under half the text of the longest (an API's
+# truncated "content", a teaser) is passed over.
+RANK = {"markdown": 0, "text": 0, "json": 1, "jsonl": 1, "csv": 1, "html": 2}
+SHORT = 0.5
+SIMILAR = 0.5  # share of the shorter text's 5-word shingles found in the longer one
+TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_|ref$|cmpid$|ito$)")
+QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def where(a: Article) -> str:
+    return f"{a.path} record {a.record}" if a.record is not None else str(a.path)
+
+
+def normal_text(text: str) -> str:
+    """Text compared for sameness: case, quotes, dashes, punctuation, bullets and spacing do not count."""
+    text = unicodedata.normalize("NFKC", text).translate(QUOTES).casefold()
+    return " ".join(re.findall(r"\w+", text))
+
+
+def normal_url(url: str | None) -> str | None:
+    """An address compared for sameness: no scheme, no www., no trailing slash, no tracking parameters."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if not host:
+        return None
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query) if not TRACKING.match(k.lower())))
+    path = parts.path.rstrip("/") or ""
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+def _shingles(words: list[str], n: int = 5) -> set[tuple[str, ...]]:
+    if len(words) < n:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+@dataclass
+class _Copy:
+    article: Article
+    order: int
+    words: list[str]
+    text_key: str
+    url_key: str | None
+    why: str | None = None  # how it was found to repeat an earlier copy
+    _shingles: set | None = None
+
+    @property
+    def shingles(self) -> set:
+        if self._shingles is None:
+            self._shingles = _shingles(self.words)
+        return self._shingles
+
+
+def similar(a: _Copy, b: _Copy) -> bool:
+    small, big = sorted((a.shingles, b.shingles), key=len)
+    return bool(small) and len(small & big) >= SIMILAR * len(small)
+
+
+def resolve(articles: list[Article]) -> tuple[list[Article], list[str], list[Skipped]]:
+    """(articles, notices, skipped): duplicates folded into one, id clashes between different texts skipped.
+
+    Two copies are the same story when their normalised texts are equal, or when they share an
+    address (canonical URL) or an id and most of their text (half of the shorter one's 5-word
+    shingles): a page whose canonical link points at the home page is not merged with every other.
+    Input order is file order; the result keeps it.
+    """
+    copies = [_Copy(a, i, (t := normal_text(a.text)).split(), t, normal_url(a.url)) for i, a in enumerate(articles)]
+    ranked = sorted(copies, key=lambda c: (RANK.get(c.article.file_type or "", 1), c.order))
+    parent = list(range(len(ranked)))  # union-find over ranked positions: a copy joins every group it matches
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    by_text: dict[str, int] = {}
+    by_url: dict[str, list[int]] = {}
+    by_id: dict[str, list[int]] = {}
+    for k, c in enumerate(ranked):
+        matches = []
+        if c.text_key and c.text_key in by_text:
+            matches.append((by_text[c.text_key], "the same text"))
+        for index, why in ((by_url.get(c.url_key, []) if c.url_key else [], "the same address and text"),
+                           (by_id.get(c.article.id, []), "the same id and text")):
+            matches += [(m, why) for m in index if similar(c, ranked[m])]
+        for m, why in matches:
+            a, b = find(m), find(k)
+            if a != b:
+                parent[max(a, b)] = min(a, b)  # the better-ranked copy stays the root
+            c.why = c.why or why
+        if c.text_key:
+            by_text.setdefault(c.text_key, k)
+        if c.url_key:
+            by_url.setdefault(c.url_key, []).append(k)
+        by_id.setdefault(c.article.id, []).append(k)
+    grouped: dict[int, list[_Copy]] = {}
+    for k, c in enumerate(ranked):
+        grouped.setdefault(find(k), []).append(c)
+    groups = list(grouped.values())
+
+    kept: list[_Copy] = []
+    notices: list[str] = []
+    for group in groups:
+        longest = max(len(c.article.text) for c in group)
+        keeper = next(c for c in group if len(c.article.text) >= SHORT * longest)
+        kept.append(keeper)
+        others = [c for c in group if c is not keeper]
+        if others:
+            reasons = sorted({c.why for c in group if c.why})
+            notices.append(f"{', '.join(where(c.article) for c in others)}: the same article as {where(keeper.article)} "
+                           f"({'; '.join(reasons)}): indexed once, from {where(keeper.article)}")
+
+    skipped: list[Skipped] = []
+    owner: dict[str, _Copy] = {}
+    result: list[_Copy] = []
+    for c in sorted(kept, key=lambda c: (RANK.get(c.article.file_type or "", 1), c.order)):
+        first = owner.get(c.article.id)
+        if first is not None:
+            skipped.append(Skipped(where(c.article), f"id {c.article.id!r} is already used by {where(first.article)}, "
+                                                     "a different article: rename one of the files (or set its id)"))
+            continue
+        owner[c.article.id] = c
+        result.append(c)
+    result.sort(key=lambda c: c.order)
+    return [c.article for c in result], notices, skipped

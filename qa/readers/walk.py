@@ -1,0 +1,109 @@
+"""The corpus folder -> the files to read: a walk that only stat()s, never opens, never follows a link."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path, PurePosixPath
+
+from qa.errors import CorpusError
+from qa.readers.base import Skipped, SourceFile
+
+# suffix -> reader name (qa.readers.READERS); the one table every message about accepted files reads.
+SUFFIXES = {
+    ".md": "markdown", ".markdown": "markdown", ".txt": "markdown",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv", ".tsv": "csv",
+}
+# Never articles, never reported: the collection's settings, its test questions, notes for people,
+# and what operating systems leave behind.
+IGNORED_NAMES = {"collection.yaml", "collection.yml", "questions.jsonl", "thumbs.db", "desktop.ini"}
+NOT_REGULAR = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
+               stat.S_IFBLK: "a device"}
+
+
+def accepted() -> str:
+    return ", ".join(SUFFIXES)
+
+
+def is_ignored(name: str) -> bool:
+    """Dot-files, _drafts, README*, collection.yaml, questions.jsonl: left alone without a word."""
+    return (name.startswith((".", "_")) or name.lower() in IGNORED_NAMES
+            or name.upper().startswith("README"))
+
+
+def find_files(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
+    """Every article file under ``corpus_dir`` (recursively, sorted by path), and what was passed over.
+
+    Only regular files whose real path is inside the corpus folder are read: a symbolic link (to a
+    file or a folder), a named pipe, a socket or a device is skipped with a line naming it, so
+    ``ln -s /etc/passwd corpus/passwd.txt`` indexes nothing. A folder saved beside a web page by a
+    browser ("page_files/" next to "page.html") holds the page's images and scripts and is left alone.
+
+    Raises:
+        CorpusError: the folder does not exist or is a file.
+    """
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.exists():
+        raise CorpusError(f"corpus folder {corpus_dir} does not exist: create it and put articles in it "
+                          f"({accepted()} files), or pass --corpus DIR.")
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"{corpus_dir} is a file, not a folder: pass the folder that holds the articles "
+                          "with --corpus DIR.")
+    root = corpus_dir.resolve()
+    files: list[SourceFile] = []
+    skipped: list[Skipped] = []
+    stack = [(root, PurePosixPath())]
+    while stack:
+        folder, rel_folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(str(rel_folder) + "/", f"folder cannot be listed ({exc.strerror}): check its "
+                                                          "permissions"))
+            continue
+        names = {e.name.lower() for e in entries}
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            if is_ignored(name):
+                continue
+            rel = str(rel_folder / name)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                skipped.append(Skipped(rel, f"cannot be examined ({exc.strerror}): check its permissions"))
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                try:
+                    target = os.readlink(entry.path)
+                except OSError:
+                    target = "?"
+                skipped.append(Skipped(rel, f"is a symbolic link (to {target}): links are not followed; copy the "
+                                            "file into the corpus folder instead"))
+            elif stat.S_ISDIR(st.st_mode):
+                page = name[:-len("_files")].lower() if name.lower().endswith("_files") else None
+                if page and any(page + s in names for s in (".html", ".htm", ".xhtml")):
+                    continue  # the browser's copy of a page's images and scripts
+                subfolders.append((Path(entry.path), rel_folder / name))
+            elif stat.S_ISREG(st.st_mode):
+                real = os.path.realpath(entry.path)
+                if os.path.commonpath([real, str(root)]) != str(root):
+                    skipped.append(Skipped(rel, f"lies outside the corpus folder ({real}): copy it into the folder"))
+                    continue
+                suffix = PurePosixPath(name).suffix.lower()
+                if suffix not in SUFFIXES:
+                    what = f"{suffix} files are" if suffix else "a file without a suffix is"
+                    skipped.append(Skipped(rel, f"is not an article file ({what} not read): accepted are "
+                                                f"{accepted()}; convert it, or move it out of the folder"))
+                    continue
+                files.append(SourceFile(path=Path(real), rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns))
+            else:
+                what = NOT_REGULAR.get(stat.S_IFMT(st.st_mode), "not a regular file")
+                skipped.append(Skipped(rel, f"is {what}, not a file: remove it from the corpus folder"))
+        stack.extend(reversed(subfolders))
+    files.sort(key=lambda f: PurePosixPath(f.rel).parts)
+    skipped.sort(key=lambda s: PurePosixPath(s.rel).parts)
+    return files, skipped
