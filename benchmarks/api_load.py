@@ -12,8 +12,10 @@ Starts `python -m qa serve` on the five articles (a fresh index in a temp folder
    of the 503s, and no timeouts;
 5. (--concurrency 1,2,4) run 2 once per QA_CONCURRENCY to pick the pool size.
 
-Clients are asyncio + httpx in this process (one connection each), so they cost the machine little
-next to threads; they share its two cores with the server all the same.
+Clients are asyncio streams in this process speaking plain HTTP/1.1 (one keep-alive connection
+each; a few lines, far cheaper per request than httpx), so that most of the two cores they share
+with the server go to the server. The single-client figures use httpx, as a script would. The
+engine alone is timed on the same mix, in this process, for reference.
 
     python benchmarks/api_load.py                       # writes benchmarks/api_load.md
     python benchmarks/api_load.py --concurrency 1,2,4   # also compares pool sizes
@@ -113,6 +115,55 @@ def workload(base: str) -> list[tuple[dict, int, tuple | None]]:
     return out
 
 
+class RawClient:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams: a load generator that costs the
+    machine far less CPU per request than httpx, so more of the two cores go to the server."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader = self.writer = None
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict, bytes]:
+        if self.writer is None:
+            await self._connect()
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        status_line = await self.reader.readline()
+        if not status_line:  # the server closed the connection: once more on a new one
+            await self.close()
+            await self._connect()
+            return await self.request(method, path, body)
+        status = int(status_line.split()[1])
+        headers = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            data = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding") == "chunked":
+            parts = []
+            while (size := int((await self.reader.readline()).strip() or b"0", 16)):
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readline()
+            await self.reader.readline()
+            data = b"".join(parts)
+        else:
+            data = await self.reader.read()
+        if headers.get("connection") == "close":
+            await self.close()
+        return status, headers, data
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = self.reader = None
+
+
 @dataclass
 class Run:
     latencies: list[float] = field(default_factory=list)
@@ -128,89 +179,123 @@ class Run:
         return self.by_status.get(200, 0)
 
 
-async def api_client(base: str, jobs: list, run: Run, *, expect_refusals: bool = False) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=1)) as client:
+async def api_client(port: int, jobs: list, run: Run) -> None:
+    client = RawClient(port)
+    try:
         for body, status, expected in jobs:
             t0 = time.perf_counter()
             try:
-                reply = await client.post("/api/ask", json=body)
-            except httpx.TimeoutException:
+                code, _, data = await asyncio.wait_for(client.request("POST", "/api/ask", json.dumps(body).encode()), 30)
+            except asyncio.TimeoutError:
                 run.timeouts += 1
-                continue
-            took = time.perf_counter() - t0
-            run.by_status[reply.status_code] = run.by_status.get(reply.status_code, 0) + 1
-            if reply.status_code == 503 and expect_refusals:
-                run.refusal_latencies.append(took)
-                continue
-            run.latencies.append(took)
-            if reply.status_code != status:
-                run.unexpected.append(f"{reply.status_code} for {json.dumps(body)[:80]}: {reply.text[:120]}")
-            elif expected is not None and fingerprint(reply.json()) != expected:
-                run.wrong += 1
-
-
-async def gradio_client(base: str, jobs: list, run: Run) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=1)) as client:
-        for body, status, expected in jobs:
-            t0 = time.perf_counter()
-            try:
-                joined = await client.post("/gradio_api/call/ask", json={"data": [body.get("question"),
-                                                                                  body.get("history", [])]})
-                if joined.status_code != 200:
-                    result, code = joined.json(), joined.status_code
-                else:
-                    stream = await client.get(f"/gradio_api/call/ask/{joined.json()['event_id']}")
-                    last = [line for line in stream.text.splitlines() if line.startswith("data:")][-1]
-                    result, code = json.loads(last[5:])[0], 200
-            except (httpx.TimeoutException, IndexError, ValueError, KeyError) as exc:
-                run.timeouts += 1
-                run.unexpected.append(repr(exc)[:120])
+                await client.close()
                 continue
             run.latencies.append(time.perf_counter() - t0)
             run.by_status[code] = run.by_status.get(code, 0) + 1
-            if expected is not None and fingerprint(result) != expected:
+            if code != status:
+                run.unexpected.append(f"{code} for {json.dumps(body)[:80]}: {data[:120]!r}")
+            elif expected is not None and fingerprint(json.loads(data)) != expected:
                 run.wrong += 1
-            # Gradio's /ask answers a bad request with {"error": …} inside a 200 event, not a 4xx
+    finally:
+        await client.close()
 
 
-async def many(client_fn, base: str, clients: int, per_client: int, work: list, seed: int, **kw) -> Run:
+async def gradio_client(port: int, jobs: list, run: Run) -> None:
+    client = RawClient(port)
+    for body, status, expected in jobs:
+        t0 = time.perf_counter()
+        try:
+            data = json.dumps({"data": [body.get("question"), body.get("history", [])]}).encode()
+            code, _, joined = await asyncio.wait_for(client.request("POST", "/gradio_api/call/ask", data), 60)
+            if code != 200:
+                result = json.loads(joined)
+            else:
+                event = json.loads(joined)["event_id"]
+                _, _, stream = await asyncio.wait_for(client.request("GET", f"/gradio_api/call/ask/{event}"), 60)
+                last = [line for line in stream.decode().splitlines() if line.startswith("data:")][-1]
+                result, code = json.loads(last[5:])[0], 200
+        except (asyncio.TimeoutError, IndexError, ValueError, KeyError) as exc:
+            run.timeouts += 1
+            run.unexpected.append(repr(exc)[:120])
+            await client.close()
+            continue
+        run.latencies.append(time.perf_counter() - t0)
+        run.by_status[code] = run.by_status.get(code, 0) + 1
+        if expected is not None and fingerprint(result) != expected:
+            run.wrong += 1
+        # Gradio's /ask answers a bad request with {"error": …} inside a 200 event, not a 4xx
+    await client.close()
+
+
+async def many(client_fn, port: int, clients: int, per_client: int, work: list, seed: int) -> Run:
     rng = random.Random(seed)
     run = Run()
     jobs = [[rng.choice(work) for _ in range(per_client)] for _ in range(clients)]
     t0 = time.perf_counter()
-    await asyncio.gather(*(client_fn(base, j, run, **kw) for j in jobs))
+    await asyncio.gather(*(client_fn(port, j, run) for j in jobs))
     run.seconds = time.perf_counter() - t0
     return run
 
 
-async def for_seconds(base: str, clients: int, seconds: float, work: list, *, polite: bool) -> Run:
+async def for_seconds(port: int, clients: int, seconds: float, work: list, *, polite: bool) -> Run:
     """``clients`` asking back to back for ``seconds``; ``polite`` ones wait Retry-After after a 503."""
     run = Run()
     stop = time.perf_counter() + seconds
     rng = random.Random(7)
 
     async def one() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=1)) as c:
+        c = RawClient(port)
+        try:
             while time.perf_counter() < stop:
                 body, status, _ = rng.choice(work)
                 t0 = time.perf_counter()
                 try:
-                    reply = await c.post("/api/ask", json=body)
-                except httpx.TimeoutException:
+                    code, headers, data = await asyncio.wait_for(
+                        c.request("POST", "/api/ask", json.dumps(body).encode()), 30)
+                except asyncio.TimeoutError:
                     run.timeouts += 1
+                    await c.close()
                     continue
                 took = time.perf_counter() - t0
-                run.by_status[reply.status_code] = run.by_status.get(reply.status_code, 0) + 1
-                (run.refusal_latencies if reply.status_code == 503 else run.latencies).append(took)
-                if reply.status_code not in (status, 503):
-                    run.unexpected.append(f"{reply.status_code}: {reply.text[:100]}")
-                if reply.status_code == 503 and polite:
-                    await asyncio.sleep(float(reply.headers.get("retry-after", "1")))
+                run.by_status[code] = run.by_status.get(code, 0) + 1
+                (run.refusal_latencies if code == 503 else run.latencies).append(took)
+                if code not in (status, 503):
+                    run.unexpected.append(f"{code}: {data[:100]!r}")
+                if code == 503 and polite:
+                    await asyncio.sleep(float(headers.get("retry-after", "1")))
+        finally:
+            await c.close()
 
     t0 = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(clients)))
     run.seconds = time.perf_counter() - t0
     return run
+
+
+def engine_alone(index: Path, corpus: Path, good: list, n: int = 300) -> tuple[list[float], float, float]:
+    """The same mix asked of an engine in this process: latencies (one thread), and answers/s with
+    one thread and with two."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.config import Settings
+    from qa.pipeline import Engine
+
+    engine = Engine.load(index, Settings(corpus_dir=corpus, index_dir=index))
+    bodies = [good[i % len(good)][0] for i in range(n)]
+    for body in bodies[:30]:
+        engine.ask(body["question"], body["history"])
+    seconds = []
+    t0 = time.perf_counter()
+    for body in bodies:
+        t1 = time.perf_counter()
+        engine.ask(body["question"], body["history"])
+        seconds.append(time.perf_counter() - t1)
+    one = n / (time.perf_counter() - t0)
+    with ThreadPoolExecutor(2) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(lambda b: engine.ask(b["question"], b["history"]), bodies))
+        two = n / (time.perf_counter() - t0)
+    return seconds, one, two
 
 
 def ms(values: list[float], q: float) -> str:
@@ -240,8 +325,8 @@ def main() -> int:
     index = args.index or tmp / "index"
     lines = ["# HTTP API under load (benchmarks/api_load.py)", "",
              f"Machine: {cpu_model()}, {os.cpu_count()} cores; load average before: {load_average()}. "
-             "Server and clients share the machine; clients are asyncio + httpx in one process, one "
-             "keep-alive connection each. `python benchmarks/api_load.py"
+             "Server and clients share the machine; load clients are plain HTTP/1.1 on asyncio streams in one "
+             "process, one keep-alive connection each. `python benchmarks/api_load.py"
              + (f" --concurrency {args.concurrency}" if args.concurrency else "") + "`.", ""]
     try:
         server = Server(corpus, index, int(os.environ.get("QA_CONCURRENCY", "2")), tmp / "serve.log")
@@ -264,18 +349,23 @@ def main() -> int:
                     joined = client.post("/gradio_api/call/ask", json={"data": [body["question"], body["history"]]})
                     client.get(f"/gradio_api/call/ask/{joined.json()['event_id']}")
                     gradio_single.append(time.perf_counter() - t0)
+            alone, one_thread, two_threads = engine_alone(index, corpus, good)
             lines += ["## One client, keep-alive, warm", "",
                       "| endpoint | requests | p50 ms | p95 ms |", "|---|---:|---:|---:|",
+                      f"| the engine alone (`engine.ask`, in process) | {len(alone)} | {ms(alone, 50)} | "
+                      f"{ms(alone, 95)} |",
                       f"| POST /api/ask | {len(single)} | {ms(single, 50)} | {ms(single, 95)} |",
                       f"| Gradio /ask (call + event stream) | {len(gradio_single)} | {ms(gradio_single, 50)} | "
-                      f"{ms(gradio_single, 95)} |", ""]
+                      f"{ms(gradio_single, 95)} |", "",
+                      f"The engine alone on this mix: {one_thread:.0f} answers/s on one thread, {two_threads:.0f} "
+                      "on two (the ceiling for QA_CONCURRENCY=2 on this machine now).", ""]
             # 2. 20 clients x 50 mixed
-            mixed = asyncio.run(many(api_client, server.url, 20, 50, work, 1))
+            mixed = asyncio.run(many(api_client, server.port, 20, 50, work, 1))
             rss_before = server.rss_mb()
-            soak = asyncio.run(many(api_client, server.url, 20, args.rss_requests // 20, work, 2))
+            soak = asyncio.run(many(api_client, server.port, 20, args.rss_requests // 20, work, 2))
             rss_after = server.rss_mb()
             # 3. Gradio's /ask, same mix, fewer requests
-            gradio = asyncio.run(many(gradio_client, server.url, 20, 10, work, 3))
+            gradio = asyncio.run(many(gradio_client, server.port, 20, 10, work, 3))
             lines += ["## 20 clients at once, mixed requests", "",
                       f"Mix: the {len(good)} questions of corpus/questions.jsonl (follow-ups sent with the history "
                       f"the chat would send, unanswerable ones included) and {len(BAD)} bad requests (intended 422). "
@@ -297,7 +387,7 @@ def main() -> int:
                       "| clients | requests | answered (200/422) | 503 | timeouts | p50 / p99 of the 503s ms | "
                       "p50 / p95 of the answers ms |", "|---|---:|---:|---:|---:|---:|---:|"]
             for polite in (True, False):
-                over = asyncio.run(for_seconds(server.url, 100, args.overload_seconds, work, polite=polite))
+                over = asyncio.run(for_seconds(server.port, 100, args.overload_seconds, work, polite=polite))
                 lines.append(
                     f"| {'polite' if polite else 'impatient'} | {sum(over.by_status.values())} | "
                     f"{over.by_status.get(200, 0) + over.by_status.get(422, 0)} | {over.by_status.get(503, 0)} | "
@@ -315,9 +405,8 @@ def main() -> int:
                 s = Server(corpus, index, c, tmp / f"serve-{c}.log")
                 try:
                     w = workload(s.url)
-                    asyncio.run(many(api_client, s.url, 20, 10, w, 9))  # warm
-                    lines.append(row(str(c), asyncio.run(many(api_client, s.url, 20, 50, w, 1))).replace(
-                        f"| {c} |", f"| {c} |", 1))
+                    asyncio.run(many(api_client, s.port, 20, 10, w, 9))  # warm
+                    lines.append(row(str(c), asyncio.run(many(api_client, s.port, 20, 50, w, 1))))
                 finally:
                     s.stop()
             lines.append("")
