@@ -395,3 +395,18 @@ def test_large_segments_search_with_hnsw_and_agree_with_exact_search(tmp_path, m
     queries = vectors[:20] + 0.01 * rng.normal(size=(20, dim)).astype(np.float32)
     _, ids = segment.hnsw.search(queries, 1)
     assert (ids[:, 0] == np.arange(20)).mean() >= 0.95
+
+
+def test_a_memory_mapped_index_answers_exactly_like_a_resident_one(tmp_path):
+    """Large indexes are read row by row from disk, small ones from memory: the same answers either way."""
+    from qa.pipeline import Engine
+
+    _, s = synthetic_engine(tmp_path, synthetic(80))
+    resident = Engine(load_index(s.index_dir, resident=True), s, embedder=HashEncoder())
+    mapped = Engine(load_index(s.index_dir, resident=False), s, embedder=HashEncoder())
+    assert resident.index.segments[0].resident and not mapped.index.segments[0].resident
+    for q in ("What did the council say about the library budget?", "Which police report was rated?"):
+        a, b = resident.ask(q, top_k=10).to_dict(), mapped.ask(q, top_k=10).to_dict()
+        assert a == b
+    rows = np.array([5, 3, 3, 70, 71, 69, 2])
+    assert np.array_equal(resident.index.sentence_vectors_at(rows), mapped.index.sentence_vectors_at(rows))

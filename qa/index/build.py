@@ -421,8 +421,8 @@ def _merge(index_dir: Path, entries: list[dict], written: list[Path]) -> tuple[s
             chunks = [Chunk(id=f"{article.id}#{o}", article_id=article.id, ordinal=o, start=a, end=b,
                             text=article.text[a:b], sentences=tuple(range(f, f + n)), tokens=t)
                       for _, o, a, b, f, n, t in seg.chunks[c_first:c_first + c_count].tolist()]
-            writer.add(article, sentences, chunks, seg.chunk_vectors[c_first:c_first + c_count],
-                       seg.sentence_vectors[s_first:s_first + s_count])
+            writer.add(article, sentences, chunks, seg.chunk_vectors.slice(c_first, c_first + c_count),
+                       seg.sentence_vectors.slice(s_first, s_first + s_count))
     _finish_segment(index_dir, writer, name, written)
     return name, dim
 

@@ -239,7 +239,7 @@ class Index:
         seg_of = np.searchsorted(offsets, rows, side="right") - 1
         for k in np.unique(seg_of).tolist():
             at = np.flatnonzero(seg_of == k)
-            out[at] = getattr(self.segments[k], which)[rows[at] - offsets[k]]
+            out[at] = getattr(self.segments[k], which).take(rows[at] - offsets[k])
         return out
 
     def sentence_vectors_at(self, rows) -> np.ndarray:
@@ -266,11 +266,11 @@ class Index:
                 found += _hnsw_search(seg.hnsw, vector, k, None if count == n else mask, off)
                 continue
             if count == n:
-                scores = seg.chunk_vectors @ vector
+                scores = seg.chunk_vectors.all() @ vector
                 rows = None
             else:
                 rows = np.flatnonzero(mask)
-                scores = seg.chunk_vectors[rows] @ vector
+                scores = seg.chunk_vectors.take(rows) @ vector
             top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
             found += [(float(scores[i]), off + int(i if rows is None else rows[i])) for i in top.tolist()]
         if len(found) > k:
