@@ -410,3 +410,19 @@ def test_a_memory_mapped_index_answers_exactly_like_a_resident_one(tmp_path):
         assert a == b
     rows = np.array([5, 3, 3, 70, 71, 69, 2])
     assert np.array_equal(resident.index.sentence_vectors_at(rows), mapped.index.sentence_vectors_at(rows))
+
+
+def test_the_same_article_changed_again_and_again_leaves_no_empty_segment(tmp_path):
+    articles = synthetic(5)
+    s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    for step in range(12):
+        text = articles[0].text + f"\n\nEdit {step}."
+        articles[0] = replace(articles[0], text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
+        report = build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+        assert report.reembedded == ("a00000",)
+    index = load_index(s.index_dir)
+    assert len(index.articles) == 5 and "Edit 11." in index.articles["a00000"].text
+    assert all(seg.info.articles > 0 for seg in index.segments) and len(index.segments) <= 3
+    names = {e["name"] for e in index.manifest["segments"]}
+    assert {json.loads((p / "segment.json").read_text())["name"] for p in (s.index_dir / "segments").iterdir()} == names

@@ -87,8 +87,9 @@ class SegmentWriter:
         info = writer.close()
     """
 
-    def __init__(self, folder: Path, dim: int, *, bm25_text=None):
+    def __init__(self, folder: Path, dim: int, *, bm25_text=None, name: str | None = None):
         self.folder = Path(folder)
+        self.name = name or self.folder.name  # the name it is published under (it is written elsewhere first)
         self.folder.mkdir(parents=True)
         self.dim = dim
         self._bm25_text = bm25_text or (lambda article, chunk: f"{article.title}\n{chunk.text}")
@@ -182,7 +183,7 @@ class SegmentWriter:
         approx = self.n_chunks > APPROX_ABOVE
         if approx:
             _write_hnsw(folder, self.n_chunks, self.dim)
-        info = SegmentInfo(name=folder.name, articles=self.n_articles, sentences=self.n_sentences,
+        info = SegmentInfo(name=self.name, articles=self.n_articles, sentences=self.n_sentences,
                            chunks=self.n_chunks, dim=self.dim, postings=int(len(docs)), terms=len(vocab),
                            approx=approx, sources=tuple(self._sources))
         for p in folder.iterdir():
