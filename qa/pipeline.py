@@ -161,7 +161,7 @@ class Engine:
             return []
         old = st.index.manifest.get("corpus", {}).get("articles", {})
         try:
-            new_index = load_index(self.settings.index_dir)
+            new_index = load_index(self.settings.index_dir, reuse=st.index)  # unchanged segments shared
         except (IndexMissingError, IndexCorruptError) as exc:
             return [f"kept the index in memory: {exc}"]
         same_encoder = (new_index.manifest.get("encoder") == st.index.manifest.get("encoder")

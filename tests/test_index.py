@@ -426,3 +426,15 @@ def test_the_same_article_changed_again_and_again_leaves_no_empty_segment(tmp_pa
     assert all(seg.info.articles > 0 for seg in index.segments) and len(index.segments) <= 3
     names = {e["name"] for e in index.manifest["segments"]}
     assert {json.loads((p / "segment.json").read_text())["name"] for p in (s.index_dir / "segments").iterdir()} == names
+
+
+def test_a_reload_shares_the_segments_the_new_generation_kept(tmp_path):
+    engine, s = synthetic_engine(tmp_path, synthetic(30))
+    before = engine.index
+    articles = synthetic(30)
+    articles[3] = replace(articles[3], text=articles[3].text + "\n\nA late edit.", sha256="changed")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    assert engine.reload() == ["1 article changed"]
+    after = engine.index
+    assert after is not before and after.segments[0] is before.segments[0]  # opened once, not again
+    assert len(after.segments) == 2 and "A late edit." in after.articles["a00003"].text

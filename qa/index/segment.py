@@ -284,6 +284,7 @@ class Segment:
     def __init__(self, folder: Path, resident: bool):
         self.folder = Path(folder)
         self.resident = resident
+        self._sizes = {p.name: p.stat().st_size for p in self.folder.iterdir() if p.is_file()}
         raw = read_json(self.folder / "segment.json")
         try:
             self.info = SegmentInfo(**{**raw, "sources": tuple(raw.get("sources", ()))})
@@ -331,6 +332,21 @@ class Segment:
         self.hnsw = self._hnsw() if info.approx else None
 
     # -------------------------------------------------------- files
+    def check(self) -> None:
+        """That the segment's files are still as they were when it was opened (same names and sizes), before
+        a newer generation shares it.
+
+        Raises:
+            IndexCorruptError: naming the first file missing or changed.
+        """
+        for name, size in self._sizes.items():
+            try:
+                now = (self.folder / name).stat().st_size
+            except OSError:
+                raise IndexCorruptError(f"{self.folder / name} is missing: run `qa index --rebuild`.") from None
+            if now != size:
+                raise self._corrupt(name)
+
     def _corrupt(self, name: str) -> IndexCorruptError:
         return IndexCorruptError(f"{self.folder / name} is unreadable or truncated: run `qa index --rebuild`.")
 

@@ -361,7 +361,7 @@ def index_bytes(gen: Path, manifest: dict) -> int:
 
 
 def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = None, *,
-               resident: bool | None = None) -> Index:
+               resident: bool | None = None, reuse: "Index | None" = None) -> Index:
     """Open the current generation.
 
     Args:
@@ -369,6 +369,8 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
         settings, hashes: when given, the manifest is first checked against them.
         resident: read everything into memory (default: when the index is under $QA_RESIDENT_MB,
             256 MB by default), else memory-map the large files.
+        reuse: an index loaded before (a reload): its segments that the new generation still uses are
+            shared, not opened again (segments never change), so a reload costs what changed.
 
     Raises:
         IndexMissingError: nothing built yet.
@@ -396,11 +398,17 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
         limit = float(os.environ.get("QA_RESIDENT_MB") or RESIDENT_BYTES / 2**20) * 2**20
         resident = index_bytes(gen, manifest) <= limit
     segments, deleted = [], []
+    known = {seg.folder.name: seg for seg in (reuse.segments if reuse is not None else [])}
     for entry in listed:
         folder = segment_dir(index_dir, str(entry.get("name", "")))
         if not folder.is_dir():
             raise IndexCorruptError(f"segment {folder} is missing: run `qa index --rebuild`.")
-        segments.append(Segment(folder, resident))
+        shared = known.get(folder.name)
+        if shared is not None and shared.resident == resident:
+            shared.check()  # damaged since it was opened: say so, as opening it again would
+            segments.append(shared)
+        else:
+            segments.append(Segment(folder, resident))
         deleted.append(set(entry.get("deleted", [])))
     index = Index(gen, manifest, segments, deleted)
     counts = manifest.get("counts", {})
