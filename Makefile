@@ -39,4 +39,4 @@ screenshot: setup
 	$(BIN)/python scripts/screenshot.py
 
 clean:
-	rm -rf $(VENV) index/CURRENT index/gen-* index/.tmp-* index/.lock
+	rm -rf $(VENV) index/CURRENT index/gen-* index/segments index/.tmp-* index/.lock

@@ -1,14 +1,18 @@
-"""corpus/ -> Article: every accepted file type, through qa.readers; a bad file is skipped, never fatal."""
+"""The corpus folder as the index sees it: every accepted file type (qa.readers), and what changed since
+the index recorded it, so an update reads only the files that changed."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from qa.readers import read_corpus
 from qa.types import Article
 
 log = logging.getLogger("qa.corpus")
+MOSTLY_CHANGED = 0.5  # with more of the files changed than this, the folder is read whole
 
 
 def load_articles(corpus_dir: Path) -> list[Article]:
@@ -21,12 +25,147 @@ def load_articles(corpus_dir: Path) -> list[Article]:
     """
     read = read_corpus(Path(corpus_dir))
     if read.skipped:
-        log.warning("%s: skipped %d file%s or record%s that could not be read (`qa index --corpus %s` lists why)",
-                    corpus_dir, len(read.skipped), "s" * (len(read.skipped) != 1), "s" * (len(read.skipped) != 1),
-                    corpus_dir)
+        _warn(corpus_dir, len(read.skipped))
     return read.articles
 
 
 def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
-    """Article id -> sha256 (the no-change check; reuses the last read while no file changed)."""
+    """Article id -> sha256 of every article of the folder (reads it whole)."""
     return {a.id: a.sha256 for a in read_corpus(Path(corpus_dir)).articles}
+
+
+def _warn(corpus_dir, count: int) -> None:
+    log.warning("%s: skipped %d file%s or record%s that could not be read (`qa index --corpus %s` lists why)",
+                corpus_dir, count, "s" * (count != 1), "s" * (count != 1), corpus_dir)
+
+
+@dataclass
+class Changes:
+    """What to index: the articles read (new or changed files), the ids (with hashes) of those kept
+    unread, the files as the next run will compare them, and the account of what the folder holds."""
+
+    articles: list[Article]
+    keep: dict[str, str]
+    files: dict[str, list]  # rel -> [size, mtime_ns, [ids], [[text hash, address] per id]]
+    account: dict = field(default_factory=dict)  # files, articles, skipped, notices, collection
+
+
+def collection_stat(corpus_dir: Path) -> list[int] | None:
+    try:
+        st = (Path(corpus_dir) / "collection.yaml").stat()
+        return [st.st_size, st.st_mtime_ns]
+    except OSError:
+        return None
+
+
+def changes(corpus_dir: Path, manifest: dict | None, *, strict: bool = False,
+            indexed: Callable[[str], Article | None] = lambda i: None) -> Changes:
+    """Compare the folder with the index's record (``manifest``; None: read everything).
+
+    Nothing changed: only stat() calls, the record reused. A few files changed: only those are read,
+    and their articles checked for copies among the unchanged ones (by text, address and id, read back
+    from the index through ``indexed``). Most changed, collection.yaml changed, or no record: the folder
+    is read whole.
+    """
+    from qa.readers import find_files
+    from qa.readers.options import collection_problems
+
+    corpus_dir = Path(corpus_dir)
+    files, walk_skipped = find_files(corpus_dir)
+    recorded = (manifest or {}).get("files") or {}
+    account = (manifest or {}).get("read") or {}
+    hashes = (manifest or {}).get("corpus", {}).get("articles", {})
+    usable = (manifest is not None and recorded and account.get("collection") == collection_stat(corpus_dir)
+              and all(len(e) >= 4 for e in recorded.values()) and not (strict and account.get("skipped")))
+    if usable:
+        changed = [f for f in files if recorded.get(f.rel, [None, None])[:2] != [f.size, f.mtime_ns]]
+        current = {f.rel for f in files}
+        removed = set(recorded) - current
+        if not changed and not removed:
+            keep = {i: hashes[i] for e in recorded.values() for i in e[2] if i in hashes}
+            if len(keep) == len(hashes):
+                return Changes([], keep, recorded, account)
+        elif len(changed) <= MOSTLY_CHANGED * len(files):
+            options, problems = collection_problems(corpus_dir)
+            if not problems:
+                return _partial(corpus_dir, files, changed, removed, recorded, account, hashes, options, indexed,
+                                walk_skipped, strict)
+    return _whole(corpus_dir, strict)
+
+
+def _whole(corpus_dir: Path, strict: bool) -> Changes:
+    from qa.readers.dedupe import keys
+
+    read = read_corpus(corpus_dir, strict=strict)
+    if read.skipped:
+        _warn(corpus_dir, len(read.skipped))
+    by_file: dict[str, list[Article]] = {}
+    for a in read.articles:
+        by_file.setdefault(a.path or "", []).append(a)
+    files = {f.rel: [f.size, f.mtime_ns, [a.id for a in by_file.get(f.rel, [])],
+                     [keys(a) for a in by_file.get(f.rel, [])]] for f in read.files}
+    account = {"files": read.found, "articles": len(read.articles),
+               "skipped": [[s.rel, s.reason] for s in read.skipped], "notices": list(read.notices),
+               "collection": collection_stat(corpus_dir)}
+    return Changes(read.articles, {}, files, account)
+
+
+def _partial(corpus_dir, files, changed, removed, recorded, account, hashes, options, indexed, walk_skipped,
+             strict) -> Changes:
+    """Read the changed files alone; fold their articles with copies among the unchanged ones."""
+    from qa.readers import SkippedFilesError, read_files
+    from qa.readers.dedupe import keys, resolve
+
+    changed_rels = {f.rel for f in changed}
+    read = read_files(changed, [], options)
+    stale = changed_rels | removed
+    unchanged = {rel: e for rel, e in recorded.items() if rel not in stale}
+    by_id, by_text, by_url = {}, {}, {}
+    for rel, entry in unchanged.items():
+        for i, (text_key, url_key) in zip(entry[2], entry[3]):
+            by_id[i] = rel
+            by_text.setdefault(text_key, i)
+            if url_key:
+                by_url.setdefault(url_key, []).append(i)
+    new_keys = {id(a): keys(a) for a in read.articles}
+    involved = set()
+    for a in read.articles:
+        text_key, url_key = new_keys[id(a)]
+        involved |= {i for i in [by_text.get(text_key), a.id if a.id in by_id else None, *by_url.get(url_key, [])]
+                     if i is not None}
+    kept_new, notices, dropped = list(read.articles), list(read.notices), set()
+    skipped = list(read.skipped)
+    if involved:
+        order = {f.rel: n for n, f in enumerate(files)}
+        old = [a for a in (indexed(i) for i in sorted(involved)) if a is not None]
+        merged = sorted(old + list(read.articles), key=lambda a: order.get(a.path or "", -1))
+        result, dup_notices, dup_skipped = resolve(merged)
+        survivors = {(a.id, a.path) for a in result}
+        kept_new = [a for a in read.articles if (a.id, a.path) in survivors]
+        dropped = {a.id for a in old if (a.id, a.path) not in survivors}
+        notices += dup_notices
+        skipped += [s for s in dup_skipped if s.rel.split(" record ")[0] in changed_rels]
+    if strict and skipped:
+        from qa.readers import CorpusRead
+
+        raise SkippedFilesError(CorpusRead(kept_new, skipped, notices, changed),
+                                f"--strict: {len(skipped):,} file(s) or record(s) skipped "
+                                f"({', '.join(s.rel for s in skipped[:5])}): fix them or run without --strict; "
+                                "the index was not changed.")
+    if skipped:
+        _warn(corpus_dir, len(skipped))
+    keep = {i: hashes[i] for e in unchanged.values() for i in e[2] if i in hashes and i not in dropped}
+    new_files = {rel: e for rel, e in unchanged.items()}
+    for f in changed:
+        mine = [a for a in kept_new if a.path == f.rel]
+        new_files[f.rel] = [f.size, f.mtime_ns, [a.id for a in mine], [new_keys[id(a)] for a in mine]]
+    for rel, entry in unchanged.items():  # an unchanged article folded into a changed file's copy
+        if dropped & set(entry[2]):
+            pairs = [(i, k) for i, k in zip(entry[2], entry[3]) if i not in dropped]
+            new_files[rel] = [entry[0], entry[1], [i for i, _ in pairs], [k for _, k in pairs]]
+    old_skipped = [s for s in account.get("skipped", []) if s[0].split(" record ")[0] not in stale]
+    account = {"files": len(files) + len(walk_skipped), "articles": len(keep) + len(kept_new),
+               "skipped": old_skipped + [[s.rel, s.reason] for s in skipped],
+               "notices": [n for n in account.get("notices", []) if not any(r in n for r in stale)] + notices,
+               "collection": collection_stat(corpus_dir)}
+    return Changes(kept_new, keep, new_files, account)

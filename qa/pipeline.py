@@ -46,54 +46,22 @@ def refresh_index(settings: Settings, *, rebuild: bool = False, strict: bool = F
 
 
 def corpus_changes(settings: Settings, *, rebuild: bool = False, strict: bool = False) -> tuple:
-    """(articles read, {id: sha256} of articles kept unread, the files map, what the folder holds).
+    """(articles read, {id: sha256} of articles kept unread, the files map, what the folder holds): only
+    the files changed since the index's record are read (qa.corpus.changes)."""
+    from qa.corpus import changes
+    from qa.index.store import find_article
 
-    The folder is only stat()ed when every file and collection.yaml match the index's record; the
-    record's account of skipped files is then reused. Else the whole folder is read.
-    """
-    import logging
-
-    from qa.readers import find_files, read_corpus
-
-    corpus_dir = Path(settings.corpus_dir)
-    files, _ = find_files(corpus_dir)
-    stats = {f.rel: [f.size, f.mtime_ns] for f in files}
+    manifest = None
     if not rebuild:
         try:
             manifest = read_manifest(settings.index_dir)
+            if check_manifest(manifest, settings, None):  # settings differ: everything is embedded again
+                manifest = None
         except (IndexMissingError, IndexCorruptError):
             manifest = None
-        recorded = (manifest or {}).get("files") or {}
-        account = (manifest or {}).get("read") or {}
-        if (manifest is not None and not check_manifest(manifest, settings, None) and recorded
-                and {rel: entry[:2] for rel, entry in recorded.items()} == stats
-                and account.get("collection") == _collection_stat(corpus_dir)
-                and not (strict and account.get("skipped"))):
-            hashes = manifest["corpus"]["articles"]
-            keep = {i: hashes[i] for entry in recorded.values() for i in entry[2] if i in hashes}
-            if len(keep) == len(hashes):
-                return [], keep, recorded, account
-    read = read_corpus(corpus_dir, strict=strict)
-    if read.skipped:
-        logging.getLogger("qa.corpus").warning(
-            "%s: skipped %d file%s or record%s that could not be read (`qa index --corpus %s` lists why)",
-            corpus_dir, len(read.skipped), "s" * (len(read.skipped) != 1), "s" * (len(read.skipped) != 1), corpus_dir)
-    ids: dict[str, list[str]] = {}
-    for a in read.articles:
-        ids.setdefault(a.path or "", []).append(a.id)
-    files_map = {f.rel: [f.size, f.mtime_ns, ids.get(f.rel, [])] for f in read.files}
-    account = {"files": read.found, "articles": len(read.articles),
-               "skipped": [[s.rel, s.reason] for s in read.skipped], "notices": list(read.notices),
-               "collection": _collection_stat(corpus_dir)}
-    return read.articles, {}, files_map, account
-
-
-def _collection_stat(corpus_dir: Path) -> list[int] | None:
-    try:
-        st = (Path(corpus_dir) / "collection.yaml").stat()
-        return [st.st_size, st.st_mtime_ns]
-    except OSError:
-        return None
+    found = changes(settings.corpus_dir, manifest, strict=strict,
+                    indexed=lambda i: find_article(settings.index_dir, i))
+    return found.articles, found.keep, found.files, found.account
 
 
 class Engine:
@@ -193,7 +161,7 @@ class Engine:
             return []
         old = st.index.manifest.get("corpus", {}).get("articles", {})
         try:
-            new_index = load_index(self.settings.index_dir)
+            new_index = load_index(self.settings.index_dir, reuse=st.index)  # unchanged segments shared
         except (IndexMissingError, IndexCorruptError) as exc:
             return [f"kept the index in memory: {exc}"]
         same_encoder = (new_index.manifest.get("encoder") == st.index.manifest.get("encoder")

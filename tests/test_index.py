@@ -395,3 +395,46 @@ def test_large_segments_search_with_hnsw_and_agree_with_exact_search(tmp_path, m
     queries = vectors[:20] + 0.01 * rng.normal(size=(20, dim)).astype(np.float32)
     _, ids = segment.hnsw.search(queries, 1)
     assert (ids[:, 0] == np.arange(20)).mean() >= 0.95
+
+
+def test_a_memory_mapped_index_answers_exactly_like_a_resident_one(tmp_path):
+    """Large indexes are read row by row from disk, small ones from memory: the same answers either way."""
+    from qa.pipeline import Engine
+
+    _, s = synthetic_engine(tmp_path, synthetic(80))
+    resident = Engine(load_index(s.index_dir, resident=True), s, embedder=HashEncoder())
+    mapped = Engine(load_index(s.index_dir, resident=False), s, embedder=HashEncoder())
+    assert resident.index.segments[0].resident and not mapped.index.segments[0].resident
+    for q in ("What did the council say about the library budget?", "Which police report was rated?"):
+        a, b = resident.ask(q, top_k=10).to_dict(), mapped.ask(q, top_k=10).to_dict()
+        assert a == b
+    rows = np.array([5, 3, 3, 70, 71, 69, 2])
+    assert np.array_equal(resident.index.sentence_vectors_at(rows), mapped.index.sentence_vectors_at(rows))
+
+
+def test_the_same_article_changed_again_and_again_leaves_no_empty_segment(tmp_path):
+    articles = synthetic(5)
+    s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    for step in range(12):
+        text = articles[0].text + f"\n\nEdit {step}."
+        articles[0] = replace(articles[0], text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
+        report = build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+        assert report.reembedded == ("a00000",)
+    index = load_index(s.index_dir)
+    assert len(index.articles) == 5 and "Edit 11." in index.articles["a00000"].text
+    assert all(seg.info.articles > 0 for seg in index.segments) and len(index.segments) <= 3
+    names = {e["name"] for e in index.manifest["segments"]}
+    assert {json.loads((p / "segment.json").read_text())["name"] for p in (s.index_dir / "segments").iterdir()} == names
+
+
+def test_a_reload_shares_the_segments_the_new_generation_kept(tmp_path):
+    engine, s = synthetic_engine(tmp_path, synthetic(30))
+    before = engine.index
+    articles = synthetic(30)
+    articles[3] = replace(articles[3], text=articles[3].text + "\n\nA late edit.", sha256="changed")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    assert engine.reload() == ["1 article changed"]
+    after = engine.index
+    assert after is not before and after.segments[0] is before.segments[0]  # opened once, not again
+    assert len(after.segments) == 2 and "A late edit." in after.articles["a00003"].text

@@ -271,7 +271,8 @@ def _write(plan: Plan, settings: Settings, tmp: Path, written: list[Path], embed
     if plan.merge:
         log(f"merging {len(plan.merge)} segments")
         seg, dim = _merge(index_dir, plan.merge, written)
-        segments.append({"name": seg, "deleted": []})
+        if seg is not None:  # None: nothing of them was left to keep
+            segments.append({"name": seg, "deleted": []})
     if plan.todo:
         embedder = _embedder(settings, tmp, encoder_info, embedder_factory)
         for seg, dim in _embed_and_write(plan.todo, settings, embedder, index_dir, written, progress):
@@ -367,7 +368,7 @@ def _embed_and_write(todo: list[Article], settings: Settings, embedder, index_di
                         _finish_segment(index_dir, writer, name, written)
                         yield name, dim
                     name, folder = _new_segment(index_dir, written)
-                    writer = SegmentWriter(folder, dim, bm25_text=chunk_embedding_text)
+                    writer = SegmentWriter(folder, dim, bm25_text=chunk_embedding_text, name=name)
                 writer.add(a, ss, cs, cv[ci:ci + len(cs)], sv[si:si + len(ss)])
                 ci += len(cs)
                 si += len(ss)
@@ -400,19 +401,20 @@ def _batches(todo: list[Article], settings: Settings, encoding) -> Iterator[list
         yield batch
 
 
-def _merge(index_dir: Path, entries: list[dict], written: list[Path]) -> tuple[str, int]:
-    """Copy the live articles of several segments into one new segment (no embedding)."""
+def _merge(index_dir: Path, entries: list[dict], written: list[Path]) -> tuple[str | None, int | None]:
+    """Copy the live articles of several segments into one new segment (no embedding). (None, None)
+    when none of them has a live article left."""
     name, folder = _new_segment(index_dir, written)
     writer = None
-    dim = 0
+    dim = None
     for entry in entries:
         seg = Segment(segment_dir(index_dir, entry["name"]), resident=False)
-        dim = seg.info.dim
-        writer = writer or SegmentWriter(folder, dim, bm25_text=chunk_embedding_text)
         deleted = set(entry["deleted"])
         for row, article_id in enumerate(seg.ids):
             if article_id in deleted:
                 continue
+            dim = seg.info.dim
+            writer = writer or SegmentWriter(folder, dim, bm25_text=chunk_embedding_text, name=name)
             article = seg.article(row)
             s_first, s_count, c_first, c_count = (int(x) for x in seg.articles[row, :4])
             sentences = [Sentence(id=f"{article.id}:{o}", article_id=article.id, ordinal=o, start=a, end=b,
@@ -421,8 +423,11 @@ def _merge(index_dir: Path, entries: list[dict], written: list[Path]) -> tuple[s
             chunks = [Chunk(id=f"{article.id}#{o}", article_id=article.id, ordinal=o, start=a, end=b,
                             text=article.text[a:b], sentences=tuple(range(f, f + n)), tokens=t)
                       for _, o, a, b, f, n, t in seg.chunks[c_first:c_first + c_count].tolist()]
-            writer.add(article, sentences, chunks, seg.chunk_vectors[c_first:c_first + c_count],
-                       seg.sentence_vectors[s_first:s_first + s_count])
+            writer.add(article, sentences, chunks, seg.chunk_vectors.slice(c_first, c_first + c_count),
+                       seg.sentence_vectors.slice(s_first, s_first + s_count))
+    if writer is None:
+        written.remove(folder)
+        return None, None
     _finish_segment(index_dir, writer, name, written)
     return name, dim
 

@@ -48,6 +48,7 @@ APPROX_ABOVE = 20_000
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
 QUOTE_KEY_WORDS = 4  # a sentence is found by the hash of its first words (all, when it has fewer)
 QUOTED_MIN_CHARS = 20  # shorter sentences are not looked for in earlier answers (too common)
+GAP_ROWS = 8  # rows read by pread: a gap of up to this many rows is read through rather than split
 
 
 def text_key(text: str) -> int:
@@ -86,8 +87,9 @@ class SegmentWriter:
         info = writer.close()
     """
 
-    def __init__(self, folder: Path, dim: int, *, bm25_text=None):
+    def __init__(self, folder: Path, dim: int, *, bm25_text=None, name: str | None = None):
         self.folder = Path(folder)
+        self.name = name or self.folder.name  # the name it is published under (it is written elsewhere first)
         self.folder.mkdir(parents=True)
         self.dim = dim
         self._bm25_text = bm25_text or (lambda article, chunk: f"{article.title}\n{chunk.text}")
@@ -181,7 +183,7 @@ class SegmentWriter:
         approx = self.n_chunks > APPROX_ABOVE
         if approx:
             _write_hnsw(folder, self.n_chunks, self.dim)
-        info = SegmentInfo(name=folder.name, articles=self.n_articles, sentences=self.n_sentences,
+        info = SegmentInfo(name=self.name, articles=self.n_articles, sentences=self.n_sentences,
                            chunks=self.n_chunks, dim=self.dim, postings=int(len(docs)), terms=len(vocab),
                            approx=approx, sources=tuple(self._sources))
         for p in folder.iterdir():
@@ -218,6 +220,60 @@ def _write_hnsw(folder: Path, rows: int, dim: int) -> None:
 # ---------------------------------------------------------------- reading
 
 
+class Rows:
+    """The fixed-width float32 rows of a raw file. A resident segment holds them in memory; a mapped one
+    reads the rows a question asks for with pread (no mapping: a question touches a few hundred rows
+    spread over the file, and mapping them would fault in the pages around each, filling the server's
+    memory with rows never asked for), and maps the file only for a whole scan (exact search)."""
+
+    def __init__(self, path: Path, rows: int, dim: int, resident: bool):
+        self.path, self.rows, self.dim = path, rows, dim
+        self.row_bytes = dim * 4
+        self._memory = np.fromfile(path, dtype=np.float32).reshape(rows, dim) if resident and rows else None
+        self._fd = os.open(path, os.O_RDONLY) if self._memory is None and rows else None
+        self._whole = None
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+
+    def all(self) -> np.ndarray:
+        """Every row (mapped read-only when not in memory)."""
+        if self._memory is not None:
+            return self._memory
+        if not self.rows:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._whole is None:
+            self._whole = np.memmap(self.path, dtype=np.float32, mode="r", shape=(self.rows, self.dim))
+        return self._whole
+
+    def take(self, rows) -> np.ndarray:
+        """The given rows, in the given order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._memory is not None:
+            return self._memory[rows]
+        if not len(rows):
+            return np.empty((0, self.dim), dtype=np.float32)
+        wanted, where = np.unique(rows, return_inverse=True)
+        # runs of nearby rows are read at once (a gap of a few rows costs less than another read)
+        cuts = np.flatnonzero(np.diff(wanted) > GAP_ROWS) + 1
+        got = np.empty((len(wanted), self.dim), dtype=np.float32)
+        for a, b in zip(np.concatenate([[0], cuts]).tolist(), np.concatenate([cuts, [len(wanted)]]).tolist()):
+            first, last = int(wanted[a]), int(wanted[b - 1])
+            count = last - first + 1
+            data = os.pread(self._fd, count * self.row_bytes, first * self.row_bytes)
+            if len(data) != count * self.row_bytes:
+                raise IndexCorruptError(f"{self.path} is shorter than its index says: run `qa index --rebuild`.")
+            got[a:b] = np.frombuffer(data, dtype=np.float32).reshape(count, self.dim)[wanted[a:b] - first]
+        return got[where.reshape(-1)]
+
+    def slice(self, start: int, stop: int) -> np.ndarray:
+        return self.take(np.arange(start, stop))
+
+
 class Segment:
     """A segment opened for reading: small ones are read into memory whole, large ones memory-mapped.
 
@@ -228,6 +284,7 @@ class Segment:
     def __init__(self, folder: Path, resident: bool):
         self.folder = Path(folder)
         self.resident = resident
+        self._sizes = {p.name: p.stat().st_size for p in self.folder.iterdir() if p.is_file()}
         raw = read_json(self.folder / "segment.json")
         try:
             self.info = SegmentInfo(**{**raw, "sources": tuple(raw.get("sources", ()))})
@@ -275,6 +332,21 @@ class Segment:
         self.hnsw = self._hnsw() if info.approx else None
 
     # -------------------------------------------------------- files
+    def check(self) -> None:
+        """That the segment's files are still as they were when it was opened (same names and sizes), before
+        a newer generation shares it.
+
+        Raises:
+            IndexCorruptError: naming the first file missing or changed.
+        """
+        for name, size in self._sizes.items():
+            try:
+                now = (self.folder / name).stat().st_size
+            except OSError:
+                raise IndexCorruptError(f"{self.folder / name} is missing: run `qa index --rebuild`.") from None
+            if now != size:
+                raise self._corrupt(name)
+
     def _corrupt(self, name: str) -> IndexCorruptError:
         return IndexCorruptError(f"{self.folder / name} is unreadable or truncated: run `qa index --rebuild`.")
 
@@ -298,11 +370,7 @@ class Segment:
             raise IndexCorruptError(f"{path} is missing: run `qa index --rebuild`.") from None
         if size != expected:
             raise self._corrupt(name)
-        if rows == 0:
-            return np.zeros((0, self.info.dim), dtype=np.float32)
-        if self.resident:
-            return np.fromfile(path, dtype=np.float32).reshape(rows, self.info.dim)
-        return np.memmap(path, dtype=np.float32, mode="r", shape=(rows, self.info.dim))
+        return Rows(path, rows, self.info.dim, self.resident)
 
     def _blob(self, name: str, size: int):
         path = self.folder / name
@@ -313,7 +381,7 @@ class Segment:
             raise IndexCorruptError(f"{path} is missing: run `qa index --rebuild`.") from None
         if self.resident or size == 0:
             return path.read_bytes()
-        return np.memmap(path, dtype=np.uint8, mode="r")
+        return os.open(path, os.O_RDONLY)  # read by pread, sentence by sentence
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -368,7 +436,8 @@ class Segment:
 
     def sentence_terms(self, row: int) -> frozenset[str]:
         a, b = int(self.term_offsets[row]), int(self.term_offsets[row + 1])
-        data = bytes(self.terms_blob[a:b])
+        blob = self.terms_blob
+        data = blob[a:b] if isinstance(blob, bytes) else os.pread(blob, b - a, a)
         return frozenset(data.decode("utf-8", "surrogatepass").split()) if data else frozenset()
 
     def years_named(self, row: int, reported: bool) -> frozenset[str]:

@@ -239,7 +239,7 @@ class Index:
         seg_of = np.searchsorted(offsets, rows, side="right") - 1
         for k in np.unique(seg_of).tolist():
             at = np.flatnonzero(seg_of == k)
-            out[at] = getattr(self.segments[k], which)[rows[at] - offsets[k]]
+            out[at] = getattr(self.segments[k], which).take(rows[at] - offsets[k])
         return out
 
     def sentence_vectors_at(self, rows) -> np.ndarray:
@@ -266,11 +266,11 @@ class Index:
                 found += _hnsw_search(seg.hnsw, vector, k, None if count == n else mask, off)
                 continue
             if count == n:
-                scores = seg.chunk_vectors @ vector
+                scores = seg.chunk_vectors.all() @ vector
                 rows = None
             else:
                 rows = np.flatnonzero(mask)
-                scores = seg.chunk_vectors[rows] @ vector
+                scores = seg.chunk_vectors.take(rows) @ vector
             top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
             found += [(float(scores[i]), off + int(i if rows is None else rows[i])) for i in top.tolist()]
         if len(found) > k:
@@ -361,7 +361,7 @@ def index_bytes(gen: Path, manifest: dict) -> int:
 
 
 def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = None, *,
-               resident: bool | None = None) -> Index:
+               resident: bool | None = None, reuse: "Index | None" = None) -> Index:
     """Open the current generation.
 
     Args:
@@ -369,6 +369,8 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
         settings, hashes: when given, the manifest is first checked against them.
         resident: read everything into memory (default: when the index is under $QA_RESIDENT_MB,
             256 MB by default), else memory-map the large files.
+        reuse: an index loaded before (a reload): its segments that the new generation still uses are
+            shared, not opened again (segments never change), so a reload costs what changed.
 
     Raises:
         IndexMissingError: nothing built yet.
@@ -396,11 +398,17 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
         limit = float(os.environ.get("QA_RESIDENT_MB") or RESIDENT_BYTES / 2**20) * 2**20
         resident = index_bytes(gen, manifest) <= limit
     segments, deleted = [], []
+    known = {seg.folder.name: seg for seg in (reuse.segments if reuse is not None else [])}
     for entry in listed:
         folder = segment_dir(index_dir, str(entry.get("name", "")))
         if not folder.is_dir():
             raise IndexCorruptError(f"segment {folder} is missing: run `qa index --rebuild`.")
-        segments.append(Segment(folder, resident))
+        shared = known.get(folder.name)
+        if shared is not None and shared.resident == resident:
+            shared.check()  # damaged since it was opened: say so, as opening it again would
+            segments.append(shared)
+        else:
+            segments.append(Segment(folder, resident))
         deleted.append(set(entry.get("deleted", [])))
     index = Index(gen, manifest, segments, deleted)
     counts = manifest.get("counts", {})

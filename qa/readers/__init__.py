@@ -25,7 +25,8 @@ from qa.readers.walk import SUFFIXES, accepted, find_files
 from qa.types import Article
 
 __all__ = ["SourceFile", "Skipped", "CollectionOptions", "CorpusRead", "find_files", "read_file", "read_corpus",
-           "READERS", "SUFFIXES", "FileError", "SkippedFilesError", "NothingReadableError", "summary_line"]
+           "READERS", "SUFFIXES", "FileError", "SkippedFilesError", "NothingReadableError", "summary_line",
+           "read_files"]
 
 log = logging.getLogger("qa.corpus")
 
@@ -139,6 +140,11 @@ def read_corpus(corpus_dir: Path, *, strict: bool = False) -> CorpusRead:
                                 f"{' …' if len(result.skipped) > 5 else ''}): fix them or run without --strict; "
                                 "the index was not changed.")
     return result
+
+
+def read_files(files: list[SourceFile], skipped: list[Skipped], options: CollectionOptions) -> CorpusRead:
+    """Read these files (duplicates among them folded); bad ones join ``skipped``."""
+    return _read(files, skipped, options)
 
 
 def _read(files: list[SourceFile], skipped: list[Skipped], options: CollectionOptions) -> CorpusRead:

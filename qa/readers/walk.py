@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from qa.errors import CorpusError
 from qa.readers.base import Skipped, SourceFile
@@ -54,15 +54,15 @@ def find_files(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
     root = corpus_dir.resolve()
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
-    stack = [(root, PurePosixPath())]
+    stack = [(root, "")]
     while stack:
         folder, rel_folder = stack.pop()
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            skipped.append(Skipped(str(rel_folder) + "/", f"folder cannot be listed ({exc.strerror}): check its "
-                                                          "permissions"))
+            skipped.append(Skipped(rel_folder + "/", f"folder cannot be listed ({exc.strerror}): check its "
+                                                     "permissions"))
             continue
         names = {e.name.lower() for e in entries}
         subfolders = []
@@ -70,7 +70,7 @@ def find_files(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
             name = entry.name
             if is_ignored(name):
                 continue
-            rel = str(rel_folder / name)
+            rel = f"{rel_folder}/{name}" if rel_folder else name
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError as exc:
@@ -87,23 +87,20 @@ def find_files(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
                 page = name[:-len("_files")].lower() if name.lower().endswith("_files") else None
                 if page and any(page + s in names for s in (".html", ".htm", ".xhtml")):
                     continue  # the browser's copy of a page's images and scripts
-                subfolders.append((Path(entry.path), rel_folder / name))
+                subfolders.append((Path(entry.path), rel))
             elif stat.S_ISREG(st.st_mode):
-                real = os.path.realpath(entry.path)
-                if os.path.commonpath([real, str(root)]) != str(root):
-                    skipped.append(Skipped(rel, f"lies outside the corpus folder ({real}): copy it into the folder"))
-                    continue
-                suffix = PurePosixPath(name).suffix.lower()
+                # inside the folder by construction: the walk starts at its real path and never follows a link
+                suffix = os.path.splitext(name)[1].lower()
                 if suffix not in SUFFIXES:
                     what = f"{suffix} files are" if suffix else "a file without a suffix is"
                     skipped.append(Skipped(rel, f"is not an article file ({what} not read): accepted are "
                                                 f"{accepted()}; convert it, or move it out of the folder"))
                     continue
-                files.append(SourceFile(path=Path(real), rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns))
+                files.append(SourceFile(path=Path(entry.path), rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns))
             else:
                 what = NOT_REGULAR.get(stat.S_IFMT(st.st_mode), "not a regular file")
                 skipped.append(Skipped(rel, f"is {what}, not a file: remove it from the corpus folder"))
         stack.extend(reversed(subfolders))
-    files.sort(key=lambda f: PurePosixPath(f.rel).parts)
-    skipped.sort(key=lambda s: PurePosixPath(s.rel).parts)
+    files.sort(key=lambda f: f.rel.split("/"))
+    skipped.sort(key=lambda s: s.rel.split("/"))
     return files, skipped
