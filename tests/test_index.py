@@ -424,7 +424,8 @@ def test_the_same_article_changed_again_and_again_leaves_no_empty_segment(tmp_pa
     index = load_index(s.index_dir)
     assert len(index.articles) == 5 and "Edit 11." in index.articles["a00000"].text
     assert all(seg.info.articles > 0 for seg in index.segments) and len(index.segments) <= 3
-    names = {e["name"] for e in index.manifest["segments"]}
+    names = {e["name"] for g in s.index_dir.glob("gen-*")
+             for e in json.loads((g / "manifest.json").read_text())["segments"]}  # this generation's and the last
     assert {json.loads((p / "segment.json").read_text())["name"] for p in (s.index_dir / "segments").iterdir()} == names
 
 
@@ -438,3 +439,16 @@ def test_a_reload_shares_the_segments_the_new_generation_kept(tmp_path):
     after = engine.index
     assert after is not before and after.segments[0] is before.segments[0]  # opened once, not again
     assert len(after.segments) == 2 and "A late edit." in after.articles["a00003"].text
+
+
+@model
+def test_an_engine_loaded_before_a_build_still_answers_its_first_question(small):
+    """A build keeps the generation it replaces, so an engine that loaded it and has not embedded a
+    question yet (its encoder is loaded lazily) still finds its files."""
+    from qa.pipeline import Engine
+
+    engine = Engine(load_index(small.index_dir), small)
+    f = sorted(small.corpus_dir.glob("*.md"))[0]
+    f.write_text(f.read_text("utf-8") + "\nOne more sentence.\n", "utf-8")
+    assert main(["index", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
+    assert engine.ask("Who carried out the inspection?").passages

@@ -189,6 +189,7 @@ def build_index(
                                path=str(current_dir(index_dir)), segments=len(manifest.get("segments", [])))
         clear_leftovers(index_dir)
         (index_dir / SEGMENTS).mkdir(parents=True, exist_ok=True)
+        previous_gen = current_dir(index_dir) if plan.previous is not None else None
         gen_name = "gen-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         tmp = index_dir / f".tmp-{gen_name}"
         tmp.mkdir(parents=True)
@@ -212,7 +213,7 @@ def build_index(
             if out_of_space(exc):
                 raise space_error(index_dir, _needed(index_dir, plan, settings)) from None
             raise
-        prune(index_dir, keep=gen_name, segments={s["name"] for s in manifest["segments"]})
+        prune(index_dir, keep=(gen_name,) + ((previous_gen.name,) if previous_gen is not None else ()))
         c = manifest["counts"]
         return BuildReport(c["articles"], c["chunks"], c["sentences"], time.perf_counter() - t0,
                            tuple(plan.changed), tuple(plan.added), tuple(plan.removed),

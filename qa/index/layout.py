@@ -112,16 +112,24 @@ def publish(index_dir: Path, tmp: Path, name: str) -> Path:
     return final
 
 
-def prune(index_dir: Path, keep: str, segments: set[str]) -> None:
-    """Remove other generations, unreferenced segments and what killed builds left. A running server
-    keeps reading what it has open or mapped: removing a file does not remove its data while it is open."""
+def prune(index_dir: Path, keep: tuple[str, ...]) -> None:
+    """Remove generations other than ``keep`` (the new one and the one it replaces: a server that loaded
+    that one may not have opened all its files yet), the segments none of them uses, and what killed
+    builds left. A running server keeps reading what it has open: removing a file leaves its data while
+    it is open."""
     for p in index_dir.iterdir():
-        if p.name != keep and (p.name.startswith("gen-") or p.name.startswith(".tmp-")) and p.is_dir():
+        if p.name not in keep and (p.name.startswith("gen-") or p.name.startswith(".tmp-")) and p.is_dir():
             shutil.rmtree(p, ignore_errors=True)
+    used: set[str] = set()
+    for name in keep:
+        try:
+            used |= {e["name"] for e in read_json(index_dir / name / "manifest.json").get("segments", [])}
+        except (IndexCorruptError, KeyError, TypeError):
+            continue
     seg_root = index_dir / SEGMENTS
     if seg_root.is_dir():
         for p in seg_root.iterdir():
-            if p.name not in segments and p.is_dir():
+            if p.name not in used and p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
 
 
