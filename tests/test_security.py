@@ -98,7 +98,7 @@ def test_chat_events_read_no_server_file(web_server):
     server path got the file copied into Gradio's cache and linked back for download."""
     fn = web_server.fn_index("answer")
     message = {"role": "user", "content": [{"type": "file", "file": file_data("/etc/hostname", "hostname")}]}
-    messages = web_server.queue_call(fn, ["", [message], []])
+    messages = web_server.queue_call(fn, ["", [message], [], "", "", [], False])  # the filter controls too
     text = json.dumps(messages)
     assert "/etc/hostname" not in text and "gradio_api/file=" not in text and "hostname" not in text
     for path in ["/gradio_api/file=/etc/hostname", "/gradio_api/file/etc/hostname"]:
@@ -386,7 +386,7 @@ def test_no_event_takes_a_component_that_accepts_a_server_path(engine):
 
     app = build_app(engine, examples=[])
     blocks = next(r.app for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks")).get_blocks()
-    textual = (gr.State, gr.Textbox, gr.components.api_component.Api)
+    textual = (gr.State, gr.Textbox, gr.Dropdown, gr.Checkbox, gr.components.api_component.Api)  # no files
     for fn in blocks.fns.values():
         for block in fn.inputs:
             if isinstance(block, gr.UploadButton):
@@ -407,8 +407,10 @@ def test_the_page_lists_articles_a_page_at_a_time_not_inline(web_server):
     assert html.escape(oldest).replace("&#x27;", "'") not in config and oldest not in config
     fn = web_server.fn_index("show_collection")
     reply = web_server.post_json("/gradio_api/run/predict", {"data": [], "fn_index": fn, "session_hash": "p1"})
-    header, listing, _, newer, older = reply.json()["data"]  # the offset is server-side state
+    header, listing, _, newer, older, publishers = reply.json()["data"]  # the offset is server-side state
     assert "6 articles" in header and newer["interactive"] is False and older["interactive"] is False
+    assert [c[0] if isinstance(c, list) else c for c in publishers["choices"]] == ["Children First (WillisPalmer)",
+                                                                                  "Romford Recorder"]
     assert "1–6 of 6 articles" in listing and "Scanned minutes" in listing
     search = next(d["id"] for d in web_server.config()["dependencies"]
                   if d["targets"] and d["targets"][0][1] == "change")

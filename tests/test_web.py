@@ -411,3 +411,27 @@ def test_no_web_fonts_or_cdn(server):
         status, _, body = get(server, path)
         assert status == 200, path
         assert "fonts.googleapis.com" not in body and "cdn.jsdelivr" not in body, path
+
+
+def test_a_date_range_set_in_the_chat_limits_the_citations_and_stays_for_follow_ups(browser, server, articles):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    watch = Watch(page, server)
+    page.goto(server + "/", wait_until="load")
+    page.locator("#qa-question textarea").wait_for()
+    page.locator("#qa-filter").get_by_text("Filter").first.click()  # the accordion opens
+    page.fill("#qa-since input, #qa-since textarea", "2018")
+    page.fill("#qa-until input, #qa-until textarea", "2018")
+    ask(page, "How did Ofsted rate Havering's children's services?", 0)
+    answer = page.locator("#qa-chat .qa-answer").nth(0)
+    scope = answer.locator(".qa-scope").inner_text()
+    assert "answered from 1 of 5 articles, 2018" in scope.lower()
+    dates = answer.locator(".qa-card .qa-meta").all_text_contents()  # the folded "other passages" too
+    assert dates and all("2018" in d for d in dates), dates
+    ask(page, "What did the report say next?", 1)  # a follow-up keeps the filter
+    follow = page.locator("#qa-chat .qa-answer").nth(1)
+    assert "2018" in follow.locator(".qa-scope").inner_text()
+    assert all("2018" in d for d in follow.locator(".qa-card .qa-meta").all_text_contents())
+    save(page, "chat-filter-desktop.png")
+    assert watch.dialogs == [] and watch.outside == []
+    context.close()

@@ -46,6 +46,7 @@ CSS = """
   margin: 0; font-size: 0.85rem; color: var(--body-text-color-subdued);
 }
 .qa-notice::before { content: "ⓘ "; }
+.qa-scope { margin: 0; font-size: 0.8rem; font-weight: 600; color: var(--body-text-color-subdued); }
 .qa-abstain-msg { margin: 0; font-weight: 600; font-size: 1.02rem; }
 .qa-error { margin: 0; color: var(--error-text-color, #b42318); font-weight: 600; }
 .qa-sources-h {

@@ -80,18 +80,20 @@ class EngineGate:
         return future
 
     def ask(self, question: str, history: list[dict[str, str]], *, method: str = "hybrid",
-            top_k: int | None = None) -> dict[str, Any]:
+            top_k: int | None = None, filter: dict | None = None) -> dict[str, Any]:
         """The answer as ``Answer.to_dict()``, waiting for a worker (for Gradio's handler threads).
 
         Raises:
             Busy: see ``submit``; QAError: from the engine.
         """
-        return self.submit(self._answer, question, history, method, top_k).result()
+        return self.submit(self._answer, question, history, method, top_k, filter).result()
 
-    def _answer(self, question: str, history: list[dict[str, str]], method: str, top_k: int | None) -> dict:
+    def _answer(self, question: str, history: list[dict[str, str]], method: str, top_k: int | None,
+                filter: dict | None = None) -> dict:
+        extra = {"filter": filter} if filter else {}
         if method == "hybrid" and top_k is None:
-            return self.engine.ask(question, history=history).to_dict()
-        return self.engine.ask(question, history=history, method=method, top_k=top_k).to_dict()
+            return self.engine.ask(question, history=history, **extra).to_dict()
+        return self.engine.ask(question, history=history, method=method, top_k=top_k, **extra).to_dict()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -18,7 +18,8 @@ from qa.web.middleware import NOT_JSON, Check, Refusal, Route
 API_NAME = "ask"
 ID = r"[A-Za-z0-9_\-]{1,100}"  # session hashes and event ids as Gradio makes them
 _ID = re.compile(ID)
-ASK_USAGE = 'send {"data": [question, history]}, with history [] when there are no earlier turns'
+ASK_USAGE = ('send {"data": [question, history]} or {"data": [question, history, filter]}, with history [] when '
+             'there are no earlier turns and filter an object such as {"since": "2019"} or null')
 
 
 def gradio_routes(*, uploads: bool) -> tuple[Route, ...]:
@@ -49,16 +50,27 @@ def gradio_routes(*, uploads: bool) -> tuple[Route, ...]:
 
 
 def _data_refusal(data: Any) -> Refusal | None:
-    """The /ask endpoint's data: exactly [question, history]."""
+    """The /ask endpoint's data: [question, history] or [question, history, filter]."""
     if not isinstance(data, list):
         return Refusal(422, f"'data' is missing or not a list: {ASK_USAGE}.")
     if not data:
         return Refusal(422, f"'data' is empty: {ASK_USAGE}.")
     if len(data) == 1:
         return Refusal(422, f"history is missing: {ASK_USAGE}.")
-    if len(data) > 2:
-        return Refusal(422, f"'data' has {len(data)} values, the endpoint takes 2: {ASK_USAGE}.")
+    if len(data) > 3:
+        return Refusal(422, f"'data' has {len(data)} values, the endpoint takes 2 or 3: {ASK_USAGE}.")
+    if len(data) == 3 and data[2] is not None and not isinstance(data[2], dict):
+        return Refusal(422, f"the filter must be an object or null: {ASK_USAGE}.")
     return None
+
+
+def _filter_last(body: Any) -> Any:
+    """[question, history] as [question, history, null]: Gradio needs a value for every parameter, and
+    calls written before the filter existed send two."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, list) and len(data) == 2:
+        return {**body, "data": [*data, None]}
+    return body
 
 
 def _check_json_object(body: Any, match: re.Match) -> Refusal | None:
@@ -87,15 +99,15 @@ def _check_simple_call(body: Any, match: re.Match) -> Refusal | None:
 
 
 def _check_v2_call(body: Any, match: re.Match) -> Refusal | None:
-    usage = 'send {"question": "…", "history": []}'
+    usage = 'send {"question": "…", "history": [], "filter": null}'
     if body is NOT_JSON:
         return Refusal(400, f"the body is not valid JSON: {usage}.")
     if not isinstance(body, dict):
         return Refusal(422, f"the body must be a JSON object: {usage}.")
-    unknown = sorted(set(body) - {"question", "history"})
+    unknown = sorted(set(body) - {"question", "history", "filter"})
     if unknown:
-        return Refusal(422, f"unknown field(s) {', '.join(map(repr, unknown))}: the endpoint takes question and "
-                            f"history: {usage}.")
+        return Refusal(422, f"unknown field(s) {', '.join(map(repr, unknown))}: the endpoint takes question, "
+                            f"history and filter: {usage}.")
     if "question" not in body:
         return Refusal(422, f"question is missing: {usage}.")
     if "history" not in body:
@@ -169,7 +181,8 @@ class GradioChecks:
     def checks(self) -> tuple[Check, ...]:
         return (
             Check("POST", re.compile(r"/gradio_api/(call|call/v2|run)/(?P<name>[^/]+)/?"), query_check=_check_api_name),
-            Check("POST", re.compile(rf"/gradio_api/(call|run)/{API_NAME}/?"), _check_simple_call),
+            Check("POST", re.compile(rf"/gradio_api/(call|run)/{API_NAME}/?"), _check_simple_call,
+                  rewrite=_filter_last),
             Check("POST", re.compile(r"/gradio_api/run/predict/?"), self.check_predict),
             Check("POST", re.compile(rf"/gradio_api/call/v2/{API_NAME}/?"), _check_v2_call),
             Check("POST", re.compile(r"/gradio_api/queue/join"), self.check_join),

@@ -217,6 +217,9 @@ def answer_html(answer: Mapping[str, Any], articles: Mapping[str, Article] | Non
     passages = list(answer.get("passages") or [])
     by_chunk = {p.get("chunk_id"): p for p in passages}
     parts = ['<div class="qa-answer">']
+    scope = answer.get("filter")
+    if isinstance(scope, Mapping) and scope.get("summary"):  # the filter it was answered within
+        parts.append(f'<p class="qa-scope">{_esc(str(scope["summary"]).capitalize())}</p>')
     if answer.get("abstained"):
         parts.append(f'<p class="qa-abstain-msg">{_esc(answer.get("message") or ABSTAIN_MESSAGE)}</p>')
     else:

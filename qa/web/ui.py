@@ -58,6 +58,15 @@ def appended(chat_log: list | None, *messages: dict[str, str]) -> list[dict[str,
     return [{"role": "assistant", "content": TRIMMED_NOTE}, *kept]
 
 
+def chat_filter(since: Any, until: Any, sources: Any, undated: Any) -> dict | None:
+    """The chat's filter controls as the engine's filter fields (None when they set nothing)."""
+    flt = {"since": since.strip() if isinstance(since, str) and since.strip() else None,
+           "until": until.strip() if isinstance(until, str) and until.strip() else None,
+           "sources": [s for s in (sources or []) if isinstance(s, str)] if isinstance(sources, list) else [],
+           "undated": bool(undated)}
+    return flt if flt["since"] or flt["until"] or flt["sources"] else None
+
+
 def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequence[str], *, title: str,
                  concurrency: int, evaluation: Any = None):
     """The chat page as a ``gr.Blocks`` (not yet mounted).
@@ -73,23 +82,29 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
     """
     import gradio as gr
 
-    def ask(question: str, history: list[dict[str, str]] | str | None) -> dict[str, Any]:
+    def ask(question: str, history: list[dict[str, str]] | str | None,
+            filter: dict[str, Any] | None = None) -> dict[str, Any]:
         """Answer a question from the articles with exact quotes and their sources.
 
         Args:
             question: the question.
             history: earlier turns, a list of {"role": "user"|"assistant", "content": str} or its JSON
                 text; [] when there are none.
+            filter: which articles to answer from: {"since", "until", "sources", "articles", "title",
+                "undated"} (all optional); null for all of them.
 
         Returns:
-            The answer as JSON (question, answer, abstained, message, citations, passages, ...),
+            The answer as JSON (question, answer, abstained, message, filter, citations, passages, ...),
             or {"error": message} for an unusable question.
         """
         try:
             text = (question or "").strip() if isinstance(question, str) else ""
             if not text:
                 raise UsageError(EMPTY_QUESTION)
-            return gate.ask(checked_text(text[:MAX_REQUEST_QUESTION_CHARS]), normalize_history(history))
+            if filter is not None and not isinstance(filter, Mapping):
+                raise UsageError("filter must be an object such as {\"since\": \"2019\"}, or null.")
+            return gate.ask(checked_text(text[:MAX_REQUEST_QUESTION_CHARS]), normalize_history(history),
+                            filter=dict(filter) if filter else None)
         except QAError as exc:
             return {"error": str(exc)}
         except Exception:
@@ -117,12 +132,14 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
     # would see the string "gr.SelectData", as gradio is imported in this function only.
     add_example.__annotations__["event"] = gr.SelectData
 
-    def answer(pending: str, chat_log: list, history: list) -> tuple[list, list, list]:
+    def answer(pending: str, chat_log: list, history: list, since: str, until: str, sources: list,
+               undated: bool) -> tuple[list, list, list]:
         if not pending:  # nothing was asked: no search
             return gr.skip(), chat_log, history
         history = list(history or [])
         try:
-            result = gate.ask(pending, history[-MAX_HISTORY_MESSAGES:])
+            result = gate.ask(pending, history[-MAX_HISTORY_MESSAGES:],
+                              filter=chat_filter(since, until, sources, undated))
             reply = answer_html(result, engine.articles, anchor=f"qa-src-{uuid.uuid4().hex[:8]}")
             spoken = result.get("answer") or result.get("message") or ABSTAIN_MESSAGE
             history = [*history, {"role": "user", "content": pending},
@@ -135,9 +152,12 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
         chat_log = appended(chat_log, {"role": "assistant", "content": reply})
         return chat_log, chat_log, history
 
-    def show_collection() -> tuple[str, str, int, Any, Any]:
-        """At each page load: the header and the Articles tab from the index in use now."""
-        return (header_html(title, catalog.summary()), *list_articles("", 0))
+    def show_collection() -> tuple:
+        """At each page load: the header, the Articles tab and the filter's publishers from the index in
+        use now."""
+        publishers = engine.index.publishers() if hasattr(engine.index, "publishers") else []
+        return (header_html(title, catalog.summary()), *list_articles("", 0),
+                gr.update(choices=publishers, interactive=bool(publishers)))
 
     def list_articles(query: str, offset: int) -> tuple[str, int, Any, Any]:
         query = query if isinstance(query, str) else ""
@@ -182,10 +202,22 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
                     autofocus=True,
                     elem_id="qa-question",
                 )
+                with gr.Accordion("Filter: answer only from some articles", open=False, elem_id="qa-filter"):
+                    with gr.Row():
+                        since = gr.Textbox(label="From", placeholder="YYYY, YYYY-MM or YYYY-MM-DD", max_length=10,
+                                           elem_id="qa-since", scale=1)
+                        until = gr.Textbox(label="Until", placeholder="YYYY, YYYY-MM or YYYY-MM-DD", max_length=10,
+                                           elem_id="qa-until", scale=1)
+                        undated = gr.Checkbox(label="Undated articles too", value=False, elem_id="qa-undated",
+                                              scale=1)
+                    publishers = engine.index.publishers() if hasattr(engine.index, "publishers") else []
+                    sources = gr.Dropdown(label="Publishers", choices=publishers, multiselect=True, value=[],
+                                          allow_custom_value=False, interactive=bool(publishers),
+                                          elem_id="qa-sources")
                 with gr.Row(elem_id="qa-actions"):
                     gr.HTML(
-                        '<p class="qa-hint">Follow-up questions use the conversation so far. '
-                        "Each quote links to its place in the article.</p>",
+                        '<p class="qa-hint">Follow-up questions use the conversation so far (and the filter, '
+                        "until you change it). Each quote links to its place in the article.</p>",
                         elem_id="qa-hint",
                     )
                     clear = gr.Button("Clear chat", size="sm", variant="secondary", elem_id="qa-clear",
@@ -207,7 +239,7 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
                 add_eval_tab(engine, uploads, runner)  # the "Evaluation" tab (id="evaluation")
 
         private = dict(api_visibility="private", queue=False)
-        blocks.load(show_collection, None, [header, listing, offset, newer, older], **private)
+        blocks.load(show_collection, None, [header, listing, offset, newer, older, sources], **private)
         pager = [listing, offset, newer, older]
         search.change(lambda q: list_articles(q, 0), [search], pager, **private)
         newer.click(lambda q, o: list_articles(q, max(0, o - ARTICLES_PAGE_SIZE)), [search, offset], pager,
@@ -215,7 +247,8 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
         older.click(lambda q, o: list_articles(q, o + ARTICLES_PAGE_SIZE), [search, offset], pager, **private)
 
         answer_event = dict(
-            fn=answer, inputs=[pending, chat_log, history], outputs=[chatbot, chat_log, history],
+            fn=answer, inputs=[pending, chat_log, history, since, until, sources, undated],
+            outputs=[chatbot, chat_log, history],
             api_visibility="private", queue=ANSWER_QUEUE,
             **(dict(concurrency_id="engine", concurrency_limit=concurrency) if ANSWER_QUEUE else {}),
         )
