@@ -268,9 +268,9 @@ class Index:
             if count == n:
                 scores = seg.chunk_vectors.all() @ vector
                 rows = None
-            else:
+            else:  # a filter: its rows, from the mapped file (a scan touches many of them anyway)
                 rows = np.flatnonzero(mask)
-                scores = seg.chunk_vectors.take(rows) @ vector
+                scores = seg.chunk_vectors.all()[rows] @ vector
             top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
             found += [(float(scores[i]), off + int(i if rows is None else rows[i])) for i in top.tolist()]
         if len(found) > k:
