@@ -308,6 +308,19 @@ def row(name: str, run: Run) -> str:
             f"{ms(run.latencies, 95)} | {ms(run.latencies, 99)} | {run.answered / run.seconds:.0f} |")
 
 
+
+def server_stack() -> str:
+    """Which event loop and HTTP parser uvicorn picks here ("auto" takes uvloop and httptools when installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def have(name: str) -> str:
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            return f"no {name}"
+    return f"Server: uvicorn {version('uvicorn')} with {have('uvloop')} and {have('httptools')}."
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, help="an index of corpus/ to use (default: build one in a temp folder)")
@@ -327,7 +340,8 @@ def main() -> int:
              f"Machine: {cpu_model()}, {os.cpu_count()} cores; load average before: {load_average()}. "
              "Server and clients share the machine; load clients are plain HTTP/1.1 on asyncio streams in one "
              "process, one keep-alive connection each. `python benchmarks/api_load.py"
-             + (f" --concurrency {args.concurrency}" if args.concurrency else "") + "`.", ""]
+             + (f" --concurrency {args.concurrency}" if args.concurrency else "") + "`. "
+             + server_stack(), ""]
     try:
         server = Server(corpus, index, int(os.environ.get("QA_CONCURRENCY", "2")), tmp / "serve.log")
         try:
