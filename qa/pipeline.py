@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import copy
 import threading
 from dataclasses import dataclass, replace
@@ -18,6 +20,7 @@ from qa.errors import IndexCorruptError, IndexMissingError, UsageError
 from qa.filters import Filter
 from qa.index import (BuildReport, BuildRunningError, Index, SpaceError, build_index, check_manifest, current_dir, load_index,
                       read_manifest)
+from qa.index.layout import read_json
 from qa.embedding import RecentVectors
 from qa.retrieve import Retriever, Weights
 from qa.text import clean_question
@@ -39,10 +42,11 @@ def refresh_index(settings: Settings, *, rebuild: bool = False, strict: bool = F
     Returns:
         The BuildReport; its ``corpus`` says what the folder holds (files, skipped ones, notices).
     """
+    start = time.perf_counter()
     articles, keep, files, corpus = corpus_changes(settings, rebuild=rebuild, strict=strict)
     report = build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files,
                          embedder_factory=embedder_factory, corpus=corpus)
-    return replace(report, corpus=corpus)
+    return replace(report, corpus=corpus, seconds=time.perf_counter() - start)  # reading the folder included
 
 
 def corpus_changes(settings: Settings, *, rebuild: bool = False, strict: bool = False) -> tuple:
@@ -153,7 +157,9 @@ class Engine:
         ([] = nothing)."""
         try:
             gen = current_dir(self.settings.index_dir)
-            manifest = read_manifest(self.settings.index_dir)
+            if gen is None:
+                raise IndexMissingError(f"no index in {self.settings.index_dir}: run `qa index` to build one.")
+            manifest = read_json(gen / "manifest.json")
         except (IndexMissingError, IndexCorruptError) as exc:
             return [f"kept the index in memory: {exc}"]
         st = self._state
@@ -161,7 +167,8 @@ class Engine:
             return []
         old = st.index.manifest.get("corpus", {}).get("articles", {})
         try:
-            new_index = load_index(self.settings.index_dir, reuse=st.index)  # unchanged segments shared
+            new_index = load_index(self.settings.index_dir, reuse=st.index,  # unchanged segments shared
+                                   current=(gen, manifest))
         except (IndexMissingError, IndexCorruptError) as exc:
             return [f"kept the index in memory: {exc}"]
         same_encoder = (new_index.manifest.get("encoder") == st.index.manifest.get("encoder")

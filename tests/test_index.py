@@ -155,6 +155,24 @@ def test_dense_top_k_equals_brute_force(engine):
     assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-4)
 
 
+
+@model
+@pytest.mark.parametrize("share", [0.9, 0.3, 0.0])
+def test_dense_top_over_some_rows_equals_brute_force(engine, share):
+    """Deleted articles or a wide filter (most rows kept: scored whole, then masked), a narrow filter
+    (its rows gathered), a single row: the same top-k as brute force over the allowed rows."""
+    index = engine.index
+    rng = np.random.default_rng(1)
+    allowed = index.live_chunks & (rng.random(len(index.live_chunks)) < share)
+    allowed[np.flatnonzero(index.live_chunks)[0]] = True
+    rows = np.flatnonzero(allowed)
+    matrix = index.chunk_vectors_at(rows)
+    for _ in range(5):
+        q = rng.normal(size=matrix.shape[1]).astype(np.float32)
+        q /= np.linalg.norm(q)
+        top = index.dense_top(q, 5, allowed=allowed)
+        assert sorted(top, key=lambda r: -top[r]) == list(rows[np.argsort(-(matrix @ q))[:5]])
+
 @model
 def test_truncated_index_file_is_named_with_the_fix(small, capsys):
     segment = next((small.index_dir / "segments").glob("seg-*"))
@@ -395,6 +413,11 @@ def test_large_segments_search_with_hnsw_and_agree_with_exact_search(tmp_path, m
     queries = vectors[:20] + 0.01 * rng.normal(size=(20, dim)).astype(np.float32)
     _, ids = segment.hnsw.search(queries, 1)
     assert (ids[:, 0] == np.arange(20)).mean() >= 0.95
+    # The mapped segment maps its graph from the file in place; a resident one reads it: same results.
+    resident = Segment(tmp_path / "seg-x", resident=True)
+    for seg in (segment, resident):
+        seg.hnsw.hnsw.efSearch = 16
+    assert np.array_equal(segment.hnsw.search(queries, 10)[1], resident.hnsw.search(queries, 10)[1])
 
 
 def test_a_memory_mapped_index_answers_exactly_like_a_resident_one(tmp_path):

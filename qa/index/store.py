@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexCorruptError
+from qa.errors import IndexCorruptError, IndexMissingError
 from qa.index.layout import current_dir, read_json, segment_dir
 from qa.index.segment import QUOTE_KEY_WORDS, QUOTED_MIN_CHARS, Segment, quote_key, text_key
 from qa.lexical import LexicalIndex, SegmentPostings
@@ -73,8 +73,10 @@ class Index:
         index.articles["some-id"].title; index.chunk(0).text; index.dense_top(vector, 50)
     """
 
-    def __init__(self, path: Path, manifest: dict, segments: list[Segment], deleted: list[set[str]]):
+    def __init__(self, path: Path, manifest: dict, segments: list[Segment], deleted: list[set[str]],
+                 approximate: bool = True):
         self.path = path
+        self.approximate = approximate  # False: dense search is exact in every segment (benchmarks compare)
         self.manifest = manifest
         self.segments = segments
         self.dim = int(manifest.get("model", {}).get("dim") or (segments[0].info.dim if segments else 0))
@@ -262,16 +264,19 @@ class Index:
             count = int(mask.sum()) if n else 0
             if not count:
                 continue
-            if seg.hnsw is not None and count > APPROX_ABOVE:
+            if self.approximate and seg.hnsw is not None and count > APPROX_ABOVE:
                 found += _hnsw_search(seg.hnsw, vector, k, None if count == n else mask, off)
                 continue
+            rows = None
             if count == n:
                 scores = seg.chunk_vectors.all() @ vector
-                rows = None
-            else:  # a filter: its rows, from the mapped file (a scan touches many of them anyway)
+            elif count > n // 2:  # deleted articles, a wide filter: score every row, mask the rest
+                scores = np.where(mask, seg.chunk_vectors.all() @ vector, -np.inf)
+            else:  # a narrow filter: only its rows, gathered from the mapped file
                 rows = np.flatnonzero(mask)
                 scores = seg.chunk_vectors.all()[rows] @ vector
-            top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+            kk = min(k, count)
+            top = np.argpartition(-scores, kk - 1)[:kk] if kk < len(scores) else np.arange(len(scores))
             found += [(float(scores[i]), off + int(i if rows is None else rows[i])) for i in top.tolist()]
         if len(found) > k:
             found = sorted(found, key=lambda x: (-x[0], x[1]))[:k]
@@ -361,7 +366,8 @@ def index_bytes(gen: Path, manifest: dict) -> int:
 
 
 def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = None, *,
-               resident: bool | None = None, reuse: "Index | None" = None) -> Index:
+               resident: bool | None = None, reuse: "Index | None" = None, approximate: bool = True,
+               current: tuple[Path, dict] | None = None) -> Index:
     """Open the current generation.
 
     Args:
@@ -371,6 +377,10 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
             256 MB by default), else memory-map the large files.
         reuse: an index loaded before (a reload): its segments that the new generation still uses are
             shared, not opened again (segments never change), so a reload costs what changed.
+        approximate: search large segments through their HNSW graphs (False: exactly, to measure what
+            the approximation costs).
+        current: the generation and its manifest, already read by the caller (a reload): not parsed
+            again (the manifest of 100,000 articles is 25 MB of JSON).
 
     Raises:
         IndexMissingError: nothing built yet.
@@ -380,17 +390,19 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
     import os
 
     from qa.errors import StaleIndexError
-    from qa.index.layout import read_manifest
     from qa.index.manifest import check_manifest
 
     index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
+    if current is None:  # the generation once, then its manifest: CURRENT may move meanwhile
+        gen = current_dir(index_dir)
+        if gen is None:
+            raise IndexMissingError(f"no index in {index_dir}: run `qa index --index {index_dir}` to build one.")
+        current = gen, read_json(gen / "manifest.json")
+    gen, manifest = current
     if settings is not None:
         reasons = check_manifest(manifest, settings, hashes, check_chunking=False)
         if reasons:
             raise StaleIndexError(reasons, str(index_dir))
-    gen = current_dir(index_dir)
-    assert gen is not None
     listed = manifest.get("segments")
     if not isinstance(listed, list):
         raise IndexCorruptError(f"{gen / 'manifest.json'} lists no segments: run `qa index --rebuild`.")
@@ -410,7 +422,7 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
         else:
             segments.append(Segment(folder, resident))
         deleted.append(set(entry.get("deleted", [])))
-    index = Index(gen, manifest, segments, deleted)
+    index = Index(gen, manifest, segments, deleted, approximate=approximate)
     counts = manifest.get("counts", {})
     live_chunks, live_sentences = int(index.live_chunks.sum()), int(index.live_sentences.sum())
     if (len(index.articles) != counts.get("articles") or live_chunks != counts.get("chunks")
