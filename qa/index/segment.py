@@ -359,7 +359,9 @@ class Segment:
             raise self._corrupt(name) from None
         if shape is not None and value.shape != shape:
             raise self._corrupt(name)
-        return value
+        # A plain ndarray over the same mapped pages: np.memmap's __getitem__ costs ~7 µs a call in
+        # Python, and a question reads a few hundred single rows (sentence terms, postings).
+        return value.view(np.ndarray) if isinstance(value, np.memmap) else value
 
     def _vectors(self, name: str, rows: int) -> np.ndarray:
         path = self.folder / name
