@@ -172,3 +172,19 @@ class Meter:
 
     def as_dict(self) -> dict[str, float]:
         return {"wall_s": self.wall, "cpu_s": self.cpu, "other_cores": self.other_cores}
+
+
+def tree_memory(pid: int) -> dict:
+    """RSS now and peak RSS (VmHWM) of a process and its children, MB."""
+    import psutil
+
+    procs = [psutil.Process(pid)]
+    procs += procs[0].children(recursive=True)
+    rss = peak = 0.0
+    for p in procs:
+        with contextlib.suppress(psutil.Error, OSError):
+            rss += p.memory_info().rss / 2**20
+            for line in Path(f"/proc/{p.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak += int(line.split()[1]) / 1024
+    return {"rss_mb": rss, "peak_rss_mb": peak, "processes": len(procs)}

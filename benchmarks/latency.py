@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import (  # noqa: E402
-    QUESTIONS, REPO, bench_env, busy_core, load_average, median, qa_command, summary_ms, table, verdict,
-    write_section,
+    QUESTIONS, REPO, bench_env, busy_core, load_average, median, qa_command, summary_ms, table, tree_memory,
+    verdict, write_section,
 )
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "gradio", "gradio_client", "fastapi", "uvicorn",
@@ -303,22 +303,6 @@ def kill_tree(proc: subprocess.Popen) -> None:
                 c.kill()
     proc.kill()
     proc.wait(timeout=30)
-
-
-def tree_memory(pid: int) -> dict:
-    """RSS now and peak RSS (VmHWM) of a process and its children, MB."""
-    import psutil
-
-    procs = [psutil.Process(pid)]
-    procs += procs[0].children(recursive=True)
-    rss = peak = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess, OSError):
-            rss += p.memory_info().rss / 2**20
-            for line in Path(f"/proc/{p.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak += int(line.split()[1]) / 1024
-    return {"rss_mb": rss, "peak_rss_mb": peak, "processes": len(procs)}
 
 
 def serve_once(index_dir: Path, tmp: Path, questions, hist, api_calls: int, importtime: bool = False) -> dict:

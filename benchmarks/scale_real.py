@@ -47,6 +47,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchutil import percentile as pct, tree_memory  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
@@ -138,16 +141,6 @@ def niced(on: bool):
 
 def log(msg: str) -> None:
     print(f"[{dt.datetime.now():%H:%M:%S} load {os.getloadavg()[0]:.1f}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values, q: float) -> float:
-    xs = sorted(values)
-    if not xs:
-        return float("nan")
-    pos = (len(xs) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def summary_ms(seconds) -> dict:
@@ -795,21 +788,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def tree_memory(pid: int) -> dict:
-    import psutil
-
-    procs = [psutil.Process(pid)]
-    procs += procs[0].children(recursive=True)
-    rss = peak = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.Error, OSError):
-            rss += p.memory_info().rss / 2**20
-            for line in Path(f"/proc/{p.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak += int(line.split()[1]) / 1024
-    return {"rss_mb": rss, "peak_rss_mb": peak, "processes": len(procs)}
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
@@ -1685,7 +1663,7 @@ def _quality_section(q) -> list[str]:
                  f"{a['recall@1']:.3f}", f"{a['answer@1']:.3f}",
                  f"{(a['recall@1'] - cur['recall@1']) * 100:+.1f} / {(a['answer@1'] - cur['answer@1']) * 100:+.1f}"]]
         if e:
-            rows.append([f"the same index, HNSW switched off (exact dense search)", f"{e['recall@1']:.3f}", f"{e['answer@1']:.3f}",
+            rows.append(["the same index, HNSW switched off (exact dense search)", f"{e['recall@1']:.3f}", f"{e['answer@1']:.3f}",
                          f"{(e['recall@1'] - cur['recall@1']) * 100:+.1f} / {(e['answer@1'] - cur['answer@1']) * 100:+.1f}"])
             rows.append(["HNSW − exact on the same index, points", f"{(a['recall@1'] - e['recall@1']) * 100:+.1f}",
                          f"{(a['answer@1'] - e['answer@1']) * 100:+.1f}", ""])
