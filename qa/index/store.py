@@ -7,6 +7,7 @@ load; vectors, postings and texts stay in their segments, read for the rows a qu
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -133,7 +134,7 @@ class Index:
         return len(self.sentence_table)
 
     def _locate(self, offsets: list[int], row: int) -> tuple[Segment, int]:
-        k = int(np.searchsorted(offsets, row, side="right")) - 1
+        k = bisect.bisect_right(offsets, row) - 1  # a Python list: np.searchsorted would convert it each call
         return self.segments[k], row - offsets[k]
 
     # -------------------------------------------------------- articles, chunks, sentences
