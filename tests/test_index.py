@@ -306,8 +306,8 @@ def test_a_follow_ups_cost_does_not_grow_with_the_collection(tmp_path, monkeypat
     from qa.index.store import Index
 
     reads: list[int] = []
-    sentence = Index.sentence
-    monkeypatch.setattr(Index, "sentence", lambda self, row: reads.append(row) or sentence(self, row))
+    sentence = Index._sentence  # what reads a row (Index.sentence is its bounded cache)
+    monkeypatch.setattr(Index, "_sentence", lambda self, row: reads.append(row) or sentence(self, row))
     touched = []
     for n in (50, 1500):
         engine, _ = synthetic_engine(tmp_path / str(n), synthetic(n))

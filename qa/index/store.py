@@ -8,6 +8,7 @@ load; vectors, postings and texts stay in their segments, read for the rows a qu
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ from qa.types import Article, Chunk, Sentence
 # reach a running server); a larger one is memory-mapped ($QA_RESIDENT_MB).
 RESIDENT_BYTES = 256 * 2**20
 ARTICLE_CACHE = 2048  # decoded articles kept (texts are read from their segment when a question needs them)
+ROW_CACHE = 8192  # sentences and sentence terms kept: the top passages of a chat repeat from question to question
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,10 @@ class Index:
             for s, off in zip(segments, self.chunk_offsets)], self.n_chunks)
         self._articles: OrderedDict[int, Article] = OrderedDict()
         self._lock = threading.Lock()
+        # Per index, bounded, thread-safe: building a Sentence or decoding its terms costs ~5 µs, and
+        # the answer stage reads ~100 of them per question, mostly the same ones as the last question's.
+        self.sentence = functools.lru_cache(maxsize=ROW_CACHE)(self._sentence)
+        self.sentence_terms = functools.lru_cache(maxsize=ROW_CACHE)(self._sentence_terms)
         self._titles: list[str] | None = None
         self._entries: tuple[ArticleEntry, ...] | None = None
 
@@ -161,7 +167,7 @@ class Index:
         return Chunk(id=f"{article.id}#{ordinal}", article_id=article.id, ordinal=ordinal, start=start, end=end,
                      text=article.text[start:end], sentences=tuple(range(first, first + count)), tokens=tokens)
 
-    def sentence(self, row: int) -> Sentence:
+    def _sentence(self, row: int) -> Sentence:
         a, ordinal, start, end, _ = self.sentence_table[row].tolist()
         article = self.article_at(a)
         return Sentence(id=f"{article.id}:{ordinal}", article_id=article.id, ordinal=ordinal, start=start, end=end,
@@ -185,7 +191,7 @@ class Index:
         intro = int(self.sentence_table[sentence_row, 4])
         return intro if intro >= 0 else None
 
-    def sentence_terms(self, row: int) -> frozenset[str]:
+    def _sentence_terms(self, row: int) -> frozenset[str]:
         seg, local = self._locate(self.sentence_offsets, row)
         return seg.sentence_terms(local)
 
@@ -231,7 +237,7 @@ class Index:
         return (self.chunk(r) for r in np.flatnonzero(self.live_chunks).tolist())
 
     def iter_sentences(self) -> Iterator[Sentence]:
-        return (self.sentence(r) for r in np.flatnonzero(self.live_sentences).tolist())
+        return (self._sentence(r) for r in np.flatnonzero(self.live_sentences).tolist())  # not through the cache
 
     # -------------------------------------------------------- vectors
     def _take(self, which: str, offsets: list[int], rows) -> np.ndarray:
