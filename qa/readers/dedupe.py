@@ -65,16 +65,25 @@ def _shingles(words: list[str], n: int = 5) -> set[tuple[str, ...]]:
 class _Copy:
     article: Article
     order: int
-    words: list[str]
-    text_key: str
+    text_key: str  # sha1 of the normalised text ("" when it has no words): not the text, so that a
+    #                corpus of 100,000 articles is not held twice more (as normalised text and as words)
     url_key: str | None
     why: str | None = None  # how it was found to repeat an earlier copy
     _shingles: set | None = None
 
+    @classmethod
+    def of(cls, article: Article, order: int) -> "_Copy":
+        import hashlib
+
+        text = normal_text(article.text)
+        key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest() if text else ""
+        return cls(article, order, key, normal_url(article.url))
+
     @property
     def shingles(self) -> set:
+        """Only for copies that share an address or an id (few): computed when first compared."""
         if self._shingles is None:
-            self._shingles = _shingles(self.words)
+            self._shingles = _shingles(normal_text(self.article.text).split())
         return self._shingles
 
 
@@ -91,7 +100,7 @@ def resolve(articles: list[Article]) -> tuple[list[Article], list[str], list[Ski
     shingles): a page whose canonical link points at the home page is not merged with every other.
     Input order is file order; the result keeps it.
     """
-    copies = [_Copy(a, i, (t := normal_text(a.text)).split(), t, normal_url(a.url)) for i, a in enumerate(articles)]
+    copies = [_Copy.of(a, i) for i, a in enumerate(articles)]
     ranked = sorted(copies, key=lambda c: (RANK.get(c.article.file_type or "", 1), c.order))
     parent = list(range(len(ranked)))  # union-find over ranked positions: a copy joins every group it matches
 
