@@ -628,3 +628,28 @@ def test_exports_saved_by_spreadsheets_and_windows_tools(tmp_path):
     line = json.dumps({"id": "j", "text": "Caf\u00e9 text."}, ensure_ascii=False) + "\r\n"
     (c, d), _ = one(tmp_path, "win.jsonl", codecs.BOM_UTF16_LE + (line * 2).replace('"j"', '"k"', 1).encode("utf-16-le"))
     assert (c.id, d.id, c.text) == ("k", "j", "Café text.")
+
+
+def test_the_duplicate_check_does_not_hold_a_second_copy_of_the_corpus():
+    """Folding copies keeps a hash per article, not its normalised text and words (which took ~10x the
+    text at 10,000 articles): the check's peak allocation stays well under the corpus text's size."""
+    import random
+    import tracemalloc
+
+    from qa.readers.dedupe import resolve
+    from qa.types import Article
+
+    rng = random.Random(0)
+    vocab = [f"word{i}" for i in range(5000)]
+    articles = [Article(id=f"a{i}", title=f"T{i}", date=None, source=None, url=f"https://example.org/{i}",
+                        text=" ".join(rng.choice(vocab) for _ in range(300)) + ".", sha256=str(i), path=f"a{i}.md")
+                for i in range(2000)]
+    text_bytes = sum(len(a.text) for a in articles)
+    tracemalloc.start()
+    try:
+        kept, notices, skipped = resolve(articles)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == 2000 and not notices and not skipped
+    assert peak < 0.5 * text_bytes, (peak, text_bytes)
