@@ -29,7 +29,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,18 +40,12 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import REPO, bench_env, cpu_model, load_average, percentile  # noqa: E402
+from benchutil import REPO, bench_env, cpu_model, free_port, load_average, percentile  # noqa: E402
 
 QUESTIONS = REPO / "corpus" / "questions.jsonl"
 OUT = REPO / "benchmarks" / "api_load.md"
 BAD = [{"question": ""}, {"question": "   "}, {"question": "Who?", "top_k": 0}, {"question": "Who?", "method": "x"},
        {"question": "Who?", "history": "not a list"}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -6,7 +6,9 @@ import contextlib
 import json
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -188,3 +190,21 @@ def tree_memory(pid: int) -> dict:
                 if line.startswith("VmHWM:"):
                     peak += int(line.split()[1]) / 1024
     return {"rss_mb": rss, "peak_rss_mb": peak, "processes": len(procs)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        children = psutil.Process(proc.pid).children(recursive=True)
+        for c in children:
+            with contextlib.suppress(psutil.Error):
+                c.kill()
+    proc.kill()
+    proc.wait(timeout=30)

@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import json
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import (  # noqa: E402
     QUESTIONS, REPO, bench_env, busy_core, load_average, median, qa_command, summary_ms, table, tree_memory,
-    verdict, write_section,
+    verdict, write_section, free_port, kill_tree,
 )
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "gradio", "gradio_client", "fastapi", "uvicorn",
@@ -285,24 +284,6 @@ def parse_importtime(stderr: str) -> dict:
 
 
 # ---------------------------------------------------------------- `qa serve`
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def kill_tree(proc: subprocess.Popen) -> None:
-    import psutil
-
-    with contextlib.suppress(psutil.NoSuchProcess):
-        children = psutil.Process(proc.pid).children(recursive=True)
-        for c in children:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                c.kill()
-    proc.kill()
-    proc.wait(timeout=30)
 
 
 def serve_once(index_dir: Path, tmp: Path, questions, hist, api_calls: int, importtime: bool = False) -> dict:

@@ -37,7 +37,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -48,7 +47,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import percentile as pct, tree_memory  # noqa: E402
+from benchutil import free_port, kill_tree, percentile as pct, tree_memory  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -782,23 +781,6 @@ def part_cli(paths: Paths, size: str, reps: int) -> dict:
 
 
 # ---------------------------------------------------------------- qa serve
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def kill_tree(proc: subprocess.Popen) -> None:
-    import psutil
-
-    with contextlib.suppress(psutil.Error):
-        for c in psutil.Process(proc.pid).children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                c.kill()
-    proc.kill()
-    proc.wait(timeout=60)
 
 
 def ask_http(client, question: str, history: list) -> tuple[float, dict]:
