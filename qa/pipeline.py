@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import copy
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
