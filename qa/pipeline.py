@@ -164,7 +164,6 @@ class Engine:
         st = self._state
         if gen == st.index.path and manifest.get("created") == st.index.manifest.get("created"):
             return []
-        old = st.index.manifest.get("corpus", {}).get("articles", {})
         try:
             new_index = load_index(self.settings.index_dir, reuse=st.index,  # unchanged segments shared
                                    current=(gen, manifest))
@@ -176,16 +175,14 @@ class Engine:
                          st.encoder.loaded() if same_encoder else None)
         state.encoder.get()  # a new encoder is loaded before the swap, not by the next question
         self._state = state
-        from qa.index import describe_diff, diff_articles
-
-        return [describe_diff(*diff_articles(old, new_index.manifest["corpus"]["articles"])) or "index rebuilt"]
+        return [_changes(st.index, new_index)]
 
     def stale_reasons(self) -> list[str]:
         """Why the loaded index no longer matches the corpus folder ([] = up to date); reads only files
         whose size or time changed."""
         articles, keep, _, _ = corpus_changes(self.settings)
         hashes = keep | {a.id: a.sha256 for a in articles}
-        return check_manifest(self.index.manifest, self.settings, hashes, check_chunking=False)
+        return check_manifest(self.index.full_manifest(), self.settings, hashes, check_chunking=False)
 
     # ------------------------------------------------------------ embedding
     @property
@@ -259,6 +256,21 @@ class Engine:
             notices.append(f"The question was cut to its first {len(cut)} characters: "
                            "the model reads no more than that.")
         return cut
+
+
+def _changes(old: Index, new: Index) -> str:
+    """What a reload brought: as the build recorded it when it replaced the generation in use, else
+    by comparing the two catalogs (several builds since the last reload)."""
+    from qa.errors import QAError
+    from qa.index import describe_diff, diff_articles
+
+    if "changes" in new.manifest and new.manifest.get("previous") == old.path.name:
+        return new.manifest["changes"] or "index rebuilt"
+    try:
+        return describe_diff(*diff_articles(old.full_manifest()["corpus"]["articles"],
+                                            new.full_manifest()["corpus"]["articles"])) or "index rebuilt"
+    except QAError:
+        return "index rebuilt"
 
 
 class _Encoder:

@@ -475,3 +475,30 @@ def test_an_engine_loaded_before_a_build_still_answers_its_first_question(small)
     f.write_text(f.read_text("utf-8") + "\nOne more sentence.\n", "utf-8")
     assert main(["index", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
     assert engine.ask("Who carried out the inspection?").passages
+
+
+
+@model
+def test_answering_and_reloading_never_read_the_catalog(small, capsys):
+    """Each file's stats and each article's hash sit in the generation's catalog.json, apart from the
+    manifest: loading, answering and reloading do without it (damaged here); a staleness check reads
+    it, and `qa index` with a damaged catalog reads the folder whole and rebuilds instead of failing."""
+    from qa.pipeline import Engine
+
+    gen = current_dir(small.index_dir)
+    assert "articles" not in json.loads((gen / "manifest.json").read_text("utf-8"))["corpus"]
+    assert len(read_manifest(small.index_dir)["corpus"]["articles"]) == 3  # the full read merges it
+    engine = Engine(load_index(small.index_dir), small)
+    f = sorted(small.corpus_dir.glob("*.md"))[0]
+    f.write_text(f.read_text("utf-8") + "\nOne more sentence.\n", "utf-8")
+    assert main(["index", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
+    (current_dir(small.index_dir) / "catalog.json").write_text("{not json", "utf-8")
+    assert engine.reload() == ["1 article changed"]  # as the build recorded it
+    assert engine.ask("Who carried out the inspection?").passages
+    with pytest.raises(IndexCorruptError, match="catalog.json"):
+        engine.index.full_manifest()
+    capsys.readouterr()
+    f.write_text(f.read_text("utf-8") + "\nAnd another.\n", "utf-8")
+    assert main(["index", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
+    assert "3 articles added" in capsys.readouterr().out  # the record was unusable: built again whole
+    assert len(read_manifest(small.index_dir)["corpus"]["articles"]) == 3

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import shutil
 import sys
@@ -24,8 +23,9 @@ from typing import Callable, Iterator
 from qa import __version__
 from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError
-from qa.index.layout import (SEGMENTS, build_lock, clear_leftovers, current_dir, folder_bytes, fsync_dir, out_of_space,
-                             prune, publish, read_manifest, segment_dir, space_error)
+from qa.index.layout import (CATALOG, SEGMENTS, build_lock, clear_leftovers, current_dir, folder_bytes, fsync_dir,
+                             out_of_space, prune, publish, read_manifest, segment_dir, space_error, split_catalog,
+                             write_json)
 from qa.index.manifest import FORMAT, check_manifest, corpus_digest, describe_diff, diff_articles
 from qa.index.segment import Segment, SegmentWriter
 from qa.progress import Progress
@@ -200,10 +200,12 @@ def build_index(
             manifest["read"] = corpus
             manifest["corpus"]["articles"] = {a.id: a.sha256 for a in articles} | keep
             manifest["corpus"]["digest"] = corpus_digest(manifest["corpus"]["articles"])
-            with open(tmp / "manifest.json", "w", encoding="utf-8") as f:  # last: its presence means complete
-                json.dump(manifest, f, indent=1, ensure_ascii=False)
-                f.flush()
-                os.fsync(f.fileno())
+            # What a server reloading this generation reports, without reading the catalog.
+            manifest["previous"] = previous_gen.name if previous_gen is not None else None
+            manifest["changes"] = describe_diff(list(plan.changed), list(plan.added), list(plan.removed))
+            light, catalog = split_catalog(manifest)
+            write_json(tmp / CATALOG, catalog)
+            write_json(tmp / "manifest.json", light)  # last: its presence means complete
             fsync_dir(tmp)
             final = publish(index_dir, tmp, gen_name)
         except BaseException as exc:
@@ -222,15 +224,13 @@ def build_index(
 
 
 def _rewrite_manifest(index_dir: Path, manifest: dict) -> None:
-    """Update the current generation's manifest in place, atomically (new file stats, same index)."""
+    """Update the current generation's manifest and catalog in place, each atomically (new file stats,
+    same index): the catalog first, so a crash between leaves at worst an account read again next time."""
     gen = current_dir(index_dir)
-    tmp = gen / ".manifest.json.tmp"
+    light, catalog = split_catalog(manifest)
     with contextlib.suppress(OSError):
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=1, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, gen / "manifest.json")
+        write_json(gen / CATALOG, catalog)
+        write_json(gen / "manifest.json", light)
 
 
 def _needed(index_dir: Path, plan: Plan, settings: Settings) -> int:

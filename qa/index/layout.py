@@ -1,7 +1,9 @@
 """Where an index lives on disk: the CURRENT pointer, generations, shared segments, the build lock.
 
     index/CURRENT            names the complete generation (replaced atomically)
-    index/gen-<time>/        manifest.json (written last), encoder/ (the ONNX query encoder)
+    index/gen-<time>/        manifest.json (written last), catalog.json (each file's size, time and
+                             articles, each article's hash: for `qa index`, not for answering),
+                             encoder/ (the ONNX query encoder)
     index/segments/seg-<id>/ immutable segments that generations share (see segment.py)
 """
 
@@ -18,6 +20,7 @@ from qa.errors import IndexCorruptError, IndexMissingError, QAError
 
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
+CATALOG = "catalog.json"
 
 
 def current_dir(index_dir: Path) -> Path | None:
@@ -38,11 +41,46 @@ def current_dir(index_dir: Path) -> Path | None:
     return gen
 
 
-def read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path, *, full: bool = True) -> dict:
+    """The current generation's manifest; ``full``: with its catalog (per-file and per-article maps)."""
     gen = current_dir(index_dir)
     if gen is None:
         raise IndexMissingError(f"no index in {index_dir}: run `qa index --index {index_dir}` to build one.")
-    return read_json(gen / "manifest.json")
+    manifest = read_json(gen / "manifest.json")
+    return with_catalog(gen, manifest) if full else manifest
+
+
+def with_catalog(gen: Path, manifest: dict) -> dict:
+    """The manifest with the maps its catalog holds (``files``, ``corpus.articles``). They are apart so
+    that answering and reloading never parse them (at 100,000 articles they are 20 MB of JSON)."""
+    name = manifest.get("catalog")
+    if name is None:  # written before the catalog existed: everything is in the manifest
+        return manifest
+    if name != CATALOG:
+        raise IndexCorruptError(f"{gen / 'manifest.json'} names a catalog {name!r}: run `qa index --rebuild`.")
+    catalog = read_json(gen / CATALOG)
+    articles, files = catalog.get("articles"), catalog.get("files")
+    if not isinstance(articles, dict) or not isinstance(files, (dict, type(None))):
+        raise IndexCorruptError(f"{gen / CATALOG} is not an index catalog: run `qa index --rebuild`.")
+    return manifest | {"files": files, "corpus": manifest.get("corpus", {}) | {"articles": articles}}
+
+
+def split_catalog(manifest: dict) -> tuple[dict, dict]:
+    """(the manifest without the big maps, naming its catalog; the catalog)."""
+    corpus = dict(manifest.get("corpus", {}))
+    catalog = {"articles": corpus.pop("articles", {}), "files": manifest.get("files")}
+    light = {k: v for k, v in manifest.items() if k != "files"} | {"corpus": corpus, "catalog": CATALOG}
+    return light, catalog
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Written to a temporary file, fsynced, renamed over ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def read_json(path: Path) -> dict:
