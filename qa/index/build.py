@@ -82,10 +82,11 @@ class Plan:
 
 
 def plan_build(articles: list[Article], keep: dict[str, str], settings: Settings, rebuild: bool,
-               log: Callable[[str], None]) -> Plan | None:
+               log: Callable[[str], None], read: list | None = None) -> Plan | None:
     """Compare the corpus with the current generation. None: nothing to do.
 
-    ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest).
+    ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest);
+    ``read``, when given, receives the manifest read (so that the caller does not parse it again).
     """
     index_dir = Path(settings.index_dir)
     hashes = {a.id: a.sha256 for a in articles} | keep
@@ -93,6 +94,8 @@ def plan_build(articles: list[Article], keep: dict[str, str], settings: Settings
     if not rebuild:
         with contextlib.suppress(IndexMissingError, IndexCorruptError):
             previous = read_manifest(index_dir)
+    if read is not None:
+        read.append(previous)
     if previous is not None and not check_manifest(previous, settings, hashes):
         return None
     if previous is not None and (reasons := check_manifest(previous, settings, None)):
@@ -179,9 +182,10 @@ def build_index(
     index_dir = Path(settings.index_dir)
     keep = keep or {}
     with build_lock(index_dir):
-        plan = plan_build(list(articles), keep, settings, rebuild, log)
+        read: list = []
+        plan = plan_build(list(articles), keep, settings, rebuild, log, read)
         if plan is None:
-            manifest = read_manifest(index_dir)
+            manifest = read[0]  # nothing to do: the manifest plan_build read, under the same lock
             if files is not None and (manifest.get("files") != files or manifest.get("read") != corpus):
                 _rewrite_manifest(index_dir, manifest | {"files": files, "read": corpus})
             m = manifest["counts"]
