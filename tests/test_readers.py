@@ -255,7 +255,7 @@ def test_find_files_only_stats(tmp_path, monkeypatch):
     files, _ = find_files(tmp_path)
     assert not opened
     (f,) = files
-    assert f.path.is_absolute() and f.rel == "a.md" and f.size == len(GOOD.encode()) and f.mtime_ns > 0
+    assert Path(f.path).is_absolute() and f.rel == "a.md" and f.size == len(GOOD.encode()) and f.mtime_ns > 0
 
 
 def test_symlinks_are_never_followed(tmp_path):

@@ -96,7 +96,7 @@ def find_files(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
                     skipped.append(Skipped(rel, f"is not an article file ({what} not read): accepted are "
                                                 f"{accepted()}; convert it, or move it out of the folder"))
                     continue
-                files.append(SourceFile(path=Path(entry.path), rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns))
+                files.append(SourceFile(path=entry.path, rel=rel, size=st.st_size, mtime_ns=st.st_mtime_ns))
             else:
                 what = NOT_REGULAR.get(stat.S_IFMT(st.st_mode), "not a regular file")
                 skipped.append(Skipped(rel, f"is {what}, not a file: remove it from the corpus folder"))
