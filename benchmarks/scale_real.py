@@ -1524,10 +1524,10 @@ def _notes_per_size(R, sizes) -> list[str]:
     out = ["How each row was measured:", "",
            "- *full build*: `refresh_index` over the corpus folder in a child process (from scratch), its RSS polled "
            "with psutil every 50 ms; the real ONNX encoder is loaded in that process first (and run on one batch) so "
-           "the peak includes it, as in `qa index`. Each part's JSON records when it ran: N100k's 75-minute build "
-           "was run once, at commit 9403aa8 (the same index format; later commits changed the folder reading "
-           "(readers by file type, the same articles), chunking speed on pathological text (the same chunks) and how "
-           "an index is read and searched), every other row with the code of this commit.",
+           "the peak includes it, as in `qa index`. Each part's JSON records when it ran: N100k's build ran at "
+           "commit fc65965, just before the per-file and per-article maps moved from the manifest into "
+           "catalog.json (the segments are written the same way; the first `qa index` after it split its "
+           "manifest), every other row with the code of this commit.",
            "- *no-change*, *update*, *one-shot*: the real CLI (`python -m qa …`), a fresh "
            "process each, wall time from the parent; the update appends one sentence to one file and embeds it "
            "with the real encoder; the revert restores the file (a second one-article update).",
