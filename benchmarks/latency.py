@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import (  # noqa: E402
     QUESTIONS, REPO, bench_env, busy_core, load_average, median, qa_command, summary_ms, table, tree_memory,
-    verdict, write_section, free_port, kill_tree,
+    verdict, write_section, free_port, kill_tree, ask_http,
 )
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "gradio", "gradio_client", "fastapi", "uvicorn",
@@ -356,19 +356,7 @@ def ask_over_http(client, question: str, history: list) -> float:
     in a loop would hold (making an httpx.Client costs ~20-40 ms of SSL set-up by itself).
     Returns the seconds from the POST to the `complete` event.
     """
-    start = time.perf_counter()
-    posted = client.post("/gradio_api/call/ask", json={"data": [question, json.dumps(history)]})
-    posted.raise_for_status()
-    event = None
-    with client.stream("GET", f"/gradio_api/call/ask/{posted.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                if event == "error" or '"error"' in line[:40]:
-                    raise SystemExit(f"/ask over HTTP answered an error: {line[:300]}")
-                return time.perf_counter() - start
-    raise SystemExit("/ask over HTTP: the event stream ended without a result")
+    return ask_http(client, question, history)[0]
 
 
 def serve_bench(index_dir: Path, tmp: Path, questions, hist, runs: int, api_calls: int) -> dict:

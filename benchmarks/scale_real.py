@@ -47,7 +47,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import free_port, kill_tree, percentile as pct, tree_memory  # noqa: E402
+from benchutil import ask_http, free_port, kill_tree, percentile as pct, tree_memory  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -781,24 +781,6 @@ def part_cli(paths: Paths, size: str, reps: int) -> dict:
 
 
 # ---------------------------------------------------------------- qa serve
-
-
-def ask_http(client, question: str, history: list) -> tuple[float, dict]:
-    """README's two-step call: POST /gradio_api/call/ask, then read the event stream."""
-    start = time.perf_counter()
-    posted = client.post("/gradio_api/call/ask", json={"data": [question, json.dumps(history)]})
-    posted.raise_for_status()
-    event = None
-    with client.stream("GET", f"/gradio_api/call/ask/{posted.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                if event == "error":
-                    raise SystemExit(f"/ask over HTTP answered an error: {line[:300]}")
-                data = json.loads(line[5:])
-                return time.perf_counter() - start, data[0] if isinstance(data, list) else data
-    raise SystemExit("/ask over HTTP: the event stream ended without a result")
 
 
 def worker_serve_split(corpus: Path, index: Path, out: Path) -> None:
