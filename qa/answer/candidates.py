@@ -13,7 +13,7 @@ from qa.answer.params import AnswerParams
 from qa.answer.scoring import Features, scores
 from qa.question import QuestionInfo, context_words, date_words
 from qa.spans import find_spans, holding
-from qa.text import reported_years, terms, year_ranges
+from qa.text import reported_years, reported_years_of, terms, year_ranges
 from qa.types import Passage, Sentence
 
 
@@ -162,14 +162,20 @@ class CandidateFinder:
         return TermWeights(frozenset(q_terms), choice, sum(choice.values()) or 1.0, evidence,
                            sum(evidence.values()) or 1.0, bool(dated or occasion_terms or unsupported))
 
-    def match(self, sentence: Sentence, sentence_terms: frozenset[str], typed: bool, cues: QuestionInfo) -> Match:
-        facts, aid = self.facts, sentence.article_id
-        if cues.years:  # the years an article or a sentence names matter only to a question naming one
-            article = ArticleYears(facts.article_year(aid), facts.years_named(aid, reported=False),
-                                   facts.years_named(aid, reported=True))
-            named = frozenset(reported_years(sentence.text))
-        else:
-            article, named = ArticleYears(facts.article_year(aid)), frozenset()
+    def article_years(self, article_id: str, cues: QuestionInfo) -> ArticleYears:
+        """The article's date year, and (for a question naming a year) the years it names."""
+        facts = self.facts
+        if cues.years:  # the years an article names matter only to a question naming one
+            return ArticleYears(facts.article_year(article_id), facts.years_named(article_id, reported=False),
+                                facts.years_named(article_id, reported=True))
+        return ArticleYears(facts.article_year(article_id))
+
+    def match(self, sentence: Sentence, sentence_terms: frozenset[str], typed: bool, cues: QuestionInfo,
+              article: ArticleYears | None = None, named: frozenset[str] | None = None) -> Match:
+        """``article``, ``named``: its article_years and the years it names, when the caller has them."""
+        article = article or self.article_years(sentence.article_id, cues)
+        if named is None:
+            named = frozenset(reported_years(sentence.text)) if cues.years else frozenset()
         return sentence_match(SentenceFacts(sentence.text, sentence_terms, named, typed), cues, article, self.rules)
 
     def find(self, query: str, cues: QuestionInfo, passages: list[Passage], vector: np.ndarray,
@@ -210,11 +216,16 @@ class CandidateFinder:
         f = Features([], [], [], [], [], [], [])
         matches, evidence = [], []
         typed = holding([s.text for s, _ in pairs], cues, self.rules.precise_kinds)
-        for (s, p), d, row, kind in zip(pairs, dense.tolist(), rows, typed):
-            sentence_terms = facts.sentence_terms(row)
+        # What the index knows of these rows, read in one call each (not one per sentence and fact)
+        terms_of = facts.terms_of(rows)
+        before_of = facts.terms_of([row - 1 if s.ordinal > 0 else None for (s, _), row in zip(pairs, rows)])
+        years_of = {aid: self.article_years(aid, cues) for aid in dict.fromkeys(s.article_id for s, _ in pairs)}
+        named_of = reported_years_of([s.text for s, _ in pairs]) if cues.years else [frozenset()] * len(pairs)
+        for (s, p), d, kind, sentence_terms, before_terms, named in zip(pairs, dense.tolist(), typed, terms_of,
+                                                                        before_of, named_of):
             own = sentence_terms & weights.terms
-            before = facts.sentence_terms(row - 1) & weights.terms if s.ordinal > 0 else frozenset()
-            m = self.match(s, sentence_terms, kind, cues)
+            before = before_terms & weights.terms
+            m = self.match(s, sentence_terms, kind, cues, years_of[s.article_id], named)
             matches.append(m)
             f.dense.append(d)
             f.lexical.append(weights.choice_share(own))
@@ -226,10 +237,9 @@ class CandidateFinder:
                            if novelty and sentence_terms else 0.0)
             evidence.append(weights.evidence_share(own) if weights.separate else f.lexical[-1])
         out = [Candidate(s, p, d if w is None else max(w, d), e, m.kind_match, m.year_match, score, m.in_scope,
-                         speaker_id=facts.speaker_id(row),
-                         attributed=speaker is None or facts.attributed(s, speaker))
-               for (s, p), row, d, w, e, m, score in zip(pairs, rows, f.dense, whole, evidence, matches,
-                                                         scores(f, params))]
+                         speaker_id=sid, attributed=speaker is None or facts.attributed(s, speaker))
+               for (s, p), sid, d, w, e, m, score in zip(pairs, facts.speaker_ids(rows), f.dense, whole, evidence,
+                                                         matches, scores(f, params))]
         if cues.kind == "person" and params.on("quote_speakers"):
             out += self.speakers(out, cues, seen)
         return out

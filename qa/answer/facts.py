@@ -48,6 +48,11 @@ class IndexFacts:
     def sentence_terms(self, row: int) -> frozenset[str]:
         return self.index.sentence_terms(row)
 
+    def terms_of(self, rows: list[int | None]) -> list[frozenset[str]]:
+        """Each row's terms (None: no sentence, no terms)."""
+        terms_ = self.index.sentence_terms
+        return [terms_(r) if r is not None else frozenset() for r in rows]
+
     def sentences_of(self, passage: Passage) -> list[tuple[Sentence, int]]:
         """The sentences wholly inside the passage's chunk, in reading order, with their rows."""
         chunk, index = passage.chunk, self.index
@@ -66,6 +71,12 @@ class IndexFacts:
         """The id of the sentence introducing the quotation sentence ``row`` is part of (qa.quotes)."""
         intro = self.index.speaker_row(row)
         return None if intro is None else self.index.sentence(intro).id
+
+    def speaker_ids(self, rows: list[int]) -> list[str | None]:
+        """speaker_id of each row, read from the sentence table at once."""
+        index = self.index
+        intros = index.sentence_table[rows, 4].tolist() if rows else []
+        return [index.sentence(i).id if i >= 0 else None for i in intros]
 
     def speaker(self, sentence: Sentence) -> Sentence | None:
         intro = self.index.speaker_row(self.row_of(sentence))

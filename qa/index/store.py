@@ -199,6 +199,14 @@ class Index:
         base = int(self.article_table[a, 0])
         return range(base + first, base + first + count)
 
+    def chunk_sentence_ranges(self, rows: list[int]) -> list[range]:
+        """chunk_sentence_rows of each row, from the tables at once."""
+        if not len(rows):
+            return []
+        table = self.chunk_table[rows]
+        base = self.article_table[table[:, 0], 0]
+        return [range(b + f, b + f + c) for b, f, c in zip(base.tolist(), table[:, 4].tolist(), table[:, 5].tolist())]
+
     def speaker_row(self, sentence_row: int) -> int | None:
         intro = int(self.sentence_table[sentence_row, 4])
         return intro if intro >= 0 else None
