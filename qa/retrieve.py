@@ -93,20 +93,9 @@ class Retriever:
                 self._scopes.popitem(last=False)
         return found
 
-    def date_boost(self, chunk_row: int, years: tuple[str, ...], latest: bool) -> float:
-        """What a passage gains from the question's time cues."""
-        article = int(self.index.chunk_table[chunk_row, 0])
-        if latest and not years:
-            recency = float(self.recency[article])
-            return self.weights.latest * recency if recency == recency else 0.0
-        boost, year = 0.0, self.index.article_year(article)
-        for y in years:
-            if year == y:
-                boost = boost + self.weights.year
-        return boost
-
     def date_boosts(self, chunk_rows: list[int], years: tuple[str, ...], latest: bool) -> list[float]:
-        """date_boost of each row, read from the index in one pass."""
+        """What each passage gains from the question's time cues ("latest": its article's recency; a named
+        year: its article dated that year), read from the index in one pass."""
         if not chunk_rows:
             return []
         articles = self.index.chunk_table[chunk_rows, 0]

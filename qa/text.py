@@ -126,4 +126,4 @@ def reported_years(text: str) -> list[str]:
 
 def reported_years_of(texts: list[str]) -> list[frozenset[str]]:
     """reported_years of each text (one call for a question's candidate sentences)."""
-    return [frozenset(years(SINCE_YEAR_RE.sub(" ", t))) for t in texts]
+    return [frozenset(reported_years(t)) for t in texts]

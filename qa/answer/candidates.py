@@ -13,7 +13,7 @@ from qa.answer.params import AnswerParams
 from qa.answer.scoring import Features, scores
 from qa.question import QuestionInfo, context_words, date_words
 from qa.spans import find_spans, holding
-from qa.text import reported_years, reported_years_of, terms, year_ranges
+from qa.text import reported_years_of, terms, year_ranges
 from qa.types import Passage, Sentence
 
 
@@ -171,11 +171,8 @@ class CandidateFinder:
         return ArticleYears(facts.article_year(article_id))
 
     def match(self, sentence: Sentence, sentence_terms: frozenset[str], typed: bool, cues: QuestionInfo,
-              article: ArticleYears | None = None, named: frozenset[str] | None = None) -> Match:
-        """``article``, ``named``: its article_years and the years it names, when the caller has them."""
-        article = article or self.article_years(sentence.article_id, cues)
-        if named is None:
-            named = frozenset(reported_years(sentence.text)) if cues.years else frozenset()
+              article: ArticleYears, named: frozenset[str]) -> Match:
+        """``article``: article_years of its article; ``named``: the years the sentence reports on."""
         return sentence_match(SentenceFacts(sentence.text, sentence_terms, named, typed), cues, article, self.rules)
 
     def find(self, query: str, cues: QuestionInfo, passages: list[Passage], vector: np.ndarray,

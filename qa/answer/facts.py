@@ -45,9 +45,6 @@ class IndexFacts:
         article_id, ordinal = sentence_id.rsplit(":", 1)
         return self.index.sentence(int(self.index.article_table[self.index.id_row[article_id], 0]) + int(ordinal))
 
-    def sentence_terms(self, row: int) -> frozenset[str]:
-        return self.index.sentence_terms(row)
-
     def terms_of(self, rows: list[int | None]) -> list[frozenset[str]]:
         """Each row's terms (None: no sentence, no terms)."""
         terms_ = self.index.sentence_terms
@@ -67,13 +64,9 @@ class IndexFacts:
         first = row - sentence.ordinal
         return [self.index.sentence(r) for r in range(max(first, row - count), row + 1)]
 
-    def speaker_id(self, row: int) -> str | None:
-        """The id of the sentence introducing the quotation sentence ``row`` is part of (qa.quotes)."""
-        intro = self.index.speaker_row(row)
-        return None if intro is None else self.index.sentence(intro).id
-
     def speaker_ids(self, rows: list[int]) -> list[str | None]:
-        """speaker_id of each row, read from the sentence table at once."""
+        """For each sentence row, the id of the sentence introducing the quotation it is part of (qa.quotes),
+        read from the sentence table at once."""
         index = self.index
         intros = index.sentence_table[rows, 4].tolist() if rows else []
         return [index.sentence(i).id if i >= 0 else None for i in intros]

@@ -193,14 +193,8 @@ class Index:
         first, count = self.article_table[article_row, 2:4].tolist()
         return range(first, first + count)
 
-    def chunk_sentence_rows(self, row: int) -> range:
-        """The sentences a chunk holds, whole or in part, as global sentence rows."""
-        a, _, _, _, first, count, _ = self.chunk_table[row].tolist()
-        base = int(self.article_table[a, 0])
-        return range(base + first, base + first + count)
-
     def chunk_sentence_ranges(self, rows: list[int]) -> list[range]:
-        """chunk_sentence_rows of each row, from the tables at once."""
+        """The sentences each chunk holds, whole or in part, as global sentence rows (tables read at once)."""
         if not len(rows):
             return []
         table = self.chunk_table[rows]
