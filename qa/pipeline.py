@@ -17,9 +17,9 @@ from qa.config import METHODS, SHIPPED_METHOD, Settings
 from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
 from qa.filters import Filter
-from qa.index import (BuildReport, BuildRunningError, Index, SpaceError, build_index, check_manifest, current_dir, load_index,
-                      read_manifest)
-from qa.index.layout import read_json
+from qa.index import (BuildReport, BuildRunningError, Index, SpaceError, build_index, check_manifest, current_dir,
+                      load_index)
+from qa.index.layout import read_json, with_catalog
 from qa.embedding import RecentVectors
 from qa.retrieve import Retriever, Weights
 from qa.text import clean_question
@@ -42,26 +42,32 @@ def refresh_index(settings: Settings, *, rebuild: bool = False, strict: bool = F
         The BuildReport; its ``corpus`` says what the folder holds (files, skipped ones, notices).
     """
     start = time.perf_counter()
-    articles, keep, files, corpus = corpus_changes(settings, rebuild=rebuild, strict=strict)
+    current = None if rebuild else read_current(settings.index_dir)
+    articles, keep, files, corpus = corpus_changes(settings, current, strict=strict)
     report = build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files,
-                         embedder_factory=embedder_factory, corpus=corpus)
+                         embedder_factory=embedder_factory, corpus=corpus, known=current)
     return replace(report, corpus=corpus, seconds=time.perf_counter() - start)  # reading the folder included
 
 
-def corpus_changes(settings: Settings, *, rebuild: bool = False, strict: bool = False) -> tuple:
+def read_current(index_dir: Path) -> tuple[Path, dict] | None:
+    """The current generation and its full manifest (catalog merged), or None when there is none to use."""
+    try:
+        gen = current_dir(index_dir)
+        return None if gen is None else (gen, with_catalog(gen, read_json(gen / "manifest.json")))
+    except (IndexMissingError, IndexCorruptError):
+        return None
+
+
+def corpus_changes(settings: Settings, current: tuple[Path, dict] | None, *, strict: bool = False) -> tuple:
     """(articles read, {id: sha256} of articles kept unread, the files map, what the folder holds): only
-    the files changed since the index's record are read (qa.corpus.changes)."""
+    the files changed since ``current``'s record (read_current; None: no usable index) are read
+    (qa.corpus.changes)."""
     from qa.corpus import changes
     from qa.index.store import find_article
 
-    manifest = None
-    if not rebuild:
-        try:
-            manifest = read_manifest(settings.index_dir)
-            if check_manifest(manifest, settings, None):  # settings differ: everything is embedded again
-                manifest = None
-        except (IndexMissingError, IndexCorruptError):
-            manifest = None
+    manifest = current[1] if current is not None else None
+    if manifest is not None and check_manifest(manifest, settings, None):  # settings differ: all is embedded again
+        manifest = None
     found = changes(settings.corpus_dir, manifest, strict=strict,
                     indexed=lambda i: find_article(settings.index_dir, i))
     return found.articles, found.keep, found.files, found.account
@@ -180,7 +186,7 @@ class Engine:
     def stale_reasons(self) -> list[str]:
         """Why the loaded index no longer matches the corpus folder ([] = up to date); reads only files
         whose size or time changed."""
-        articles, keep, _, _ = corpus_changes(self.settings)
+        articles, keep, _, _ = corpus_changes(self.settings, read_current(self.settings.index_dir))
         hashes = keep | {a.id: a.sha256 for a in articles}
         return check_manifest(self.index.full_manifest(), self.settings, hashes, check_chunking=False)
 

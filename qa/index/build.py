@@ -81,21 +81,28 @@ class Plan:
     merge: list[dict] = field(default_factory=list)  # kept segments to merge into one
 
 
-def plan_build(articles: list[Article], keep: dict[str, str], settings: Settings, rebuild: bool,
-               log: Callable[[str], None], read: list | None = None) -> Plan | None:
-    """Compare the corpus with the current generation. None: nothing to do.
+def previous_manifest(index_dir: Path, rebuild: bool, known: tuple[Path, dict] | None) -> dict | None:
+    """The current generation's full manifest (None: none, unusable, or ``rebuild``); ``known`` (a
+    generation and its manifest read by the caller) is used when CURRENT still names that generation."""
+    if rebuild:
+        return None
+    with contextlib.suppress(IndexMissingError, IndexCorruptError):
+        gen = current_dir(index_dir)
+        if gen is not None and known is not None and known[0] == gen:
+            return known[1]
+        return read_manifest(index_dir)
+    return None
 
-    ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest);
-    ``read``, when given, receives the manifest read (so that the caller does not parse it again).
+
+def plan_build(articles: list[Article], keep: dict[str, str], settings: Settings, previous: dict | None,
+               log: Callable[[str], None]) -> Plan | None:
+    """Compare the corpus with ``previous``, the current generation's manifest (previous_manifest).
+    None: nothing to do.
+
+    ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest).
     """
     index_dir = Path(settings.index_dir)
     hashes = {a.id: a.sha256 for a in articles} | keep
-    previous = None
-    if not rebuild:
-        with contextlib.suppress(IndexMissingError, IndexCorruptError):
-            previous = read_manifest(index_dir)
-    if read is not None:
-        read.append(previous)
     if previous is not None and not check_manifest(previous, settings, hashes):
         return None
     if previous is not None and (reasons := check_manifest(previous, settings, None)):
@@ -167,6 +174,7 @@ def build_index(
     keep: dict[str, str] | None = None,
     files: dict[str, list] | None = None,
     corpus: dict | None = None,
+    known: tuple[Path, dict] | None = None,
 ) -> BuildReport:
     """Bring settings.index_dir up to date with ``articles`` (and ``keep``: the ids, with their hashes,
     of articles whose files did not change and were not read again).
@@ -177,15 +185,17 @@ def build_index(
         files: the corpus's files as the manifest records them ({path: [size, mtime_ns, [ids]]}), so the
             next run can tell an unchanged corpus from file sizes and times alone.
         corpus: what reading the folder found (skipped files, notices), recorded for that next run.
+        known: the current generation and its full manifest, as the caller read them (not parsed again
+            when CURRENT still names that generation).
     """
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     keep = keep or {}
     with build_lock(index_dir):
-        read: list = []
-        plan = plan_build(list(articles), keep, settings, rebuild, log, read)
+        previous = previous_manifest(index_dir, rebuild, known)  # under the lock: no build moves it now
+        plan = plan_build(list(articles), keep, settings, previous, log)
         if plan is None:
-            manifest = read[0]  # nothing to do: the manifest plan_build read, under the same lock
+            manifest = previous
             if files is not None and (manifest.get("files") != files or manifest.get("read") != corpus):
                 _rewrite_manifest(index_dir, manifest | {"files": files, "read": corpus})
             m = manifest["counts"]
