@@ -53,7 +53,7 @@ def _check_list(name: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise UsageError(f"{name} must be a list of names (non-empty text), e.g. [\"Romford Recorder\"].")
+        raise UsageError(f"{name} must be a list of names (non-empty text), e.g. [\"The Local Herald\"].")
     if len(value) > MAX_LIST:
         raise UsageError(f"{name} lists {len(value):,} values; at most {MAX_LIST:,} are allowed.")
     return tuple(dict.fromkeys(v.strip() for v in value))
@@ -62,7 +62,7 @@ def _check_list(name: str, value: Any) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Filter:
     """Usage example:
-        Filter.of({"since": "2019", "until": "2021", "sources": ["Romford Recorder"]})
+        Filter.of({"since": "2019", "until": "2021", "sources": ["The Local Herald"]})
     """
 
     since: str | None = None
@@ -124,7 +124,7 @@ class Filter:
         return f"until {self.until}" if self.until else ""
 
     def describe(self) -> str:
-        """What the filter keeps, in words ("2019–2021, Romford Recorder")."""
+        """What the filter keeps, in words ("2019–2021, The Local Herald")."""
         parts = [self.period()] if self.dated else []
         if self.dated and self.undated:
             parts.append("and undated articles")

@@ -123,7 +123,7 @@ def _parse_question(obj: Any, path: Path, lineno: int) -> TestQuestion:
             made = Filter.of(flt)
         except UsageError as exc:
             raise _line_error(path, lineno, f"field 'filter': {exc}".rstrip("."),
-                              'Write it as e.g. "filter": {"since": "2019", "sources": ["Romford Recorder"]}.') from None
+                              'Write it as e.g. "filter": {"since": "2019", "sources": ["The Local Herald"]}.') from None
         flt = made.to_dict() if made else None
     return TestQuestion(
         id=obj["id"],

@@ -47,7 +47,7 @@ class FilterIn(BaseModel):
     """Which articles to answer from (all of them when left out). Dates are inclusive."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"since": "2019", "until": "2021", "sources": ["Romford Recorder"]}]})
+        {"since": "2019", "until": "2021", "sources": ["The Local Herald"]}]})
     since: str | None = Field(None, max_length=10, description="Articles dated from then on: YYYY, YYYY-MM or YYYY-MM-DD")
     until: str | None = Field(None, max_length=10, description="Articles dated up to then, inclusive")
     sources: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
@@ -62,11 +62,10 @@ class AskRequest(BaseModel):
     """A question, with the conversation before it for a follow-up."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"question": "How did Ofsted rate Havering's child protection services in 2012?"},
-        {"question": "What needed to change?", "history": [
-            {"role": "user", "content": "How did Ofsted rate Havering's child protection services in 2012?"},
-            {"role": "assistant", "content": "Havering Council’s child protection services have been rated as "
-                                             "adequate by Ofsted."}]},
+        {"question": "What did the council decide about the library budget?"},
+        {"question": "Who objected to it?", "history": [
+            {"role": "user", "content": "What did the council decide about the library budget?"},
+            {"role": "assistant", "content": "The council agreed to keep all five libraries open."}]},
     ]})
     question: str = Field(min_length=1, max_length=MAX_REQUEST_QUESTION_CHARS,
                           description="The question. Longer than the model reads, it is cut, with a notice.")

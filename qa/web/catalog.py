@@ -49,7 +49,7 @@ class Catalog:
 
     Usage example:
         catalog = Catalog(engine)
-        page = catalog.page(query="ofsted", offset=0, limit=20)
+        page = catalog.page(query="council", offset=0, limit=20)
         print(page.total, [a.title for a in page.articles])
     """
 
