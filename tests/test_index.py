@@ -452,6 +452,29 @@ def test_the_same_article_changed_again_and_again_leaves_no_empty_segment(tmp_pa
     assert {json.loads((p / "segment.json").read_text())["name"] for p in (s.index_dir / "segments").iterdir()} == names
 
 
+def test_a_no_change_run_clears_what_a_build_killed_after_publishing_left(tmp_path):
+    """kill -9 between publishing a generation and pruning leaves a third generation and unused
+    segments; the next run, even with nothing to rebuild, leaves what a finished build leaves."""
+    articles = synthetic(5)
+    s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    articles[0] = replace(articles[0], text=articles[0].text + "\n\nAn edit.", sha256="changed")
+    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    finished = sorted(p.name for p in s.index_dir.glob("gen-*"))
+    segments = sorted(p.name for p in (s.index_dir / "segments").iterdir())
+    assert len(finished) == 2
+    shutil.copytree(s.index_dir / finished[0], s.index_dir / "gen-19990101T000000000000")  # not pruned
+    shutil.copytree(s.index_dir / "segments" / segments[0], s.index_dir / "segments" / "seg-orphan")
+    (s.index_dir / ".tmp-gen-half").mkdir()
+    (s.index_dir / "segments" / ".tmp-seg-half").mkdir()
+    report = build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    assert report.unchanged
+    assert sorted(p.name for p in s.index_dir.glob("gen-*")) == finished
+    assert sorted(p.name for p in (s.index_dir / "segments").iterdir()) == segments
+    assert not list(s.index_dir.glob(".tmp-*"))
+    assert load_index(s.index_dir).articles["a00000"].text.endswith("An edit.")
+
+
 def test_a_reload_shares_the_segments_the_new_generation_kept(tmp_path):
     engine, s = synthetic_engine(tmp_path, synthetic(30))
     before = engine.index

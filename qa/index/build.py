@@ -196,6 +196,9 @@ def build_index(
         plan = plan_build(list(articles), keep, settings, previous, log)
         if plan is None:
             manifest = previous
+            # A build killed after publishing and before pruning left a third generation (or folders):
+            # clear them now, keeping what a finished build keeps.
+            tidy(index_dir, manifest)
             if files is not None and (manifest.get("files") != files or manifest.get("read") != corpus):
                 _rewrite_manifest(index_dir, manifest | {"files": files, "read": corpus})
             m = manifest["counts"]
@@ -235,6 +238,16 @@ def build_index(
                            tuple(plan.changed), tuple(plan.added), tuple(plan.removed),
                            tuple(a.id for a in plan.todo), path=str(final), segments=len(manifest["segments"]),
                            merged=len(plan.merge))
+
+
+def tidy(index_dir: Path, manifest: dict) -> None:
+    """Prune to the current generation and the one it replaced (two small manifests read, a few
+    folders listed), and clear half-written folders."""
+    current = current_dir(index_dir)
+    if current is None:
+        return
+    prune(index_dir, keep=(current.name,) + ((manifest["previous"],) if manifest.get("previous") else ()))
+    clear_leftovers(index_dir)
 
 
 def _rewrite_manifest(index_dir: Path, manifest: dict) -> None:
