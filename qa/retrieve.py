@@ -125,14 +125,20 @@ class Retriever:
     def _best_sentence(self, vector: np.ndarray, cands) -> dict[int, float]:
         """chunk row -> the highest cosine of the question with one of its sentences."""
         cands = list(cands)
-        ranges = list(zip(cands, self.index.chunk_sentence_ranges(cands)))
-        ranges = [(i, r) for i, r in ranges if len(r)]
-        if not ranges:
+        if not cands:
             return {}
-        rows = np.concatenate([np.arange(r.start, r.stop) for _, r in ranges])
+        first, count = self.index.chunk_sentence_spans(cands)
+        if not count.all():
+            keep = count > 0
+            cands = [c for c, k in zip(cands, keep.tolist()) if k]
+            first, count = first[keep], count[keep]
+            if not cands:
+                return {}
+        ends = np.cumsum(count)
+        starts = ends - count
+        rows = np.arange(int(ends[-1])) + np.repeat(first - starts, count)  # each chunk's rows, in turn
         sims = self.index.sentence_vectors_at(rows) @ vector
-        starts = np.cumsum([0] + [len(r) for _, r in ranges[:-1]])
-        return dict(zip([i for i, _ in ranges], np.maximum.reduceat(sims, starts).tolist()))
+        return dict(zip(cands, np.maximum.reduceat(sims, starts).tolist()))
 
     def search(
         self,

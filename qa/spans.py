@@ -6,6 +6,7 @@ kind in candidate sentences and marks the one that answers.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from qa.text import WORD_RE
 
 if TYPE_CHECKING:
     from qa.question import QuestionInfo
+
+SPAN_CACHE = 16384  # (sentence, kind) pairs: about 3 MB of keys
 
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -146,9 +149,17 @@ def holding(texts: list[str], info: "QuestionInfo", precise: bool = True) -> lis
 
 
 def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
+    """The spans of ``kind`` in ``text`` (a person's name, a number, a date, …)."""
+    return list(_spans(text, kind))
+
+
+@functools.lru_cache(maxsize=SPAN_CACHE)
+def _spans(text: str, kind: str) -> tuple[tuple[int, int], ...]:
+    """find_spans, kept for the sentences asked about lately: the same candidates come back question
+    after question, and their patterns are the answer stage's largest cost on a small collection."""
     pattern = SPAN_PATTERNS.get(kind)
     if pattern is None:
-        return []
+        return ()
     spans = []
     for m in pattern.finditer(text):
         a, b = m.start(), m.end()
@@ -162,4 +173,4 @@ def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
             b -= 1
         if b > a:
             spans.append((a, b))
-    return spans
+    return tuple(spans)

@@ -193,13 +193,11 @@ class Index:
         first, count = self.article_table[article_row, 2:4].tolist()
         return range(first, first + count)
 
-    def chunk_sentence_ranges(self, rows: list[int]) -> list[range]:
-        """The sentences each chunk holds, whole or in part, as global sentence rows (tables read at once)."""
-        if not len(rows):
-            return []
+    def chunk_sentence_spans(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(first global sentence row, sentence count) of each chunk: the sentences it holds, whole or in
+        part (tables read at once)."""
         table = self.chunk_table[rows]
-        base = self.article_table[table[:, 0], 0]
-        return [range(b + f, b + f + c) for b, f, c in zip(base.tolist(), table[:, 4].tolist(), table[:, 5].tolist())]
+        return self.article_table[table[:, 0], 0] + table[:, 4], table[:, 5]
 
     def speaker_row(self, sentence_row: int) -> int | None:
         intro = int(self.sentence_table[sentence_row, 4])
@@ -256,6 +254,8 @@ class Index:
     # -------------------------------------------------------- vectors
     def _take(self, which: str, offsets: list[int], rows) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
+        if len(self.segments) == 1:  # rows of one segment are its own rows
+            return getattr(self.segments[0], which).take(rows)
         out = np.empty((len(rows), self.dim), dtype=np.float32)
         if not len(rows):
             return out
