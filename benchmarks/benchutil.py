@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS_DIR = REPO / "benchmarks" / ".cache" / "results"  # one <name>.md + <name>.json per script
+SECTIONS_DIR = REPO / "benchmarks" / "sections"  # one <name>.md + <name>.json per script, kept in git
 XQUAD = REPO.parent / "shared/eval/external/xquad-en/xquad.en.json"
 QUESTIONS = REPO / "corpus" / "questions.jsonl"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",

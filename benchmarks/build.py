@@ -137,21 +137,20 @@ def measure(label: str, articles, tmp: Path, st_model, cli_corpus: Path | None, 
 
 
 def build_texts(articles) -> list[str]:
-    """What build_index embeds for a full rebuild: every chunk (with its title line), then every sentence."""
-    from qa.chunking import article_sentences, chunk_article, get_encoding
+    """What build_index embeds for a full rebuild, in its order: batch by batch of about
+    EMBED_BATCH_TEXTS texts (qa.index.build's own batching), each batch's chunks (with their title
+    line), then its sentences."""
+    from qa.chunking import get_encoding
     from qa.config import Settings
     from qa.index import chunk_embedding_text
+    from qa.index.build import _batches
 
     settings = Settings()
-    encoding = get_encoding(settings.encoding)
-    chunks, sentences = [], []
-    for a in articles:
-        ss = article_sentences(a)
-        chunks += [chunk_embedding_text(a, c) for c in chunk_article(a, ss, encoding=encoding,
-                                                                      max_tokens=settings.max_tokens,
-                                                                      overlap=settings.overlap)]
-        sentences += [s.text for s in ss]
-    return chunks + sentences
+    texts: list[str] = []
+    for batch in _batches(list(articles), settings, get_encoding(settings.encoding)):
+        texts += [chunk_embedding_text(a, c) for a, _, cs in batch for c in cs]
+        texts += [s.text for _, ss, _ in batch for s in ss]
+    return texts
 
 
 def _rate(n: int, m: dict) -> float:

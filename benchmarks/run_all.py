@@ -4,7 +4,8 @@
 
 Each section is its own script (benchmarks/build.py, latency.py, scale.py, and embed_paths.py when
 it exists), run in a fresh process so that one's imports, threads and memory do not colour the
-next. Each writes its section to benchmarks/.cache/results/; results.md is assembled from the
+next. Each writes its section to benchmarks/sections/ (kept in git, so a fresh clone can rerun one
+section and keep the others); results.md is assembled from the
 latest section files, so one section can be rerun alone (`--only latency`) or the report rebuilt
 without running anything (`--assemble`).
 """
@@ -141,7 +142,8 @@ def summary(runs: dict[str, dict]) -> list[str]:
 
         out += [f"Recommended `qa.index.APPROX_ABOVE = {rec['value']:_}` (exact search stays under "
                 f"{rec['budget_ms']:.0f} ms up to ≈ {rec['raw']:,.0f} rows here; qa.index has "
-                f"{index.APPROX_ABOVE:_} now); section 3 has the figures and the reasoning.", ""]
+                f"{index.APPROX_ABOVE:_} now, chosen from recall and latency on real model vectors in "
+                f"benchmarks/scale_real.md); section 3 has these synthetic rows' figures.", ""]
     return out
 
 
