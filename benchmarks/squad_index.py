@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from qa.config import Settings  # noqa: E402
+from qa.errors import QAError  # noqa: E402
 from qa.index import build_index  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 from qa.squad import load_squad  # noqa: E402
@@ -32,5 +33,10 @@ def squad_engine(path: str | Path, settings: Settings | None = None):
 
 
 if __name__ == "__main__":
-    engine, questions = squad_engine(sys.argv[1])
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__.strip())
+    try:
+        engine, questions = squad_engine(sys.argv[1])
+    except QAError as exc:
+        sys.exit(f"error: {exc}")
     print(engine.index.manifest["counts"], len(questions), "questions")
