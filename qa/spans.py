@@ -15,7 +15,8 @@ from qa.text import WORD_RE
 if TYPE_CHECKING:
     from qa.question import QuestionInfo
 
-SPAN_CACHE = 16384  # (sentence, kind) pairs: about 3 MB of keys
+SPAN_CACHE = 16384  # (sentence, kind) pairs kept by find_spans: a few MB of keys,
+SPAN_CACHE_CHARS = 1000  # and only sentences up to this long (≤ 16 MB of Latin text, however odd the corpus)
 
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
@@ -149,14 +150,13 @@ def holding(texts: list[str], info: "QuestionInfo", precise: bool = True) -> lis
 
 
 def find_spans(text: str, kind: str) -> list[tuple[int, int]]:
-    """The spans of ``kind`` in ``text`` (a person's name, a number, a date, …)."""
-    return list(_spans(text, kind))
+    """The spans of ``kind`` in ``text`` (a person's name, a number, a date, …). Those of the sentences
+    asked about lately are kept: the same candidates come back question after question, and these
+    patterns are the answer stage's largest cost on a small collection."""
+    return list(_cached_spans(text, kind) if len(text) <= SPAN_CACHE_CHARS else _spans(text, kind))
 
 
-@functools.lru_cache(maxsize=SPAN_CACHE)
 def _spans(text: str, kind: str) -> tuple[tuple[int, int], ...]:
-    """find_spans, kept for the sentences asked about lately: the same candidates come back question
-    after question, and their patterns are the answer stage's largest cost on a small collection."""
     pattern = SPAN_PATTERNS.get(kind)
     if pattern is None:
         return ()
@@ -174,3 +174,6 @@ def _spans(text: str, kind: str) -> tuple[tuple[int, int], ...]:
         if b > a:
             spans.append((a, b))
     return tuple(spans)
+
+
+_cached_spans = functools.lru_cache(maxsize=SPAN_CACHE)(_spans)
