@@ -142,17 +142,19 @@ class LexicalIndex:
             return out
         # All the postings in one vectorised pass: each term's score per chunk, computed as bm25s does,
         # then added in query order (np.add.at adds in order, so float32 sums are as term by term).
-        docs = np.concatenate([self.segments[k].docs[a:b] for _, k, a, b in parts]).astype(np.int64)
-        tf = np.concatenate([self.segments[k].tf[a:b] for _, k, a, b in parts])
-        norm = np.concatenate([self._norm[k][self.segments[k].docs[a:b]] for _, k, a, b in parts])
-        idf = np.repeat(np.array([p[0] for p in parts], dtype=np.float32), [b - a for _, _, a, b in parts])
+        segs = [self.segments[k] for _, k, _, _ in parts]
+        local = [seg.docs[a:b] for seg, (_, _, a, b) in zip(segs, parts)]
+        sizes = [len(d) for d in local]
+        tf = np.concatenate([seg.tf[a:b] for seg, (_, _, a, b) in zip(segs, parts)])
+        norm = np.concatenate([self._norm[k][d] for (_, k, _, _), d in zip(parts, local)])
+        idf = np.repeat(np.array([p[0] for p in parts], dtype=np.float32), sizes)
         score = (idf * (tf / (norm + tf))).astype(np.float32)
-        offsets = [self.segments[k].offset for _, k, _, _ in parts]
-        if any(offsets):
-            docs += np.repeat(np.array(offsets, dtype=np.int64), [b - a for _, _, a, b in parts])
-        if any(self.segments[k].live is not None for _, k, _, _ in parts):
-            live = np.concatenate([np.ones(b - a, bool) if (lv := self.segments[k].live) is None
-                                   else lv[self.segments[k].docs[a:b]] for _, k, a, b in parts])
+        if any(seg.live is not None for seg in segs):
+            live = np.concatenate([np.ones(len(d), bool) if seg.live is None else seg.live[d]
+                                   for seg, d in zip(segs, local)])
             score[~live] = 0.0
+        docs = np.concatenate(local).astype(np.int64)
+        if any(seg.offset for seg in segs):
+            docs += np.repeat(np.array([seg.offset for seg in segs], dtype=np.int64), sizes)
         np.add.at(out, docs, score)
         return out

@@ -104,8 +104,8 @@ class Retriever:
         if not years:
             return [0.0] * len(chunk_rows)
         out = []
-        for date in self.index.article_dates[articles].tolist():
-            boost, year = 0.0, (str(date)[:4] if date else None)
+        for year in self.index.article_years(articles):
+            boost = 0.0
             for y in years:
                 if year == y:
                     boost = boost + self.weights.year

@@ -122,8 +122,3 @@ def years(text: str) -> list[str]:
 def reported_years(text: str) -> list[str]:
     """The years ``text`` names, leaving out those it only counts from ("since 2016")."""
     return years(SINCE_YEAR_RE.sub(" ", text))
-
-
-def reported_years_of(texts: list[str]) -> list[frozenset[str]]:
-    """reported_years of each text (one call for a question's candidate sentences)."""
-    return [frozenset(reported_years(t)) for t in texts]

@@ -13,7 +13,7 @@ from qa.answer.params import AnswerParams
 from qa.answer.scoring import Features, scores
 from qa.question import QuestionInfo, context_words, date_words
 from qa.spans import find_spans, holding
-from qa.text import reported_years_of, terms, year_ranges
+from qa.text import reported_years, terms, year_ranges
 from qa.types import Passage, Sentence
 
 
@@ -217,7 +217,8 @@ class CandidateFinder:
         terms_of = facts.terms_of(rows)
         before_of = facts.terms_of([row - 1 if s.ordinal > 0 else None for (s, _), row in zip(pairs, rows)])
         years_of = {aid: self.article_years(aid, cues) for aid in dict.fromkeys(s.article_id for s, _ in pairs)}
-        named_of = reported_years_of([s.text for s, _ in pairs]) if cues.years else [frozenset()] * len(pairs)
+        named_of = ([frozenset(reported_years(s.text)) for s, _ in pairs] if cues.years
+                    else [frozenset()] * len(pairs))
         for (s, p), d, kind, sentence_terms, before_terms, named in zip(pairs, dense.tolist(), typed, terms_of,
                                                                         before_of, named_of):
             own = sentence_terms & weights.terms

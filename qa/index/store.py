@@ -208,8 +208,11 @@ class Index:
         return seg.sentence_terms(local)
 
     def article_year(self, article_row: int) -> str | None:
-        date = str(self.article_dates[article_row])
-        return date[:4] if date else None
+        return self.article_years([article_row])[0]
+
+    def article_years(self, article_rows) -> list[str | None]:
+        """The year of each article's date (None: undated), read at once."""
+        return [d[:4] if d else None for d in self.article_dates[article_rows].tolist()]
 
     def years_named(self, article_row: int, reported: bool) -> frozenset[str]:
         seg, local = self._locate(self.article_offsets, article_row)
