@@ -41,6 +41,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import REPO, bench_env, cpu_model, free_port, load_average, percentile  # noqa: E402
+from qa.config import setting  # noqa: E402
 
 QUESTIONS = REPO / "corpus" / "questions.jsonl"
 OUT = REPO / "benchmarks" / "api_load.md"
@@ -51,7 +52,7 @@ BAD = [{"question": ""}, {"question": "   "}, {"question": "Who?", "top_k": 0}, 
 class Server:
     def __init__(self, corpus: Path, index: Path, concurrency: int, log: Path):
         self.port = free_port()
-        env = bench_env(QA_CONCURRENCY=str(concurrency), QA_QUEUE=os.environ.get("QA_QUEUE", "32"))
+        env = bench_env(QA_CONCURRENCY=str(concurrency), QA_QUEUE=str(setting("QA_QUEUE")))
         cmd = [sys.executable, "-m", "qa", "serve", "--port", str(self.port), "--corpus", str(corpus),
                "--index", str(index)]
         self.log = log
@@ -336,7 +337,7 @@ def main() -> int:
              + (f" --concurrency {args.concurrency}" if args.concurrency else "") + "`. "
              + server_stack(), ""]
     try:
-        server = Server(corpus, index, int(os.environ.get("QA_CONCURRENCY", "2")), tmp / "serve.log")
+        server = Server(corpus, index, setting("QA_CONCURRENCY"), tmp / "serve.log")
         try:
             work = workload(server.url)
             good = [w for w in work if w[1] == 200]

@@ -65,10 +65,10 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from qa.config import Settings
+    from qa.config import Settings, setting
     from qa.pipeline import Engine
 
-    index = args.index or Path(os.environ.get("QA_INDEX_DIR", REPO / "index"))
+    index = args.index or REPO / setting("QA_INDEX_DIR")
     engine = Engine.open(Settings(corpus_dir=REPO / "corpus", index_dir=index))
     engine.warm_up()
     rows = []

@@ -394,7 +394,9 @@ def report(results: list[Result], args, load_before: tuple[float, float, float],
             f"{ms(percentile(r.by_kind.get(k, []), 50))} / {ms(percentile(r.by_kind.get(k, []), 95))}"
             for k in sorted(results[0].by_kind)) + " |")
     chosen = choose(results)
-    from qa.web.limits import DEFAULT_CONCURRENCY
+    from qa.config import ENV
+
+    DEFAULT_CONCURRENCY = int(ENV["QA_CONCURRENCY"].default)
 
     lines += [
         "",
@@ -414,7 +416,7 @@ def report(results: list[Result], args, load_before: tuple[float, float, float],
         "",
         f"Rule: the smallest setting with no errors whose throughput is within 5% of the best and whose p95 is "
         f"within 10% of the best p95. On these figures that is **QA_CONCURRENCY={chosen.concurrency}**. "
-        f"The app's default (`DEFAULT_CONCURRENCY` in qa/web/limits.py) is {DEFAULT_CONCURRENCY}; see the decision below.",
+        f"The app's default (QA_CONCURRENCY's default in qa/config.py) is {DEFAULT_CONCURRENCY}; see the decision below.",
     ]
     problems = [p for r in results for p in r.errors + r.invalid]
     if problems:

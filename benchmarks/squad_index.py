@@ -13,13 +13,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from qa.config import Settings  # noqa: E402
+from qa.config import Settings, setting  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 from qa.index import build_index  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 from qa.squad import load_squad  # noqa: E402
 
-CACHE = Path(os.environ.get("QA_BENCH_CACHE", Path(__file__).parent / ".cache"))
+CACHE = setting("QA_BENCH_CACHE") or Path(__file__).parent / ".cache"
 
 
 def squad_engine(path: str | Path, settings: Settings | None = None):

@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from qa.config import Settings
+from qa.config import Settings, setting
 from qa.index.layout import out_of_space
 
 
@@ -50,7 +50,7 @@ def place_encoder(settings: Settings, target: Path, old: Path | None, old_info: 
 
 
 def encoder_cache_dir(settings: Settings, variant: str = "fp32") -> Path:
-    root = Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "qa")
+    root = setting("QA_CACHE_DIR")
     model_dir = Path(settings.model_path)
     weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
     h = hashlib.sha256(str(model_dir.resolve()).encode())

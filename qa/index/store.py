@@ -23,9 +23,8 @@ from qa.index.segment import QUOTE_KEY_WORDS, QUOTED_MIN_CHARS, Segment, quote_k
 from qa.lexical import LexicalIndex, SegmentPostings
 from qa.types import Article, Chunk, Sentence
 
-# An index whose files add up to less than this is read into memory whole (so damage on disk cannot
-# reach a running server); a larger one is memory-mapped ($QA_RESIDENT_MB).
-RESIDENT_BYTES = 256 * 2**20
+# An index whose files add up to less than $QA_RESIDENT_MB (256 MB) is read into memory whole (so damage
+# on disk cannot reach a running server); a larger one is memory-mapped.
 ARTICLE_CACHE = 2048  # decoded articles kept (texts are read from their segment when a question needs them)
 ROW_CACHE = 8192  # sentences and sentence terms kept: the top passages of a chat repeat from question to question
 
@@ -411,8 +410,7 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
         IndexCorruptError: a file is missing, truncated or inconsistent.
         StaleIndexError: the manifest does not match ``settings`` / ``hashes`` (when given).
     """
-    import os
-
+    from qa.config import setting
     from qa.errors import StaleIndexError
     from qa.index.manifest import check_manifest
 
@@ -432,7 +430,7 @@ def load_index(index_dir: Path, settings=None, hashes: dict[str, str] | None = N
     if not isinstance(listed, list):
         raise IndexCorruptError(f"{gen / 'manifest.json'} lists no segments: run `qa index --rebuild`.")
     if resident is None:
-        limit = float(os.environ.get("QA_RESIDENT_MB") or RESIDENT_BYTES / 2**20) * 2**20
+        limit = setting("QA_RESIDENT_MB") * 2**20
         resident = index_bytes(gen, manifest) <= limit
     segments, deleted = [], []
     known = {seg.folder.name: seg for seg in (reuse.segments if reuse is not None else [])}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from qa.config import int_from_env
-
 MAX_REQUEST_BYTES = 1024 * 1024  # uvicorn and Gradio read any body whole; the chat resends its log (~6 KB a turn)
 # Bounds what is read off the wire only: the engine cuts longer questions itself (to 2,000
 # characters, then to what the model reads) and says so in a notice.
@@ -25,34 +23,8 @@ MAX_EVAL_ASKS = 3000  # questions asked in all: (1 + earlier turns) x 3 methods,
 # (two per turn) stay on the page, older ones are dropped with a note saying so.
 MAX_CHAT_LOG_MESSAGES = 100
 
-CONCURRENCY_ENV = "QA_CONCURRENCY"  # questions answered at once
-DEFAULT_CONCURRENCY = 2  # chosen from benchmarks/load.md: best throughput of 1, 2, 4 on two cores
-# Gradio keeps ~0.1 MB per session (its copy of the page's block config), and every API call
-# without a session (README's curl) is a new one; its default cap of 10,000 sessions is ~1 GB.
-SESSIONS_ENV = "QA_SESSIONS"
-DEFAULT_SESSIONS = 500
-
-
-def sessions_from_env() -> int:
-    """Sessions whose state (chat history) the server keeps, from $QA_SESSIONS; the least
-    recently used is dropped beyond it, so memory stays bounded (~0.1 MB each)."""
-    return int_from_env(SESSIONS_ENV, DEFAULT_SESSIONS, 10, 100_000)
-
-
-def concurrency_from_env() -> int:
-    """Questions answered at once, from $QA_CONCURRENCY (default DEFAULT_CONCURRENCY)."""
-    return int_from_env(CONCURRENCY_ENV, DEFAULT_CONCURRENCY, 1, 16)
-
-# Questions waiting for an answer thread beyond QA_CONCURRENCY; one more is refused with 503 at
-# once. 32 holds 20 clients asking at once without a refusal (benchmarks/api_load.md) and is ~0.1-0.2 s
-# of work for two threads.
-WAITING_ENV = "QA_QUEUE"
-DEFAULT_WAITING = 32
+# The server's sizes (QA_CONCURRENCY, QA_QUEUE, QA_SESSIONS) are settings: see qa/config.py's ENV.
 
 ARTICLES_PAGE_SIZE = 20  # articles per page in the Articles tab
 MAX_ARTICLES_PAGE = 200  # the most /api/articles returns at once
 
-
-def waiting_from_env() -> int:
-    """Questions allowed to wait for an answer thread, from $QA_QUEUE (default DEFAULT_WAITING)."""
-    return int_from_env(WAITING_ENV, DEFAULT_WAITING, 0, 10_000)

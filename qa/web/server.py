@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa.config import setting
 from qa.errors import QAError
 from qa.web.article_page import CONTENT_SECURITY_POLICY, parse_spans, render_article_page, render_not_found
 from qa.web.assets import CSS, HEAD
@@ -17,8 +18,7 @@ from qa.web.gate import EngineGate, ReloadWatcher
 from qa.web.gradio_patch import skip_matplotlib_backend_switch
 from qa.web.gradio_routes import GradioChecks, gradio_routes
 from qa.web.hosts import allowed_host_names, is_loopback, reachable_urls
-from qa.web.limits import (MAX_REQUEST_BYTES, RELOAD_INTERVAL_S, concurrency_from_env, sessions_from_env,
-                           waiting_from_env)
+from qa.web.limits import MAX_REQUEST_BYTES, RELOAD_INTERVAL_S
 from qa.web.middleware import Guard, Policy, Route
 from qa.web.render import default_examples
 from qa.web.ui import DEFAULT_TITLE, build_blocks, theme
@@ -69,9 +69,9 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
     from fastapi.responses import HTMLResponse
 
     skip_matplotlib_backend_switch()
-    concurrency = concurrency_from_env()
-    sessions = sessions_from_env()
-    waiting = waiting_from_env()
+    concurrency = setting("QA_CONCURRENCY")
+    sessions = setting("QA_SESSIONS")
+    waiting = setting("QA_QUEUE")
     if evaluation is None:
         evaluation = is_loopback(host)
     gate = EngineGate(engine, concurrency, waiting)
