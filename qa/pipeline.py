@@ -17,8 +17,8 @@ from qa.config import METHODS, SHIPPED_METHOD, Settings
 from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
 from qa.filters import Filter
-from qa.index import (BuildReport, BuildRunningError, Index, SpaceError, build_index, check_manifest, current_dir,
-                      load_index)
+from qa.index import BuildReport, BuildRunningError, SpaceError, build_index, check_manifest, current_dir
+from qa.index.backend import Store, open_store
 from qa.index.layout import read_json, with_catalog
 from qa.embedding import RecentVectors
 from qa.retrieve import Retriever, Weights
@@ -82,7 +82,7 @@ class Engine:
         print(answer.answer, answer.citations[0].title)
     """
 
-    def __init__(self, index: Index, settings: Settings, answer_params: AnswerParams = AnswerParams(),
+    def __init__(self, index: Store, settings: Settings, answer_params: AnswerParams = AnswerParams(),
                  weights: Weights = Weights(), *, embedder=None):
         """``embedder`` replaces the index's own query encoder (a benchmark's int8 copy, a shared one)."""
         self.settings = settings
@@ -91,7 +91,7 @@ class Engine:
     # One reference to everything derived from an index: a reload swaps it whole, and each question
     # reads it once, so no answer ever mixes two indexes.
     @property
-    def index(self) -> Index:
+    def index(self) -> Store:
         return self._state.index
 
     @property
@@ -119,7 +119,7 @@ class Engine:
     def load(cls, index_dir: Path, settings: Settings | None = None) -> "Engine":
         """Load an index as it is (no staleness check against a corpus)."""
         settings = settings or Settings(index_dir=Path(index_dir))
-        return cls(load_index(Path(index_dir)), replace(settings, index_dir=Path(index_dir)))
+        return cls(open_store(Path(index_dir)), replace(settings, index_dir=Path(index_dir)))
 
     @classmethod
     def open(cls, settings: Settings, *, progress: bool = False,
@@ -133,13 +133,13 @@ class Engine:
             if current_dir(settings.index_dir) is None:
                 raise
             log(f"{exc} Answering from the index as it was before that build.")
-        return cls(load_index(settings.index_dir), settings)
+        return cls(open_store(settings.index_dir), settings)
 
     @classmethod
     def build(cls, articles: list[Article], settings: Settings, *, progress: bool = False) -> "Engine":
         """Index exactly ``articles`` into settings.index_dir, then load."""
         build_index(articles, settings, progress=progress)
-        return cls(load_index(settings.index_dir), settings)
+        return cls(open_store(settings.index_dir), settings)
 
     def variant(self, *, params: AnswerParams | None = None, weights: Weights | None = None,
                 rerank: Callable | None = None) -> "Engine":
@@ -171,7 +171,7 @@ class Engine:
         if gen == st.index.path and manifest.get("created") == st.index.manifest.get("created"):
             return []
         try:
-            new_index = load_index(self.settings.index_dir, reuse=st.index,  # unchanged segments shared
+            new_index = open_store(self.settings.index_dir, reuse=st.index,  # unchanged segments shared
                                    current=(gen, manifest))
         except (IndexMissingError, IndexCorruptError) as exc:
             return [f"kept the index in memory: {exc}"]
@@ -264,7 +264,7 @@ class Engine:
         return cut
 
 
-def _changes(old: Index, new: Index) -> str:
+def _changes(old: Store, new: Store) -> str:
     """What a reload brought: as the build recorded it when it replaced the generation in use, else
     by comparing the two catalogs (several builds since the last reload)."""
     from qa.errors import QAError
@@ -282,7 +282,7 @@ def _changes(old: Index, new: Index) -> str:
 class _Encoder:
     """The query encoder of an index, loaded on first use and shared by an engine's variants."""
 
-    def __init__(self, settings: Settings, index: Index, embedder=None):
+    def __init__(self, settings: Settings, index: Store, embedder=None):
         self.settings = settings
         self._lock = threading.Lock()
         self._embedder = embedder
@@ -315,14 +315,14 @@ class State:
     """Everything derived from one loaded index: its retriever, its reader, its query encoder and the
     vectors of questions it embedded lately."""
 
-    index: Index
+    index: Store
     retriever: Retriever
     reader: Reader
     encoder: _Encoder
     recent: RecentVectors
 
     @classmethod
-    def of(cls, index: Index, settings: Settings, weights: Weights, params: AnswerParams,
+    def of(cls, index: Store, settings: Settings, weights: Weights, params: AnswerParams,
            embedder=None) -> "State":
         return cls(index, Retriever(index, weights), Reader(IndexFacts.of(index), params),
                    _Encoder(settings, index, embedder), RecentVectors(RECENT_VECTORS))

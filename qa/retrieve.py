@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.config import METHODS
-from qa.filters import Filter, allowed_articles
-from qa.index import Index
+from qa.filters import Filter
+from qa.index.backend import Scope, Store
 from qa.text import terms
 from qa.types import Passage
 
@@ -28,23 +28,6 @@ class Weights:
     year: float = 0.15  # for each year a question names that the article is dated in
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The part of the collection a filter keeps: its chunk rows, and how many articles of how many."""
-
-    filter: Filter
-    chunks: np.ndarray  # bool per chunk row
-    articles: int
-    total: int
-
-    def to_dict(self) -> dict:
-        """The filter an answer used, echoed with its answer ("answered from 3 of 5 articles, 2019–2021")."""
-        summary = f"answered from {self.articles:,} of {self.total:,} articles"
-        described = self.filter.describe()
-        return self.filter.to_dict() | {"matching_articles": self.articles, "total_articles": self.total,
-                                        "summary": f"{summary}, {described}" if described else summary}
-
-
 SCOPES_KEPT = 32  # filters whose masks are kept (a conversation asks with the same one again and again)
 
 
@@ -57,16 +40,13 @@ class Retriever:
         passages = retriever.search(query_vector, "who rated the council", top_k=5)
     """
 
-    def __init__(self, index: Index, weights: Weights = Weights()):
+    def __init__(self, index: Store, weights: Weights = Weights()):
         self.index = index
         self.weights = weights
         # Dates are first-class: "latest" questions lift the newest articles (by the rank of their date
         # among the collection's dates), a named year its articles.
-        dates = index.article_dates
-        live = index.live_articles
-        dated = sorted({str(d) for d, ok in zip(dates.tolist(), live.tolist()) if ok and d})
-        position = {d: i / (len(dated) - 1) if len(dated) > 1 else 1.0 for i, d in enumerate(dated)}
-        self.recency = np.array([position.get(str(d), np.nan) for d in dates.tolist()], dtype=np.float64)
+        dated = index.dated()
+        self.recency = {d: i / (len(dated) - 1) if len(dated) > 1 else 1.0 for i, d in enumerate(dated)}
         self._scopes: OrderedDict[Filter, Scope] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -81,12 +61,7 @@ class Retriever:
             if found is not None:
                 self._scopes.move_to_end(flt)
                 return found
-        index = self.index
-        keep = allowed_articles(flt, dates=index.article_dates, sources=index.article_sources,
-                                ids=np.array(index.article_ids, dtype=str), titles=index.titles,
-                                live=index.live_articles)
-        chunks = keep[index.chunk_table[:, 0]] if index.n_chunks else np.zeros(0, dtype=bool)
-        found = Scope(flt, chunks, int(keep.sum()), len(index.articles))
+        found = self.index.scope(flt)
         with self._lock:
             self._scopes[flt] = found
             while len(self._scopes) > SCOPES_KEPT:
@@ -98,29 +73,19 @@ class Retriever:
         year: its article dated that year), read from the index in one pass."""
         if not chunk_rows:
             return []
-        articles = self.index.chunk_table[chunk_rows, 0]
-        if latest and not years:
-            return [self.weights.latest * r if r == r else 0.0 for r in self.recency[articles].tolist()]
-        if not years:
+        if not years and not latest:
             return [0.0] * len(chunk_rows)
+        dates = self.index.chunk_dates(chunk_rows)
+        if latest and not years:
+            return [self.weights.latest * self.recency[d] if d in self.recency else 0.0 for d in dates]
         out = []
-        for year in self.index.article_years(articles):
+        for year in (d[:4] if d else None for d in dates):
             boost = 0.0
             for y in years:
                 if year == y:
                     boost = boost + self.weights.year
             out.append(boost)
         return out
-
-    def bm25_top(self, bm: np.ndarray, k: int) -> list[int]:
-        """The ``k`` rows of highest positive BM25; ties at the cut go to the lower rows."""
-        positive = np.flatnonzero(bm > 0)
-        if len(positive) <= k:
-            return positive.tolist()
-        scores = bm[positive]
-        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
-        above = positive[scores > kth]
-        return np.concatenate([above, positive[scores == kth][: k - len(above)]]).tolist()
 
     def _best_sentence(self, vector: np.ndarray, cands) -> dict[int, float]:
         """chunk row -> the highest cosine of the question with one of its sentences."""
@@ -164,27 +129,10 @@ class Retriever:
         """
         if method not in METHODS:
             raise ValueError(f"method {method!r} is unknown; choose one of {', '.join(METHODS)}")
-        index = self.index
-        allowed = index.live_chunks if scope is None else scope.chunks
-        n = int(allowed.sum())
-        if n == 0:
+        found = self.index.candidates(vector, terms(query), max(self.weights.candidates, top_k), scope, method)
+        if not found.rows:
             return []
-        k = min(n, max(self.weights.candidates, top_k))
-        bm = index.lexical.scores(terms(query))
-        if scope is not None:
-            bm[~allowed] = 0.0  # the best BM25 among the allowed chunks is what normalises the rest
-        bm_max = float(bm.max()) if len(bm) else 0.0
-        lexical = bm / bm_max if bm_max > 0 else bm
-        dense = index.dense_top(vector, k, None if scope is None else allowed) if method != "bm25" else {}
-        cands = set(dense)
-        if method != "dense":
-            cands.update(self.bm25_top(bm, k))
-        if method == "hybrid":
-            # Every candidate gets its real cosine, also one only BM25 found (and above APPROX_ABOVE,
-            # where the approximate search returns only its own k).
-            missing = [i for i in cands if i not in dense]
-            if missing:
-                dense.update(zip(missing, (index.chunk_vectors_at(missing) @ vector).tolist()))
+        dense, lexical, cands = found.dense, found.lexical, found.rows
         floor = min(dense.values()) if dense else 0.0
         best_sentence = self._best_sentence(vector, cands) if method == "hybrid" and self.weights.sentence else {}
         scored = []
@@ -193,7 +141,7 @@ class Retriever:
         for i in order:
             d = dense.get(i, floor)
             sent = best_sentence.get(i, d)
-            lex = float(lexical[i])
+            lex = lexical[i]
             b = boosts.get(i, 0.0)
             if method == "bm25":
                 s = lex
@@ -203,7 +151,8 @@ class Retriever:
                 s = self.weights.dense * d + self.weights.sentence * sent + self.weights.lexical * lex + b
             scored.append((s, i, d, sent if best_sentence else 0.0, lex, b))
         scored.sort(key=lambda x: (-x[0], x[1]))
+        chunks = self.index.chunks([i for _, i, *_ in scored[:top_k]])
         return [
-            Passage(chunk=index.chunk(i), rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
-            for r, (s, i, d, sent, lex, b) in enumerate(scored[:top_k])
+            Passage(chunk=c, rank=r + 1, score=s, dense=d, lexical=lex, date=b, sentence=sent)
+            for r, (c, (s, i, d, sent, lex, b)) in enumerate(zip(chunks, scored[:top_k]))
         ]

@@ -3,7 +3,8 @@
     manifest.py  what built an index and why it may be stale (pure)
     layout.py    CURRENT, generations, segments, the build lock, publishing
     segment.py   one segment's files: writer and reader
-    store.py     a loaded generation seen as one collection (Index), load_index
+    backend.py   the storage seam: Store (what the engine, retriever and answer stage read), open_store
+    store.py     a loaded generation seen as one collection (Index, the segmented Store), load_index
     build.py     plan, embed, write, publish (build_index)
     encoder.py   the ONNX query encoder, exported once and hard-linked into each generation
 """

@@ -305,6 +305,97 @@ class Index:
             found = sorted(found, key=lambda x: (-x[0], x[1]))[:k]
         return {row: score for score, row in found}
 
+    # -------------------------------------------------------- the Store seam (qa.index.backend)
+    def scope(self, flt) -> "Scope":
+        """The chunks ``flt`` keeps, as a boolean mask (qa.index.backend.Scope).
+
+        Raises:
+            UsageError: the filter names a publisher or article the collection does not have.
+        """
+        from qa.filters import allowed_articles
+        from qa.index.backend import Scope
+
+        keep = allowed_articles(flt, dates=self.article_dates, sources=self.article_sources,
+                                ids=np.array(self.article_ids, dtype=str), titles=self.titles,
+                                live=self.live_articles)
+        chunks = keep[self.chunk_table[:, 0]] if self.n_chunks else np.zeros(0, dtype=bool)
+        return Scope(flt, chunks, int(keep.sum()), len(self.articles))
+
+    def candidates(self, vector: np.ndarray, query_terms, k: int, scope=None, method: str = "hybrid"):
+        """The best ``k`` chunks by cosine and/or BM25 within ``scope`` (qa.index.backend.Candidates)."""
+        from qa.index.backend import Candidates
+
+        allowed = self.live_chunks if scope is None else scope.selector
+        n = int(allowed.sum())
+        if n == 0:
+            return Candidates([], {}, {})
+        k = min(n, k)
+        bm = self.lexical.scores(query_terms)
+        if scope is not None:
+            bm[~allowed] = 0.0  # the best BM25 among the allowed chunks is what normalises the rest
+        bm_max = float(bm.max()) if len(bm) else 0.0
+        lexical = bm / bm_max if bm_max > 0 else bm
+        dense = self.dense_top(vector, k, None if scope is None else allowed) if method != "bm25" else {}
+        cands = set(dense)
+        if method != "dense":
+            cands.update(_bm25_top(bm, k))
+        if method == "hybrid":
+            # Every candidate gets its real cosine, also one only BM25 found (and above APPROX_ABOVE,
+            # where the approximate search returns only its own k).
+            missing = [i for i in cands if i not in dense]
+            if missing:
+                dense.update(zip(missing, (self.chunk_vectors_at(missing) @ vector).tolist()))
+        order = list(cands)
+        return Candidates(order, dense, {i: float(lexical[i]) for i in order})
+
+    def dated(self) -> list[str]:
+        """The live articles' distinct dates, sorted."""
+        return sorted({str(d) for d, ok in zip(self.article_dates.tolist(), self.live_articles.tolist()) if ok and d})
+
+    def chunk_dates(self, rows) -> list[str]:
+        return self.article_dates[self.chunk_table[list(rows), 0]].tolist() if len(rows) else []
+
+    def chunks(self, rows) -> list[Chunk]:
+        return [self.chunk(r) for r in rows]
+
+    def chunk_holding(self, article_id: str, offset: int) -> Chunk:
+        """The first chunk of the article whose span holds ``offset``."""
+        for row in self.article_chunks(self.id_row[article_id]):
+            _, _, start, end, _, _, _ = self.chunk_table[row].tolist()
+            if start <= offset < end:
+                return self.chunk(row)
+        raise LookupError(f"no chunk of {article_id} holds offset {offset}")
+
+    def sentences(self, rows) -> list[Sentence]:
+        return [self.sentence(r) for r in rows]
+
+    def sentence_row(self, article_id: str, ordinal: int) -> int:
+        return int(self.article_table[self.id_row[article_id], 0]) + ordinal
+
+    def sentence_rows_in(self, chunk: Chunk) -> list[int]:
+        """The rows of the article's sentences wholly inside the chunk, in reading order."""
+        rows = self.article_sentences(self.id_row[chunk.article_id])
+        table = self.sentence_table[rows.start:rows.stop]
+        inside = (table[:, 2] >= chunk.start) & (table[:, 3] <= chunk.end)
+        return [rows.start + i for i in inside.nonzero()[0].tolist()]
+
+    def speaker_rows(self, rows) -> list[int | None]:
+        """For each sentence row, the row of the sentence introducing its quotation (None: none)."""
+        intros = self.sentence_table[list(rows), 4].tolist() if len(rows) else []
+        return [i if i >= 0 else None for i in intros]
+
+    def doc_freqs(self, query_terms) -> dict[str, int]:
+        return self.lexical.doc_freqs(query_terms)
+
+    def idf(self, df: int) -> float:
+        return self.lexical.idf(df)
+
+    def year_of(self, article_id: str) -> str | None:
+        return self.article_year(self.id_row[article_id])
+
+    def years_named_of(self, article_id: str, reported: bool) -> frozenset[str]:
+        return self.years_named(self.id_row[article_id], reported)
+
     # -------------------------------------------------------- earlier answers, known words
     def quoted_in(self, text: str) -> list[int]:
         """The sentence rows an earlier answer (plain text) quotes, in the order it quotes them: each
@@ -348,6 +439,17 @@ class Index:
                 if i < len(seg.word_keys) and seg.word_keys[i] == key:
                     return True
         return False
+
+
+def _bm25_top(bm: np.ndarray, k: int) -> list[int]:
+    """The ``k`` rows of highest positive BM25; ties at the cut go to the lower rows."""
+    positive = np.flatnonzero(bm > 0)
+    if len(positive) <= k:
+        return positive.tolist()
+    scores = bm[positive]
+    kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+    above = positive[scores > kth]
+    return np.concatenate([above, positive[scores == kth][: k - len(above)]]).tolist()
 
 
 def _offsets(counts) -> list[int]:
