@@ -1,5 +1,6 @@
 """Golden answers: the full JSON of every answer to the corpus questions and the tuning questions, for
-each retrieval method, with histories replayed, must stay byte-identical.
+each retrieval method, with histories replayed, must stay byte-identical (a rounded score may differ in
+its last digit between CPUs: see same_but_last_digit).
 
 A refactoring that changes no behaviour keeps this file as it is. A change that is meant to move an
 answer regenerates it in its own commit, saying why:
@@ -45,6 +46,29 @@ def golden_lines(engine) -> list[str]:
     return lines
 
 
+def same_but_last_digit(a, b) -> bool:
+    """True when two answers differ only in a rounded score's last digit (1e-4).
+
+    Scores are rounded to four decimals; the embedding's float arithmetic differs in the last bits
+    between CPUs and BLAS builds, which can flip a rounding. Texts, ids, offsets, order and every
+    other field must still be identical."""
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1.0001e-4
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_but_last_digit(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_but_last_digit(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def test_last_digit_tolerance_covers_only_rounded_scores():
+    assert same_but_last_digit({"score": 0.6392, "text": "a"}, {"score": 0.6393, "text": "a"})
+    assert not same_but_last_digit({"score": 0.6392}, {"score": 0.6394})
+    assert not same_but_last_digit({"score": 0.6392, "text": "a"}, {"score": 0.6392, "text": "b"})
+    assert not same_but_last_digit({"start": 1}, {"start": 2})
+    assert not same_but_last_digit([0.1, 0.2], [0.2, 0.1])
+
+
 def test_answers_match_the_golden_file(engine):
     lines = golden_lines(engine)
     if os.environ.get("QA_UPDATE_GOLDEN") == "1":
@@ -56,7 +80,8 @@ def test_answers_match_the_golden_file(engine):
     with gzip.open(GOLDEN, "rt", encoding="utf-8") as f:
         expected = f.read().splitlines()
     assert len(lines) == len(expected), f"{len(lines)} answers, the golden file has {len(expected)}"
-    changed = [(new, old) for new, old in zip(lines, expected) if new != old]
+    changed = [(new, old) for new, old in zip(lines, expected)
+               if new != old and not same_but_last_digit(json.loads(new), json.loads(old))]
     if changed:
         new, old = changed[0]
         a, b = json.loads(new), json.loads(old)
