@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -216,6 +217,63 @@ def _whole_characters(raw: bytes) -> bytes:
     return raw
 
 
+# ------------------------------------------------------------------ YAML
+class YAMLProblem(ValueError):
+    """Front matter or collection.yaml that cannot be read; ``reason`` is one line (what and the fix)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_loader():
+    """PyYAML's safe loader (libyaml's when PyYAML has it: ten times faster, and front matter is most of
+    reading a Markdown corpus), with dates left as text (each is read by parse_date, with its own message)
+    and aliases refused.
+
+    An alias (``*a``) reuses a node: ten lines of nine aliases each make one value of 9**10 items
+    ("billion laughs"), small in memory but endless to print, compare or join. Each node is built at most
+    once here; a second use of a node (an alias) stops the load before anything is expanded.
+    """
+    import yaml
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        def construct_object(self, node, deep=False):
+            if node in self.constructed_objects or node in self.recursive_objects:
+                raise YAMLProblem("uses a YAML alias (*name): aliases are not read; write the value out")
+            return super().construct_object(node, deep)
+
+    Loader.yaml_implicit_resolvers = {
+        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+def load_yaml(source: str, first_line: int = 1):
+    """The value of a YAML text (front matter, collection.yaml), read as data.
+
+    Raises:
+        YAMLProblem: invalid YAML (with its line, counted from ``first_line``), an alias, nesting too
+            deep, or a number too long to read.
+    """
+    import yaml
+
+    try:
+        return yaml.load(source, Loader=_yaml_loader())
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" (line {line + first_line})" if line is not None else ""
+        raise YAMLProblem(f"is not valid YAML{at}: fix its syntax (put a value holding ':' in quotes)") from None
+    except RecursionError:
+        raise YAMLProblem("is nested too deeply to be settings: fix its syntax") from None
+    except ValueError as exc:  # int() of thousands of digits
+        if isinstance(exc, YAMLProblem):
+            raise
+        raise YAMLProblem("holds a number too long to read (over 4,300 digits): write it in quotes, or fix it") from None
+
+
 # ------------------------------------------------------------------ ids
 SEGMENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_ID_CHARS = 255
@@ -232,15 +290,20 @@ def slug(name: str) -> str:
 
 
 def file_id(rel: str) -> str:
-    """The article id of a one-article file: its relative path without the suffix, e.g. "2019/council"."""
+    """The article id of a one-article file: its relative path without the suffix, e.g. "2019/council";
+    a path deeper than MAX_ID_CHARS allows is cut, and a hash of the whole path keeps it unique."""
     parts = PurePosixPath(rel).with_suffix("").parts
-    return "/".join(slug(p) for p in parts)
+    article_id = "/".join(slug(p) for p in parts)
+    if len(article_id) > MAX_ID_CHARS:
+        tail = "-" + hashlib.sha1(rel.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        article_id = article_id[:MAX_ID_CHARS - len(tail)].rstrip("/-._") + tail
+    return article_id
 
 
 def check_id(value: str, where: str) -> str:
     """An id given in a file (front matter ``id:``, a record's id field), checked to be a slug."""
     if not (len(value) <= MAX_ID_CHARS and all(SEGMENT_RE.match(p) for p in value.split("/"))):
-        raise FileError(where, f"id {value!r} is not a slug: use letters, digits, '.', '_' or '-' (and '/' "
+        raise FileError(where, f"id {_short(value)} is not a slug: use letters, digits, '.', '_' or '-' (and '/' "
                                "between folders), starting with a letter or digit")
     return value
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-
 import re
 
 from qa.readers.base import (FileError, SourceFile, as_author, as_bool, as_text, as_url, check_id, cut, decode,
-                             file_id, read_head)
+                             file_id, load_yaml, read_head, YAMLProblem)
 from qa.readers.dates import HOW_TO_WRITE, DateError, is_future, parse_date
 from qa.readers.options import CollectionOptions
 from qa.types import Article
@@ -106,34 +104,13 @@ def _cut_hash(sha256: str, max_chars: int) -> str:
     return hashlib.sha256(f"{sha256}:max_chars={max_chars}".encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=1)
-def _loader():
-    """A safe YAML loader that leaves dates as text, so each is read by parse_date with its own message;
-    libyaml's when PyYAML has it (ten times faster: front matter is most of reading a Markdown corpus)."""
-    import yaml
-
-    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-        pass
-
-    Loader.yaml_implicit_resolvers = {
-        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
-        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return Loader
-
-
 def _front_matter(source: str, where: str) -> dict:
-    import yaml
-
     if not source.strip():
         return {}
     try:
-        meta = yaml.load(source, Loader=_loader())
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        at = f" (line {line + 2})" if line is not None else ""
-        raise FileError(where, f"front matter is not valid YAML{at}: fix its syntax (put a value holding ':' "
-                               "in quotes)") from None
+        meta = load_yaml(source, first_line=2)
+    except YAMLProblem as exc:
+        raise FileError(where, f"front matter {exc.reason}") from None
     if meta is None:
         return {}
     if not isinstance(meta, dict):

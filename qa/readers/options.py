@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.readers.base import Skipped
+from qa.readers.base import Skipped, YAMLProblem, _short, load_yaml
 
 COLLECTION_FILE = "collection.yaml"
 # Article fields an export's columns can be mapped to (fields: in collection.yaml).
@@ -48,19 +48,23 @@ class Collection:
     problems: tuple[tuple[str, str], ...] = ()
 
 
-def _yaml(path: Path):
-    import yaml
+MAX_COLLECTION_BYTES = 1_000_000  # settings, a title and example questions: far less than this
 
+
+def _yaml(path: Path):
     try:
-        return yaml.safe_load(path.read_text("utf-8")), None
-    except UnicodeDecodeError:
-        return None, "is not UTF-8: save it as UTF-8"
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_COLLECTION_BYTES + 1)
     except OSError as exc:
         return None, f"cannot be read ({exc.strerror})"
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        return None, f"is not valid YAML{where}: fix its syntax"
+    if len(raw) > MAX_COLLECTION_BYTES:
+        return None, f"is over {MAX_COLLECTION_BYTES // 1_000_000} MB, too large to be settings: shorten it"
+    try:
+        return load_yaml(raw.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, "is not UTF-8: save it as UTF-8"
+    except YAMLProblem as exc:
+        return None, exc.reason.removesuffix(" (put a value holding ':' in quotes)")
 
 
 def read_collection(corpus_dir: Path) -> Collection:
@@ -105,7 +109,8 @@ def read_collection(corpus_dir: Path) -> Collection:
     known = {"title", "examples", "max_chars", "max_file_mb", "fields", "records", "drop"}
     unknown = sorted(str(k) for k in data if k not in known)
     if unknown:
-        problems.append(("unknown", f"unknown setting {', '.join(unknown)} is ignored: the settings are "
+        listed = ", ".join(_name(k) for k in unknown[:5]) + (f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else "")
+        problems.append(("unknown", f"unknown setting {listed} is ignored: the settings are "
                                     f"{', '.join(sorted(known))}"))
     return Collection(
         title=str(title).strip() or None if title is not None else None,
@@ -116,12 +121,18 @@ def read_collection(corpus_dir: Path) -> Collection:
     )
 
 
+def _name(key: object) -> str:
+    """A setting's name in a message, at most 40 characters."""
+    text = " ".join(str(key).split())
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def _whole(data: dict, key: str, default: int, least: int, problems: list[tuple[str, str]]) -> int:
     value = data.get(key)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        problems.append((key, f"{key} {value!r} is not a whole number of at least {least:,}: using {default:,}; "
+        problems.append((key, f"{key} {_short(value)} is not a whole number of at least {least:,}: using {default:,}; "
                               f"write e.g. {key}: {default}"))
         return default
     return value
@@ -135,10 +146,14 @@ def _fields(value: object, problems: list[tuple[str, str]]) -> tuple[tuple[str, 
                                    "'fields: {text: story}'; it is ignored"))
         return ()
     out = []
+    unknown = [name for name in value if name not in FIELD_NAMES]
+    if unknown:
+        listed = ", ".join(f"fields.{_name(n)}" for n in unknown[:5]) + (
+            f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else "")
+        what = "is not an article field" if len(unknown) == 1 else "are not article fields"
+        problems.append(("fields", f"{listed} {what} ({', '.join(FIELD_NAMES)}): ignored"))
     for name, keys in value.items():
         if name not in FIELD_NAMES:
-            problems.append(("fields", f"fields.{name} is not an article field ({', '.join(FIELD_NAMES)}): "
-                                       "it is ignored"))
             continue
         if isinstance(keys, str):
             keys = [keys]
@@ -165,7 +180,7 @@ def _xpaths(value: object, problems: list[tuple[str, str]]) -> tuple[str, ...]:
         try:
             etree.XPath(xpath)
         except etree.XPathSyntaxError as exc:
-            problems.append(("drop", f"drop {xpath!r} is not an XPath expression ({exc}): it is ignored"))
+            problems.append(("drop", f"drop {_short(xpath)} is not an XPath expression ({exc}): it is ignored"))
             continue
         out.append(xpath.strip())
     return tuple(out)

@@ -27,6 +27,25 @@ def accepted() -> str:
     return ", ".join(SUFFIXES)
 
 
+def text_name(name: str) -> str | None:
+    """A name as os.scandir gives it, as text: None when its bytes are not UTF-8 (Linux allows any bytes).
+
+    Under a C locale without UTF-8 mode, Python decodes names as ASCII, each other byte a lone surrogate
+    (\\udcc3); the bytes are what the name is, so they are read as UTF-8 here.
+    """
+    if name.isascii():
+        return name
+    try:
+        return os.fsencode(name).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def safe_name(name: str) -> str:
+    """A name that is not UTF-8, with each such byte as \\xNN: text that can be printed and stored."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def is_ignored(name: str) -> bool:
     """Dot-files, _drafts, README*, collection.yaml, questions.jsonl: left alone without a word."""
     return (name.startswith((".", "_")) or name.lower() in IGNORED_NAMES
@@ -64,10 +83,18 @@ def find_files(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
             skipped.append(Skipped(rel_folder + "/", f"folder cannot be listed ({exc.strerror}): check its "
                                                      "permissions"))
             continue
-        names = {e.name.lower() for e in entries}
+        names = {(text_name(e.name) or "").lower() for e in entries}
         subfolders = []
         for entry in entries:
-            name = entry.name
+            name = text_name(entry.name)
+            if name is None:  # the index, its messages and its JSON hold text
+                if is_ignored(safe_name(entry.name)):
+                    continue
+                shown = f"{rel_folder}/{safe_name(entry.name)}" if rel_folder else safe_name(entry.name)
+                skipped.append(Skipped(shown, "name is not UTF-8 (shown with \\x escapes): rename it"
+                                              + (" (its files are not read)" if entry.is_dir(follow_symlinks=False)
+                                                 else "")))
+                continue
             if is_ignored(name):
                 continue
             rel = f"{rel_folder}/{name}" if rel_folder else name

@@ -1,0 +1,106 @@
+"""What one file, one name or one damaged index file can do to `qa index`, `qa ask`, `qa show` and
+`qa eval` (issue 23, items 8-14), tried as the attacker would: files on disk, the real CLI in a
+subprocess. Each gets one line naming the file, the problem and the fix; the rest is indexed; no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = "---\ntitle: Council report\ndate: 2019-05-01\n---\nThe council was rated good by inspectors in 2019.\n"
+
+
+def qa(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUTF8="0", LC_ALL="C",
+               PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "qa", *map(str, args)], cwd=ROOT, env=env, capture_output=True,
+                          timeout=timeout)
+    done.out, done.err = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+    return done
+
+
+def no_traceback(done) -> None:
+    assert "Traceback" not in done.err and "Error:" not in done.err.replace("qa: error:", ""), done.err[-2000:]
+
+
+def skip_lines(done, name: str) -> list[str]:
+    return [line for line in done.err.splitlines() if line.startswith(f"skipped {name}")]
+
+
+# ---------------------------------------------------------------- item 8: file names
+
+
+@pytest.mark.model
+def test_odd_file_names_are_skipped_or_indexed_and_never_stop_the_rest(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, "utf-8")
+    body = "# {}\n\nThe {} file was indexed.\n"
+    for raw in (b"\xff.md", b"caf\xe9.md"):  # Latin-1 names: not UTF-8
+        Path(os.fsdecode(os.fsencode(corpus) + b"/" + raw)).write_text(body.format("T", "latin"), "utf-8")
+    bad_dir = Path(os.fsdecode(os.fsencode(corpus) + b"/dir\xfe"))
+    bad_dir.mkdir()
+    (bad_dir / "inside.md").write_text(body.format("In", "inside"), "utf-8")
+    (corpus / "new\nline.md").write_text(body.format("NL", "newline"), "utf-8")
+    (corpus / "esc\x1b[31m.md").write_text(body.format("ESC", "escape"), "utf-8")
+    (corpus / "\u202eevil.md").write_text(body.format("Bidi", "bidi"), "utf-8")
+    (corpus / ("\u00e9" * 125 + ".md")).write_text(body.format("Long", "long"), "utf-8")  # 252 bytes
+    deep = corpus.joinpath(*["d" * 200] * 15)  # a 3,000-character path
+    deep.mkdir(parents=True)
+    (deep / "deep.md").write_text(body.format("Deep", "deep"), "utf-8")
+    done = qa("index", "--corpus", corpus, "--index", index)
+    no_traceback(done)
+    assert done.returncode == 0
+    lines = done.err.splitlines()
+    for shown in ("\\xff.md", "caf\\xe9.md", "dir\\xfe"):
+        (line,) = skip_lines(done, shown)
+        assert "not UTF-8" in line and "rename it" in line
+    assert all("\x1b" not in line for line in lines)  # names are printed with their escapes
+    assert "indexed 6 articles from 9 files; skipped 3" in done.out
+    show = qa("show", "good", "--corpus", corpus, "--index", index)
+    assert show.returncode == 0 and "rated good" in show.out
+    ask = qa("ask", "Which file was indexed deep down?", "--corpus", corpus, "--index", index, "--json")
+    no_traceback(ask)
+    assert ask.returncode == 0 and '"article_id": "d' in ask.out
+    import json
+
+    cited = json.loads(ask.out)["citations"][0]["article_id"]
+    assert len(cited) <= 255 and cited.startswith("d" * 100)  # a deep path's id is bounded, and unique by a hash
+
+
+# ---------------------------------------------------------------- item 9: YAML aliases
+
+
+def laughs(levels: int) -> str:
+    """a0 is nine items; each next level nine aliases of the one before: 9**(levels+1) items expanded."""
+    return "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, levels + 1))
+
+
+@pytest.mark.model
+def test_yaml_aliases_are_refused_before_expansion_in_front_matter_and_collection_yaml(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, "utf-8")
+    for name, key in (("id.md", "id"), ("title.md", "title"), ("author.md", "author"), ("note.md", "date_note")):
+        (corpus / name).write_text(f"---\n{laughs(9)}{key}: *a9\n---\nBody text.\n", "utf-8")
+    (corpus / "merge.md").write_text("---\nbase: &b {title: x}\n<<: *b\n---\nBody text.\n", "utf-8")
+    (corpus / "self.md").write_text("---\nx: &x [*x]\ntitle: t\n---\nBody text.\n", "utf-8")
+    (corpus / "digits.md").write_text(f"---\ndate_note: {'9' * 5000}\n---\nBody text.\n", "utf-8")
+    (corpus / "collection.yaml").write_text(laughs(9) + "max_chars: *a9\n", "utf-8")
+    done = qa("index", "--corpus", corpus, "--index", index, timeout=120)  # before: MemoryError after ~80 s
+    no_traceback(done)
+    assert done.returncode == 0, done.err
+    for name in ("id.md", "title.md", "author.md", "note.md", "merge.md", "self.md", "collection.yaml"):
+        (line,) = skip_lines(done, name)
+        assert "YAML alias" in line and len(line) < 200, line
+    (line,) = skip_lines(done, "digits.md")
+    assert "too long" in line and len(line) < 200
+    assert "indexed 1 article from 8 files; skipped 8" in done.out
+    assert len(done.err) < 2000
