@@ -54,7 +54,7 @@ def build_in_process(articles, index_dir: Path) -> dict:
     """
     from qa.config import Settings
     from qa.embedding import onnx_embedder
-    from qa.index import build_index
+    from qa.index import BuildOptions, build_index
 
     settings = Settings(index_dir=index_dir)
     threads = os.cpu_count() or 1  # what build_index itself uses
@@ -67,7 +67,7 @@ def build_in_process(articles, index_dir: Path) -> dict:
         return holder["e"]
 
     with Meter() as whole:
-        report = build_index(articles, settings, rebuild=True, embedder_factory=factory)
+        report = build_index(articles, settings, BuildOptions(embedder_factory=factory), rebuild=True)
     e = holder["e"]
     embed = {"wall_s": sum(m.wall for m in e.meters), "cpu_s": sum(m.cpu for m in e.meters),
              "other_cores": sum(m.other_cores * m.wall for m in e.meters) / max(1e-9, sum(m.wall for m in e.meters))}

@@ -17,7 +17,7 @@ from pathlib import Path
 from qa.config import Settings
 from qa.evaluate import evaluate
 from qa.testset import load_questions
-from qa.index import build_index, encoder_cache_dir, load_index
+from qa.index import BuildOptions, build_index, encoder_cache_dir, load_index
 from qa.onnx_embedder import OnnxEmbedder
 from qa.onnx_export import export_onnx
 from qa.pipeline import Engine
@@ -46,7 +46,7 @@ def run(articles, questions, settings: Settings, int8: Path) -> dict[str, dict]:
         out["int8 questions, fp32 articles"] = evaluate(engine, questions, methods=("hybrid",),
                                                          progress=False)["methods"]["hybrid"]
         s8 = replace(settings, index_dir=Path(tmp) / "int8")
-        build_index(articles, s8, embedder_factory=lambda _: OnnxEmbedder(int8, threads=2))
+        build_index(articles, s8, BuildOptions(embedder_factory=lambda _: OnnxEmbedder(int8, threads=2)))
         engine8 = Engine(load_index(s8.index_dir), s8, embedder=OnnxEmbedder(int8, threads=1))
         out["int8 everywhere"] = evaluate(engine8, questions, methods=("hybrid",), progress=False)["methods"]["hybrid"]
     return out

@@ -681,6 +681,7 @@ def worker_build(size: str, corpus: Path, index: Path, out: Path) -> None:
 
     use_qa()
     from qa.config import Settings
+    from qa.index import BuildOptions
     from qa.pipeline import refresh_index
 
     shutil.rmtree(index, ignore_errors=True)
@@ -691,7 +692,7 @@ def worker_build(size: str, corpus: Path, index: Path, out: Path) -> None:
     encoder_s = time.perf_counter() - t
     settings = Settings(corpus_dir=corpus, index_dir=index)
     t = time.perf_counter()
-    report = refresh_index(settings, embedder_factory=lambda _dir: emb, log=lambda m: log(f"build: {m}"))
+    report = refresh_index(settings, BuildOptions(embedder_factory=lambda _dir: emb, log=lambda m: log(f"build: {m}")))
     build_s = time.perf_counter() - t
     out.write_text(json.dumps({
         "build_s": build_s, "encoder_load_s": encoder_s, "articles": report.articles, "chunks": report.chunks,
@@ -1198,7 +1199,7 @@ def worker_quality(root: str, corpora: str, index_dir: str, n: int, out: str, ex
     from qa.config import Settings
     from qa.corpus import load_articles
     from qa.evaluate import evaluate
-    from qa.index import build_index
+    from qa.index import BuildOptions, build_index
     from qa.pipeline import Engine
 
     folders = [Path(c) for c in corpora.split(",")]
@@ -1207,7 +1208,7 @@ def worker_quality(root: str, corpora: str, index_dir: str, n: int, out: str, ex
     shutil.rmtree(index_dir, ignore_errors=True)
     emb = CachedEmbedder()
     t = time.perf_counter()
-    build_index(articles, settings, embedder_factory=lambda _dir: emb)
+    build_index(articles, settings, BuildOptions(embedder_factory=lambda _dir: emb))
     build_s = time.perf_counter() - t
     engine = Engine.load(Path(index_dir), settings)
     questions = squad_questions(n, 0)

@@ -15,7 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from qa.config import Settings, setting  # noqa: E402
 from qa.errors import QAError  # noqa: E402
-from qa.index import build_index  # noqa: E402
+from qa.index import BuildOptions, build_index  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 from qa.squad import load_squad  # noqa: E402
 
@@ -28,7 +28,7 @@ def squad_engine(path: str | Path, settings: Settings | None = None):
     articles, questions = load_squad(path)
     name = path.name.split(".json")[0]
     settings = replace(settings or Settings(), index_dir=CACHE / f"index-{name}")
-    build_index(articles, settings, progress=sys.stderr.isatty())
+    build_index(articles, settings, BuildOptions(progress=sys.stderr.isatty()))
     return Engine.load(settings.index_dir, settings), questions
 
 

@@ -169,7 +169,7 @@ def _report_read(read) -> None:
 def cmd_index(args) -> int:
     import logging
 
-    from qa.index import read_manifest
+    from qa.index import BuildOptions, read_manifest
     from qa.pipeline import refresh_index
     from qa.readers import NothingReadableError, SkippedFilesError, summary_line
 
@@ -177,7 +177,7 @@ def cmd_index(args) -> int:
     if args.max_tokens is None or args.overlap is None:
         # Unset chunk flags keep what the index was built with.
         try:
-            chunking = read_manifest(settings.index_dir).get("chunking", {})
+            chunking = read_manifest(settings.index_dir, full=False).get("chunking", {})
             settings = replace(settings,
                                max_tokens=args.max_tokens or chunking.get("max_tokens", settings.max_tokens),
                                overlap=args.overlap if args.overlap is not None else chunking.get("overlap", settings.overlap))
@@ -187,8 +187,8 @@ def cmd_index(args) -> int:
     level = corpus_log.level
     corpus_log.setLevel(logging.ERROR)  # its one-line warning repeats what is listed here
     try:
-        report = refresh_index(settings, rebuild=args.rebuild, strict=args.strict, progress=sys.stderr.isatty(),
-                               log=lambda m: print(m, file=sys.stderr))
+        options = BuildOptions(progress=sys.stderr.isatty(), log=lambda m: print(m, file=sys.stderr))
+        report = refresh_index(settings, options, rebuild=args.rebuild, strict=args.strict)
     except (NothingReadableError, SkippedFilesError) as exc:
         _report_read({"skipped": [[s.rel, s.reason] for s in exc.read.skipped], "notices": exc.read.notices})
         raise

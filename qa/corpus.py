@@ -39,15 +39,80 @@ def _warn(corpus_dir, count: int) -> None:
                 corpus_dir, count, "s" * (count != 1), "s" * (count != 1), corpus_dir)
 
 
+@dataclass(frozen=True)
+class FileRecord:
+    """One corpus file as the index recorded it: its size and time (a file whose stat() still matches is
+    not read again), and the articles it gave with the keys that find their copies."""
+
+    size: int
+    mtime_ns: int
+    ids: tuple[str, ...] = ()
+    keys: tuple[tuple[str, str], ...] = ()  # per id: (hash of the normalised text, normalised address)
+
+    def matches(self, f) -> bool:
+        """``f`` (a SourceFile) has the size and time recorded."""
+        return self.size == f.size and self.mtime_ns == f.mtime_ns
+
+    def without(self, dropped: set[str]) -> "FileRecord":
+        pairs = [(i, k) for i, k in zip(self.ids, self.keys) if i not in dropped]
+        return FileRecord(self.size, self.mtime_ns, tuple(i for i, _ in pairs), tuple(k for _, k in pairs))
+
+    def to_json(self) -> list:
+        return [self.size, self.mtime_ns, list(self.ids), [list(k) for k in self.keys]]
+
+    @classmethod
+    def from_json(cls, entry) -> "FileRecord | None":
+        """The record of a catalog entry ([size, mtime_ns, [ids], [[text hash, address] per id]]); None
+        when it is not one (an older or damaged catalog: the folder is then read whole)."""
+        try:
+            size, mtime_ns, ids, keys = entry
+            return cls(int(size), int(mtime_ns), tuple(str(i) for i in ids),
+                       tuple((str(t), u) for t, u in keys))
+        except (TypeError, ValueError):
+            return None
+
+
+def records_to_json(files: dict[str, FileRecord] | None) -> dict[str, list] | None:
+    return None if files is None else {rel: r.to_json() for rel, r in files.items()}
+
+
+def records_from_json(files) -> dict[str, FileRecord] | None:
+    """The catalog's files map as records; None when any entry is not a record."""
+    if not isinstance(files, dict):
+        return None
+    records = {rel: FileRecord.from_json(e) for rel, e in files.items()}
+    return None if any(r is None for r in records.values()) else records
+
+
 @dataclass
 class Changes:
     """What to index: the articles read (new or changed files), the ids (with hashes) of those kept
     unread, the files as the next run will compare them, and the account of what the folder holds."""
 
     articles: list[Article]
-    keep: dict[str, str]
-    files: dict[str, list]  # rel -> [size, mtime_ns, [ids], [[text hash, address] per id]]
-    account: dict = field(default_factory=dict)  # files, articles, skipped, notices, collection
+    keep: dict[str, str] = field(default_factory=dict)
+    files: dict[str, FileRecord] | None = None  # None: not from a folder (no record kept)
+    account: dict | None = None  # files, articles, skipped, notices, collection
+
+
+@dataclass
+class _Walk:
+    """The folder as walked now, against the record: every file found, what the walk passed over, and
+    the files changed (size or time differ, or new) and removed since."""
+
+    files: list
+    skipped: list
+    changed: list
+    removed: set[str]
+
+
+@dataclass
+class _Record:
+    """What the index recorded of the folder: each file, the account, each article's hash."""
+
+    files: dict[str, FileRecord]
+    account: dict
+    hashes: dict[str, str]
 
 
 def collection_stat(corpus_dir: Path) -> list[int] | None:
@@ -72,24 +137,23 @@ def changes(corpus_dir: Path, manifest: dict | None, *, strict: bool = False,
 
     corpus_dir = Path(corpus_dir)
     files, walk_skipped = find_files(corpus_dir)
-    recorded = (manifest or {}).get("files") or {}
+    recorded = records_from_json((manifest or {}).get("files"))
     account = (manifest or {}).get("read") or {}
     hashes = (manifest or {}).get("corpus", {}).get("articles", {})
     usable = (manifest is not None and recorded and account.get("collection") == collection_stat(corpus_dir)
-              and all(len(e) >= 4 for e in recorded.values()) and not (strict and account.get("skipped")))
+              and not (strict and account.get("skipped")))
     if usable:
-        changed = [f for f in files if recorded.get(f.rel, [None, None])[:2] != [f.size, f.mtime_ns]]
-        current = {f.rel for f in files}
-        removed = set(recorded) - current
+        changed = [f for f in files if (r := recorded.get(f.rel)) is None or not r.matches(f)]
+        removed = set(recorded) - {f.rel for f in files}
         if not changed and not removed:
-            keep = {i: hashes[i] for e in recorded.values() for i in e[2] if i in hashes}
+            keep = {i: hashes[i] for r in recorded.values() for i in r.ids if i in hashes}
             if len(keep) == len(hashes):
                 return Changes([], keep, recorded, account)
         elif len(changed) <= MOSTLY_CHANGED * len(files):
             options, problems = collection_problems(corpus_dir)
             if not problems:
-                return _partial(corpus_dir, files, changed, removed, recorded, account, hashes, options, indexed,
-                                walk_skipped, strict)
+                return _partial(corpus_dir, _Walk(files, walk_skipped, changed, removed),
+                                _Record(recorded, account, hashes), options, indexed, strict)
     return _whole(corpus_dir, strict)
 
 
@@ -102,27 +166,28 @@ def _whole(corpus_dir: Path, strict: bool) -> Changes:
     by_file: dict[str, list[Article]] = {}
     for a in read.articles:
         by_file.setdefault(a.path or "", []).append(a)
-    files = {f.rel: [f.size, f.mtime_ns, [a.id for a in by_file.get(f.rel, [])],
-                     [keys(a) for a in by_file.get(f.rel, [])]] for f in read.files}
+    files = {f.rel: FileRecord(f.size, f.mtime_ns, tuple(a.id for a in by_file.get(f.rel, [])),
+                               tuple(tuple(keys(a)) for a in by_file.get(f.rel, []))) for f in read.files}
     account = {"files": read.found, "articles": len(read.articles),
                "skipped": [[s.rel, s.reason] for s in read.skipped], "notices": list(read.notices),
                "collection": collection_stat(corpus_dir)}
     return Changes(read.articles, {}, files, account)
 
 
-def _partial(corpus_dir, files, changed, removed, recorded, account, hashes, options, indexed, walk_skipped,
-             strict) -> Changes:
+def _partial(corpus_dir: Path, walk: _Walk, record: _Record, options, indexed: Callable[[str], Article | None],
+             strict: bool) -> Changes:
     """Read the changed files alone; fold their articles with copies among the unchanged ones."""
     from qa.readers import SkippedFilesError, read_files
     from qa.readers.dedupe import keys, resolve
 
+    files, changed, account, hashes = walk.files, walk.changed, record.account, record.hashes
     changed_rels = {f.rel for f in changed}
     read = read_files(changed, [], options)
-    stale = changed_rels | removed
-    unchanged = {rel: e for rel, e in recorded.items() if rel not in stale}
+    stale = changed_rels | walk.removed
+    unchanged = {rel: r for rel, r in record.files.items() if rel not in stale}
     by_id, by_text, by_url = {}, {}, {}
     for rel, entry in unchanged.items():
-        for i, (text_key, url_key) in zip(entry[2], entry[3]):
+        for i, (text_key, url_key) in zip(entry.ids, entry.keys):
             by_id[i] = rel
             by_text.setdefault(text_key, i)
             if url_key:
@@ -154,17 +219,17 @@ def _partial(corpus_dir, files, changed, removed, recorded, account, hashes, opt
                                 "the index was not changed.")
     if skipped:
         _warn(corpus_dir, len(skipped))
-    keep = {i: hashes[i] for e in unchanged.values() for i in e[2] if i in hashes and i not in dropped}
-    new_files = {rel: e for rel, e in unchanged.items()}
+    keep = {i: hashes[i] for e in unchanged.values() for i in e.ids if i in hashes and i not in dropped}
+    new_files = dict(unchanged)
     for f in changed:
         mine = [a for a in kept_new if a.path == f.rel]
-        new_files[f.rel] = [f.size, f.mtime_ns, [a.id for a in mine], [new_keys[id(a)] for a in mine]]
+        new_files[f.rel] = FileRecord(f.size, f.mtime_ns, tuple(a.id for a in mine),
+                                      tuple(tuple(new_keys[id(a)]) for a in mine))
     for rel, entry in unchanged.items():  # an unchanged article folded into a changed file's copy
-        if dropped & set(entry[2]):
-            pairs = [(i, k) for i, k in zip(entry[2], entry[3]) if i not in dropped]
-            new_files[rel] = [entry[0], entry[1], [i for i, _ in pairs], [k for _, k in pairs]]
+        if dropped & set(entry.ids):
+            new_files[rel] = entry.without(dropped)
     old_skipped = [s for s in account.get("skipped", []) if s[0].split(" record ")[0] not in stale]
-    account = {"files": len(files) + len(walk_skipped), "articles": len(keep) + len(kept_new),
+    account = {"files": len(files) + len(walk.skipped), "articles": len(keep) + len(kept_new),
                "skipped": old_skipped + [[s.rel, s.reason] for s in skipped],
                "notices": [n for n in account.get("notices", []) if not any(r in n for r in stale)] + notices,
                "collection": collection_stat(corpus_dir)}

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from qa.config import METHODS, SHIPPED_METHOD, Settings
 from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
 from qa.filters import Filter
-from qa.index import BuildReport, BuildRunningError, SpaceError, build_index, check_manifest, current_dir
+from qa.index import BuildOptions, BuildReport, BuildRunningError, SpaceError, build_index, check_manifest, current_dir
 from qa.index.backend import Store, open_store
 from qa.index.layout import read_json, with_catalog
 from qa.embedding import RecentVectors
@@ -25,28 +25,30 @@ from qa.retrieve import Retriever, Weights
 from qa.text import clean_question
 from qa.types import Answer, Article, QueryVectors
 
+if TYPE_CHECKING:
+    from qa.corpus import Changes
+
 MAX_QUESTION_CHARS = 2000  # the model reads 256 word pieces (~1,000 characters); the rest is noise
 RECENT_VECTORS = 512  # question vectors kept for follow-ups (~1 MB)
 
 
-def refresh_index(settings: Settings, *, rebuild: bool = False, strict: bool = False, progress: bool = False,
-                  log: Callable[[str], None] = lambda m: None, embedder_factory=None) -> BuildReport:
+def refresh_index(settings: Settings, options: BuildOptions = BuildOptions(), *, rebuild: bool = False,
+                  strict: bool = False) -> BuildReport:
     """Build or update the index of settings.corpus_dir (see qa.readers for the files it reads).
 
     When no file's size or modification time differs from the index's record, nothing is read or
     parsed and no model is loaded. Otherwise the folder is read (bad files skipped and listed) and only
-    changed or added articles are embedded. ``embedder_factory`` (encoder folder -> embedder) replaces
-    the index's own encoder for the build; ``strict`` refuses to index when a file was skipped.
+    changed or added articles are embedded (``options``: progress, log lines, another embedder); ``strict``
+    refuses to index when a file was skipped.
 
     Returns:
         The BuildReport; its ``corpus`` says what the folder holds (files, skipped ones, notices).
     """
     start = time.perf_counter()
     current = None if rebuild else read_current(settings.index_dir)
-    articles, keep, files, corpus = corpus_changes(settings, current, strict=strict)
-    report = build_index(articles, settings, rebuild=rebuild, progress=progress, log=log, keep=keep, files=files,
-                         embedder_factory=embedder_factory, corpus=corpus, known=current)
-    return replace(report, corpus=corpus, seconds=time.perf_counter() - start)  # reading the folder included
+    changes = corpus_changes(settings, current, strict=strict)
+    report = build_index(changes, settings, options, rebuild=rebuild, known=current)
+    return replace(report, corpus=changes.account, seconds=time.perf_counter() - start)  # reading included
 
 
 def read_current(index_dir: Path) -> tuple[Path, dict] | None:
@@ -58,19 +60,16 @@ def read_current(index_dir: Path) -> tuple[Path, dict] | None:
         return None
 
 
-def corpus_changes(settings: Settings, current: tuple[Path, dict] | None, *, strict: bool = False) -> tuple:
-    """(articles read, {id: sha256} of articles kept unread, the files map, what the folder holds): only
-    the files changed since ``current``'s record (read_current; None: no usable index) are read
-    (qa.corpus.changes)."""
+def corpus_changes(settings: Settings, current: tuple[Path, dict] | None, *, strict: bool = False) -> Changes:
+    """What changed in the corpus folder since ``current``'s record (read_current; None: no usable
+    index): only the changed files are read (qa.corpus.changes)."""
     from qa.corpus import changes
     from qa.index.store import find_article
 
     manifest = current[1] if current is not None else None
     if manifest is not None and check_manifest(manifest, settings, None):  # settings differ: all is embedded again
         manifest = None
-    found = changes(settings.corpus_dir, manifest, strict=strict,
-                    indexed=lambda i: find_article(settings.index_dir, i))
-    return found.articles, found.keep, found.files, found.account
+    return changes(settings.corpus_dir, manifest, strict=strict, indexed=lambda i: find_article(settings.index_dir, i))
 
 
 class Engine:
@@ -128,7 +127,7 @@ class Engine:
         writes the index, the current generation is loaded as it is (the build publishes a new one
         atomically; a server picks it up on its next reload)."""
         try:
-            refresh_index(settings, progress=progress, log=log)
+            refresh_index(settings, BuildOptions(progress=progress, log=log))
         except (BuildRunningError, SpaceError) as exc:
             if current_dir(settings.index_dir) is None:
                 raise
@@ -138,7 +137,7 @@ class Engine:
     @classmethod
     def build(cls, articles: list[Article], settings: Settings, *, progress: bool = False) -> "Engine":
         """Index exactly ``articles`` into settings.index_dir, then load."""
-        build_index(articles, settings, progress=progress)
+        build_index(articles, settings, BuildOptions(progress=progress))
         return cls(open_store(settings.index_dir), settings)
 
     def variant(self, *, params: AnswerParams | None = None, weights: Weights | None = None,
@@ -186,8 +185,8 @@ class Engine:
     def stale_reasons(self) -> list[str]:
         """Why the loaded index no longer matches the corpus folder ([] = up to date); reads only files
         whose size or time changed."""
-        articles, keep, _, _ = corpus_changes(self.settings, read_current(self.settings.index_dir))
-        hashes = keep | {a.id: a.sha256 for a in articles}
+        found = corpus_changes(self.settings, read_current(self.settings.index_dir))
+        hashes = found.keep | {a.id: a.sha256 for a in found.articles}
         return check_manifest(self.index.full_manifest(), self.settings, hashes, check_chunking=False)
 
     # ------------------------------------------------------------ embedding

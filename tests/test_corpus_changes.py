@@ -11,7 +11,7 @@ import pytest
 
 import qa.readers
 from qa.config import Settings
-from qa.index import read_manifest
+from qa.index import BuildOptions, read_manifest
 from qa.pipeline import refresh_index
 
 from test_index import HashEncoder  # noqa: E402  (tests/ is on sys.path)
@@ -32,7 +32,7 @@ def corpus(tmp_path):
     for i in range(30):
         (folder / f"story-{i:02d}.md").write_text(article(i), "utf-8")
     s = Settings(corpus_dir=folder, index_dir=tmp_path / "index", encoder="sentence-transformers")
-    refresh_index(s, embedder_factory=lambda _: HashEncoder())
+    refresh_index(s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     return s
 
 
@@ -52,7 +52,7 @@ def touch(path, text: str) -> None:
 
 
 def update(s: Settings):
-    return refresh_index(s, embedder_factory=lambda _: HashEncoder())
+    return refresh_index(s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
 
 
 def test_an_update_reads_the_changed_file_alone(corpus, reads):

@@ -23,7 +23,7 @@ from qa.cli import main
 from qa.config import Settings
 from qa.corpus import load_articles
 from qa.errors import IndexCorruptError, StaleIndexError
-from qa.index import build_index, check_manifest, current_dir, load_index, read_manifest
+from qa.index import BuildOptions, build_index, check_manifest, current_dir, load_index, read_manifest
 from qa.types import Article, Chunk, Sentence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,7 +132,7 @@ def test_interrupted_build_leaves_the_previous_index_loadable(small):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build_index(load_articles(small.corpus_dir), small, embedder_factory=lambda d: Boom())
+        build_index(load_articles(small.corpus_dir), small, BuildOptions(embedder_factory=lambda d: Boom()))
     assert current_dir(small.index_dir) == gen_before
     assert [c.id for c in load_index(small.index_dir).iter_chunks()] == before
     assert not list((small.index_dir / "segments").glob(".tmp-*"))  # the half-written segment is gone
@@ -277,7 +277,7 @@ def synthetic_engine(tmp_path: Path, articles: list[Article]):
     from qa.pipeline import Engine
 
     s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
-    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     return Engine(load_index(s.index_dir), s, embedder=HashEncoder()), s
 
 
@@ -289,7 +289,7 @@ def live_objects(kind) -> int:
 def test_loading_an_index_builds_no_object_per_sentence_or_chunk(tmp_path):
     articles = synthetic(600)  # 3,600 sentences
     s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
-    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     del articles
     before = (live_objects(Sentence), live_objects(Chunk), live_objects(Article))
     for resident in (True, False):
@@ -340,7 +340,7 @@ def test_many_updates_keep_the_segments_few_and_the_answers_of_a_fresh_build(tmp
 
     articles = synthetic(60)
     s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
-    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     rng = random.Random(3)
     for step in range(12):  # change one article, add one, remove one, each step
         i = rng.randrange(len(articles))
@@ -350,11 +350,11 @@ def test_many_updates_keep_the_segments_few_and_the_answers_of_a_fresh_build(tmp
         articles += synthetic(1, seed=100 + step)
         articles[-1] = replace(articles[-1], id=f"new{step}")
         articles.pop(rng.randrange(len(articles) - 1))
-        report = build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+        report = build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
         assert len(report.reembedded) == 2 and report.segments <= MAX_SEGMENTS
     updated = Engine(load_index(s.index_dir), s, embedder=HashEncoder())
     fresh_s = replace(s, index_dir=tmp_path / "fresh")
-    build_index(articles, fresh_s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, fresh_s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     fresh = Engine(load_index(fresh_s.index_dir), fresh_s, embedder=HashEncoder())
     assert set(updated.articles) == set(fresh.articles) == {a.id for a in articles}
     for q in ("What did the council say about the library budget?", "Which police report was rated?",
@@ -369,7 +369,7 @@ def test_reload_answers_questions_while_the_new_generation_loads(tmp_path, monke
     import qa.pipeline
 
     engine, s = synthetic_engine(tmp_path, synthetic(30))
-    build_index(synthetic(31), s, embedder_factory=lambda _: HashEncoder())  # a newer generation on disk
+    build_index(synthetic(31), s, BuildOptions(embedder_factory=lambda _: HashEncoder()))  # a newer generation on disk
     loading = threading.Event()
     real_load = qa.pipeline.load_index
 
@@ -438,11 +438,11 @@ def test_a_memory_mapped_index_answers_exactly_like_a_resident_one(tmp_path):
 def test_the_same_article_changed_again_and_again_leaves_no_empty_segment(tmp_path):
     articles = synthetic(5)
     s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
-    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     for step in range(12):
         text = articles[0].text + f"\n\nEdit {step}."
         articles[0] = replace(articles[0], text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
-        report = build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+        report = build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
         assert report.reembedded == ("a00000",)
     index = load_index(s.index_dir)
     assert len(index.articles) == 5 and "Edit 11." in index.articles["a00000"].text
@@ -457,9 +457,9 @@ def test_a_no_change_run_clears_what_a_build_killed_after_publishing_left(tmp_pa
     segments; the next run, even with nothing to rebuild, leaves what a finished build leaves."""
     articles = synthetic(5)
     s = Settings(corpus_dir=tmp_path / "unused", index_dir=tmp_path / "index", encoder="sentence-transformers")
-    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     articles[0] = replace(articles[0], text=articles[0].text + "\n\nAn edit.", sha256="changed")
-    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     finished = sorted(p.name for p in s.index_dir.glob("gen-*"))
     segments = sorted(p.name for p in (s.index_dir / "segments").iterdir())
     assert len(finished) == 2
@@ -467,7 +467,7 @@ def test_a_no_change_run_clears_what_a_build_killed_after_publishing_left(tmp_pa
     shutil.copytree(s.index_dir / "segments" / segments[0], s.index_dir / "segments" / "seg-orphan")
     (s.index_dir / ".tmp-gen-half").mkdir()
     (s.index_dir / "segments" / ".tmp-seg-half").mkdir()
-    report = build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    report = build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     assert report.unchanged
     assert sorted(p.name for p in s.index_dir.glob("gen-*")) == finished
     assert sorted(p.name for p in (s.index_dir / "segments").iterdir()) == segments
@@ -480,7 +480,7 @@ def test_a_reload_shares_the_segments_the_new_generation_kept(tmp_path):
     before = engine.index
     articles = synthetic(30)
     articles[3] = replace(articles[3], text=articles[3].text + "\n\nA late edit.", sha256="changed")
-    build_index(articles, s, embedder_factory=lambda _: HashEncoder())
+    build_index(articles, s, BuildOptions(embedder_factory=lambda _: HashEncoder()))
     assert engine.reload() == ["1 article changed"]
     after = engine.index
     assert after is not before and after.segments[0] is before.segments[0]  # opened once, not again

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from qa import __version__
 from qa.config import Settings
@@ -30,6 +30,9 @@ from qa.index.manifest import FORMAT, check_manifest, corpus_digest, describe_di
 from qa.index.segment import Segment, SegmentWriter
 from qa.progress import Progress
 from qa.types import Article, Chunk, Sentence
+
+if TYPE_CHECKING:
+    from qa.corpus import Changes
 
 EMBED_BATCH_TEXTS = 512  # texts embedded per encoder call: bounded memory, whatever the collection's size
 MAX_SEGMENT_CHUNKS = 150_000  # a segment's size cap: its postings and HNSW graph are built in memory
@@ -163,34 +166,37 @@ def _merge_choice(index_dir: Path, segments: list[dict], new_segment: bool) -> l
     return chosen if len(chosen) > 1 or any(s["deleted"] for s in chosen) else []
 
 
-def build_index(
-    articles: list[Article],
-    settings: Settings,
-    *,
-    rebuild: bool = False,
-    progress: bool = False,
-    embedder_factory: Callable[[Path | None], object] | None = None,
-    log: Callable[[str], None] = lambda msg: None,
-    keep: dict[str, str] | None = None,
-    files: dict[str, list] | None = None,
-    corpus: dict | None = None,
-    known: tuple[Path, dict] | None = None,
-) -> BuildReport:
-    """Bring settings.index_dir up to date with ``articles`` (and ``keep``: the ids, with their hashes,
-    of articles whose files did not change and were not read again).
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a build runs, not what it builds: the same index comes out whatever these are."""
+
+    progress: bool = False  # a progress bar at once (else only after a few seconds, or lines off a terminal)
+    log: Callable[[str], None] = _quiet
+    embedder_factory: Callable[[Path | None], object] | None = None  # encoder folder -> embedder (tests, benchmarks)
+
+
+def build_index(corpus: "list[Article] | Changes", settings: Settings, options: BuildOptions = BuildOptions(), *,
+                rebuild: bool = False, known: tuple[Path, dict] | None = None) -> BuildReport:
+    """Bring settings.index_dir up to date with ``corpus``: exactly these articles, or what a corpus
+    folder read found (qa.corpus.Changes: the articles read, the ids with their hashes of those whose
+    files did not change and were not read again, each file's record and the folder's account, kept for
+    the next run so it can tell an unchanged folder from file sizes and times alone).
 
     Only changed and added articles are chunked and embedded; the rest keep their vectors bit for bit.
-
-    Args:
-        files: the corpus's files as the manifest records them ({path: [size, mtime_ns, [ids]]}), so the
-            next run can tell an unchanged corpus from file sizes and times alone.
-        corpus: what reading the folder found (skipped files, notices), recorded for that next run.
-        known: the current generation and its full manifest, as the caller read them (not parsed again
-            when CURRENT still names that generation).
+    ``known``: the current generation and its full manifest, as the caller read them (not parsed again
+    when CURRENT still names that generation).
     """
+    from qa.corpus import Changes, records_to_json
+
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
-    keep = keep or {}
+    changes = corpus if isinstance(corpus, Changes) else Changes(list(corpus))
+    articles, keep, log = changes.articles, changes.keep, options.log
+    files = records_to_json(changes.files)
     with build_lock(index_dir):
         previous = previous_manifest(index_dir, rebuild, known)  # under the lock: no build moves it now
         plan = plan_build(list(articles), keep, settings, previous, log)
@@ -199,8 +205,8 @@ def build_index(
             # A build killed after publishing and before pruning left a third generation (or folders):
             # clear them now, keeping what a finished build keeps.
             tidy(index_dir, manifest)
-            if files is not None and (manifest.get("files") != files or manifest.get("read") != corpus):
-                _rewrite_manifest(index_dir, manifest | {"files": files, "read": corpus})
+            if files is not None and (manifest.get("files") != files or manifest.get("read") != changes.account):
+                _rewrite_manifest(index_dir, manifest | {"files": files, "read": changes.account})
             m = manifest["counts"]
             return BuildReport(m["articles"], m["chunks"], m["sentences"], time.perf_counter() - t0, unchanged=True,
                                path=str(current_dir(index_dir)), segments=len(manifest.get("segments", [])))
@@ -212,9 +218,9 @@ def build_index(
         tmp.mkdir(parents=True)
         written: list[Path] = []
         try:
-            manifest = _write(plan, settings, tmp, written, embedder_factory, progress, log)
+            manifest = _write(plan, settings, tmp, written, options)
             manifest["files"] = files
-            manifest["read"] = corpus
+            manifest["read"] = changes.account
             manifest["corpus"]["articles"] = {a.id: a.sha256 for a in articles} | keep
             manifest["corpus"]["digest"] = corpus_digest(manifest["corpus"]["articles"])
             # What a server reloading this generation reports, without reading the catalog.
@@ -280,13 +286,12 @@ def _needed(index_dir: Path, plan: Plan, settings: Settings) -> int:
     return per_article * max(len(plan.todo), 1) + encoder
 
 
-def _write(plan: Plan, settings: Settings, tmp: Path, written: list[Path], embedder_factory, progress: bool,
-           log) -> dict:
+def _write(plan: Plan, settings: Settings, tmp: Path, written: list[Path], options: BuildOptions) -> dict:
     """The new generation's encoder, segments and manifest (without its corpus map)."""
     from qa.index.encoder import place_encoder
 
     index_dir = Path(settings.index_dir)
-    previous = plan.previous
+    previous, log, embedder_factory = plan.previous, options.log, options.embedder_factory
     encoder_info = query_info = None
     if settings.encoder == "onnx":
         old = _old_encoder(index_dir, "encoder", "encoder", settings)
@@ -303,7 +308,7 @@ def _write(plan: Plan, settings: Settings, tmp: Path, written: list[Path], embed
             segments.append({"name": seg, "deleted": []})
     if plan.todo:
         embedder = _embedder(settings, tmp, encoder_info, embedder_factory)
-        for seg, dim in _embed_and_write(plan.todo, settings, embedder, index_dir, written, progress):
+        for seg, dim in _embed_and_write(plan.todo, settings, embedder, index_dir, written, options.progress):
             segments.append({"name": seg, "deleted": []})
     if dim is None:
         dim = int(previous["model"]["dim"]) if previous else _probe_dim(settings, tmp, encoder_info, embedder_factory)
