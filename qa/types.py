@@ -25,7 +25,7 @@ class Article:
     path: str | None = None  # the file, relative to the corpus folder
     author: str | None = None  # byline, when the file or page names one
     date_origin: str | None = None  # where the date came from: "front matter", "json-ld datePublished", "htmldate"…
-    file_type: str | None = None  # the reader: "markdown", "text", "html", "json", "jsonl" or "csv"
+    file_type: str | None = None  # the reader: "markdown", "text", "html", "json", "jsonl", "csv", "pdf", "docx", "feed", "warc"
     record: int | None = None  # 1-based record number in an export (json, jsonl, csv)
 
     def to_dict(self) -> dict[str, Any]:

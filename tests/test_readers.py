@@ -170,7 +170,7 @@ def test_utf16_with_a_byte_order_mark_is_read(tmp_path):
     ("badid.md", b"---\nid: 'a:b'\ntitle: T\n---\nBody.\n", "is not a slug"),
     ("badurl.md", b"---\ntitle: T\nurl: example.com\n---\nBody.\n", "not a web address"),
     ("emptytitle.md", b"---\ntitle: ''\n---\nBody.\n", "title is empty"),
-    ("page.pdf", b"%PDF-1.4\n%%EOF\n", "not an article file"),
+    ("page.pdf", b"%PDF-1.4\n%%EOF\n", "is not a PDF that can be read"),
 ])
 def test_each_bad_file_is_skipped_with_one_line_and_the_rest_is_read(tmp_path, name, content, expect):
     write(tmp_path, "good.md", GOOD)

@@ -22,7 +22,7 @@ PAGES = ["havering-rated-inadequate.html", "havering-significantly-improved-good
          "havering-referral-assessment-praised.md"]
 BROKEN = {"notes.txt": "is empty", "scan.md": "binary file", "utf16-no-bom.txt": "UTF-16 text without a byte-order mark",
           "bad-front-matter.md": "not valid YAML", "title-list.md": "title is a list",
-          "minutes.pdf": "not an article file", "broken-export.jsonl record 1": "not valid JSON",
+          "minutes.pdf": "is not a PDF that can be read", "broken-export.jsonl record 1": "not valid JSON",
           "broken-export.jsonl record 2": "has no text", "broken-export.jsonl record 3": "empty text field",
           "passwd.txt": "symbolic link"}
 # Page furniture of tests/data/byo (menus, banners, scripts, related links, captions, comments, footers):

@@ -37,7 +37,14 @@ READERS: dict[str, Callable[[SourceFile, CollectionOptions], tuple[list[Article]
     "json": records.read_json,
     "jsonl": records.read_jsonl,
     "csv": records.read_csv,
+    "pdf": lambda f, options: _lazy("pdf").read(f, options),  # each imports its library only when such a file is read
 }
+
+
+def _lazy(name: str):
+    import importlib
+
+    return importlib.import_module(f"qa.readers.{name}")
 
 
 @dataclass(frozen=True)

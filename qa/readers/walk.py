@@ -15,6 +15,7 @@ SUFFIXES = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
     ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".csv": "csv", ".tsv": "csv",
+    ".pdf": "pdf",
 }
 # Never articles, never reported: the collection's settings, its test questions, notes for people,
 # and what operating systems leave behind.

@@ -1,0 +1,241 @@
+"""PDF, Word, RSS/Atom and WARC files read as articles (tests/data/formats/, made by make_formats.py):
+the text as the hand-cleaned corpus has it, the metadata, one line per bad file or record, duplicates
+across formats folded, and hostile files bounded in time and memory."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import psutil
+import pytest
+
+from qa.readers import read_corpus
+from qa.readers.base import SourceFile
+from qa.readers.options import CollectionOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+FORMATS = ROOT / "tests" / "data" / "formats"
+CORPUS = ROOT / "corpus"
+IDS = ["havering-rated-inadequate", "havering-significantly-improved-good", "havering-child-protection-adequate",
+       "havering-improvement-update", "havering-referral-assessment-praised"]
+# make_byo.py's invented metadata, which make_formats.py prints into the documents' first lines
+DATES = {"havering-rated-inadequate": "2024-01-12", "havering-significantly-improved-good": "2018-08-03",
+         "havering-child-protection-adequate": "2012-03-27", "havering-improvement-update": "2024-12",
+         "havering-referral-assessment-praised": "2010-06-24"}
+GOOD = "---\ntitle: A good article\ndate: 2020-01-02\n---\nThe council met on Tuesday.\n"
+
+
+def norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+                                .casefold()))
+
+
+def clean(article_id: str) -> str:
+    return (CORPUS / f"{article_id}.md").read_text("utf-8").split("\n---\n", 1)[1]
+
+
+def title(article_id: str) -> str:
+    import yaml
+
+    return yaml.safe_load((CORPUS / f"{article_id}.md").read_text("utf-8").split("---\n", 2)[1])["title"]
+
+
+def sentences(text: str) -> list[str]:
+    from qa.chunking import split_sentences
+
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def copy(tmp_path: Path, *names: str) -> Path:
+    folder = tmp_path / "c"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        shutil.copy2(FORMATS / name, folder / name)
+    return folder
+
+
+def source(path: Path) -> SourceFile:
+    st = path.stat()
+    return SourceFile(path=str(path), rel=path.name, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def assert_same_text(text: str, article_id: str) -> None:
+    """Every sentence of the clean article whole in the text, and no word that is not the article's."""
+    kept = norm(text)
+    missing = [s for s in sentences(clean(article_id)) if norm(s) not in kept]
+    assert not missing, missing[:3]
+    extra = set(norm(text).split()) - set(norm(clean(article_id)).split())
+    assert not extra, sorted(extra)[:10]
+
+
+# ------------------------------------------------------------------ PDF
+def test_pdfs_printed_by_chromium_read_as_the_clean_articles(tmp_path):
+    read = read_corpus(copy(tmp_path, *(f"{i}.pdf" for i in IDS)))
+    assert not read.skipped
+    by_id = {a.id: a for a in read.articles}
+    assert set(by_id) == set(IDS)
+    for article_id, a in by_id.items():
+        assert_same_text(a.text, article_id)  # no running head, foot or page number, no broken word
+        assert "Page 1 of" not in a.text and "Page 2 of" not in a.text
+        assert norm(a.title) == norm(title(article_id))
+        assert a.date == DATES[article_id] and a.date_origin == "first lines"
+        assert a.file_type == "pdf" and a.path == f"{article_id}.pdf"
+    # paragraphs kept: each of the clean article's paragraphs is one paragraph of the PDF's text
+    for article_id in ("havering-rated-inadequate", "havering-child-protection-adequate"):
+        mine = {norm(p) for p in by_id[article_id].text.split("\n\n")}
+        assert all(norm(p) in mine for p in clean(article_id).split("\n") if p.strip())
+    assert by_id["havering-rated-inadequate"].author == "Staff reporter"
+
+
+def test_two_columns_with_hyphenated_line_ends_read_in_order(tmp_path):
+    (f,) = [FORMATS / "havering-significantly-improved-good.pdf"]
+    from qa.readers import pdf
+
+    (a,), _ = pdf.read(source(f), CollectionOptions())
+    assert_same_text(a.text, "havering-significantly-improved-good")
+    assert "significant progress" in a.text and "gang-related" in a.text  # a soft hyphen gone, a real one kept
+    assert "\u2010" not in a.text and "\u00ad" not in a.text and "\ufffe" not in a.text
+
+
+def test_layout_joins_hyphenated_words_and_drops_running_heads():
+    from qa.readers.pdf import layout
+
+    def page(n: int, body: list[str]) -> list:
+        lines = [("The Gazette — Council news", 50, 300, 780, 790)]
+        y = 700.0
+        for text in body:
+            lines.append((text, 50, 300 if not text.endswith(".") else 200, y - 10, y))
+            y -= 12
+        lines.append((f"{n}", 170, 175, 30, 40))
+        return lines
+
+    pages = [page(1, ["The report was recog-", "nised as fair by the gang-", "related committee."]),
+             page(2, ["It was recognised again, and the hyphen in gang-", "related stays."])]
+    assert layout(pages) == ["The report was recognised as fair by the gang-related committee.",
+                             "It was recognised again, and the hyphen in gang-related stays."]
+    pages[0][-2] = ("related committee and", 50, 300, 666, 676)  # a full line: the paragraph runs on
+    assert len(layout(pages)) == 1
+
+
+def test_a_scanned_pdf_is_skipped_with_a_line_saying_so(tmp_path):
+    folder = copy(tmp_path, "scanned.pdf")
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    read = read_corpus(folder)
+    assert [a.id for a in read.articles] == ["good"]
+    (skip,) = read.skipped
+    assert skip.rel == "scanned.pdf" and "no text layer" in skip.reason and "OCR" in skip.reason
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    out, offsets = b"%PDF-1.7\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def test_a_pdf_decompression_bomb_is_bounded_in_memory_and_time(tmp_path, monkeypatch):
+    from qa.readers import isolated
+
+    monkeypatch.setattr(isolated, "MEMORY_BYTES", 400 << 20)  # the cap the child starts with (default 1 GB)
+    isolated._stop()
+    z = zlib.compressobj(9)
+    block = b" " * (1 << 20)
+    stream = z.compress(b"BT /F1 12 Tf 72 712 Td (Hello) Tj ET\n") + b"".join(z.compress(block) for _ in range(800))
+    stream += z.flush()  # 800 MB of content stream in under 1 MB of file
+    bomb = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", PAGE,
+                 b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream", FONT])
+    assert len(bomb) < 1_000_000
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "bomb.pdf").write_bytes(bomb)
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    me = psutil.Process()
+    before = me.memory_info().rss
+    t0 = time.monotonic()
+    try:
+        read = read_corpus(folder)
+    finally:
+        isolated._stop()
+    assert time.monotonic() - t0 < isolated.SECONDS
+    assert me.memory_info().rss - before < 100 << 20  # the inflating happened in the capped child
+    assert [a.id for a in read.articles] == ["good"]
+    (skip,) = read.skipped
+    assert skip.rel == "bomb.pdf" and "memory" in skip.reason
+
+
+def test_a_pdf_with_a_recursive_object_graph_is_bounded(tmp_path):
+    """A page tree that holds itself and claims a million pages, and a form that draws itself."""
+    cyclic = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 1000000 >>",
+                   b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources 6 0 R >>",
+                   b"<< /Length 44 >>\nstream\nBT /F1 12 Tf 72 712 Td (Hello there.) Tj ET /X1 Do\nendstream", FONT,
+                   b"<< /Font << /F1 5 0 R >> /XObject << /X1 7 0 R >> >>",
+                   b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources 6 0 R /Length 6 >>\nstream\n/X1 Do"
+                   b"\nendstream"])
+    deep = _pdf([b"<< /Type /Catalog /Pages 2 0 R /Deep " + b"[" * 200_000 + b"]" * 200_000 + b" >>",
+                 b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", PAGE,
+                 b"<< /Length 40 >>\nstream\nBT /F1 12 Tf 72 712 Td (Deep text.) Tj ET\nendstream", FONT])
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "cyclic.pdf").write_bytes(cyclic)
+    (folder / "deep.pdf").write_bytes(deep)
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    t0 = time.monotonic()
+    read = read_corpus(folder)
+    assert time.monotonic() - t0 < 30
+    assert "good" in {a.id for a in read.articles}
+    for name in ("cyclic", "deep"):  # read, or skipped with one line: never a hang or a crash of the reader
+        found = [a for a in read.articles if a.id == name]
+        if found:
+            assert found[0].text in ("Hello there.", "Deep text.")
+        else:
+            assert any(s.rel == f"{name}.pdf" and "\n" not in s.reason for s in read.skipped)
+
+
+def test_a_pdf_and_the_same_article_as_markdown_are_indexed_once(tmp_path):
+    folder = copy(tmp_path, "havering-rated-inadequate.pdf")
+    shutil.copy2(CORPUS / "havering-rated-inadequate.md", folder / "rated.md")
+    read = read_corpus(folder)
+    assert [a.path for a in read.articles] == ["rated.md"]  # the hand-made copy is kept
+    assert any("havering-rated-inadequate.pdf" in n and "indexed once" in n for n in read.notices)
+
+
+def test_strict_and_the_size_bound_hold_for_pdfs(tmp_path):
+    from qa.readers import SkippedFilesError
+
+    folder = copy(tmp_path, "scanned.pdf", "havering-improvement-update.pdf")
+    with pytest.raises(SkippedFilesError):
+        read_corpus(folder, strict=True)
+    from qa.readers import pdf
+    from qa.readers.base import FileError
+
+    with pytest.raises(FileError, match="over the 0 MB limit"):
+        pdf.read(source(folder / "havering-improvement-update.pdf"), CollectionOptions(max_file_mb=0))
+
+
+def test_the_heavy_libraries_are_imported_only_when_such_a_file_is_read(tmp_path):
+    """Reading a folder of Markdown (what `qa ask` on an unchanged index does not even do) imports none
+    of them; reading a PDF imports pdfium in the child process only."""
+    folder = copy(tmp_path, "havering-improvement-update.pdf")
+    (tmp_path / "md").mkdir()
+    (tmp_path / "md" / "good.md").write_text(GOOD, "utf-8")
+    code = ("import sys; from qa.readers import read_corpus; read_corpus(sys.argv[1]); read_corpus(sys.argv[2]); "
+            "heavy = {'pypdfium2', 'pypdf', 'pdfminer', 'docx', 'feedparser', 'warcio', 'fastwarc', 'odf'}; "
+            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "md"), str(folder)], capture_output=True,
+                         text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
