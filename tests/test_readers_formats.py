@@ -239,3 +239,139 @@ def test_the_heavy_libraries_are_imported_only_when_such_a_file_is_read(tmp_path
                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ feeds
+FEED_URLS = {  # make_byo.py's invented addresses, which the feed's links and guids carry
+    "havering-rated-inadequate": "https://www.romfordrecorder.example/news/24052317.damning-ofsted-report-havering-"
+                                 "childrens-services/",
+    "havering-child-protection-adequate": "https://www.havering.example/news/article/1234/child_protection_services_"
+                                          "rated_adequate",
+}
+
+
+def _by_url(articles):
+    return {a.url: a for a in articles}
+
+
+def test_an_rss_feed_is_one_article_per_entry_with_its_metadata(tmp_path):
+    read = read_corpus(copy(tmp_path, "news.rss"))
+    assert not read.skipped and len(read.articles) == 5
+    texts = {norm(a.text): a for a in read.articles}
+    for article_id in IDS:
+        a = next(a for a in read.articles if norm(a.title) == norm(title(article_id)))
+        assert_same_text(a.text, article_id)
+        assert a.source == "Havering children's services news" and a.file_type == "feed"
+        assert a.date_origin == "feed published" and a.date.startswith(DATES[article_id][:7])
+        assert a.id.startswith("news/") and a.record is not None
+    assert len(texts) == 5
+    rated = _by_url(read.articles)[FEED_URLS["havering-rated-inadequate"]]
+    assert rated.author == "Staff reporter" and rated.date == "2024-01-12"
+
+
+def test_an_entry_with_only_a_summary_is_indexed_with_a_note(tmp_path):
+    read = read_corpus(copy(tmp_path, "updates.atom"))
+    (full, summary) = sorted(read.articles, key=lambda a: len(a.text), reverse=True)
+    assert_same_text(full.text, "havering-improvement-update")
+    assert summary.title == "Foster carers welcomed at town hall event" and summary.author == "Communications team"
+    assert summary.date == "2025-01-10" and summary.date_origin == "feed updated" and summary.source == "Havering Council news"
+    assert any("1 of 2 entries carry only a summary" in n for n in read.notices)
+
+
+def test_feed_ids_are_stable_and_an_updated_feed_changes_only_its_changed_entries(tmp_path):
+    folder = copy(tmp_path, "news.rss")
+    first = {a.id: a.sha256 for a in read_corpus(folder).articles}
+    feed = (folder / "news.rss").read_text("utf-8")
+    changed = feed.replace("after inspections from December 11 to 22.", "after inspections from 11 to 22 December.")
+    assert changed != feed
+    new_item = ("<item><title>A new story</title><link>https://news.example/new-story</link><guid>https://news.example/"
+                "new-story</guid><content:encoded><![CDATA[<p>Something new happened in the borough today.</p>]]>"
+                "</content:encoded></item>\n</channel>")
+    (folder / "news.rss").write_text(changed.replace("</channel>", new_item), "utf-8")
+    os.utime(folder / "news.rss", (time.time() - 10, time.time() - 10))
+    second = {a.id: a.sha256 for a in read_corpus(folder).articles}
+    assert set(first) < set(second) and len(second) == 6  # the same ids, and one more
+    moved = [i for i in first if first[i] != second[i]]
+    assert len(moved) == 1 and "damning" in moved[0]
+
+
+def test_xml_that_is_not_a_feed_and_a_feed_without_entries_are_skipped_with_a_line(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    (folder / "sitemap.xml").write_text('<?xml version="1.0"?><urlset><url><loc>https://a.example/</loc></url>'
+                                        "</urlset>", "utf-8")
+    (folder / "empty.rss").write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>T</title></channel>'
+                                      "</rss>", "utf-8")
+    read = read_corpus(folder)
+    assert [a.id for a in read.articles] == ["good"]
+    reasons = {s.rel: s.reason for s in read.skipped}
+    assert "not an RSS or Atom feed" in reasons["sitemap.xml"] and "no entries" in reasons["empty.rss"]
+
+
+LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n <!ENTITY lol "lol">\n'
+          + "".join(f' <!ENTITY lol{i} "{("&lol%s;" % ("" if i == 1 else i - 1)) * 10}">\n' for i in range(1, 10))
+          + ']>\n<rss version="2.0"><channel><title>T</title><item><title>Laughs</title><description>&lol9;'
+          "</description></item></channel></rss>\n")
+
+
+def test_a_feed_with_entity_expansion_is_refused_in_bounded_time_and_memory(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    (folder / "laughs.rss").write_text(LAUGHS, "utf-8")  # 10^9 "lol"s when expanded
+    me = psutil.Process()
+    before = me.memory_info().rss
+    t0 = time.monotonic()
+    read = read_corpus(folder)
+    assert time.monotonic() - t0 < 10 and me.memory_info().rss - before < 100 << 20
+    assert [a.id for a in read.articles] == ["good"]
+    (skip,) = read.skipped
+    assert skip.rel == "laughs.rss" and "entities" in skip.reason
+
+
+@pytest.fixture()
+def listener():
+    """A local HTTP listener that counts connections: what a reader fetching a DTD or an image would hit."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    hits = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            hits.append(conn.recv(1024))
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}", hits
+    stop.set()
+    thread.join(2)
+    server.close()
+
+
+def test_reading_a_feed_fetches_nothing(tmp_path, listener):
+    base, hits = listener
+    feed = (f'<?xml version="1.0"?>\n<?xml-stylesheet href="{base}/style.xsl" type="text/xsl"?>\n'
+            f'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "{base}/rss-0.91.dtd">\n'
+            f'<rss version="0.91"><channel><title>T</title><link>{base}/</link><item><title>One</title>'
+            f'<link>{base}/one</link><description>&lt;p&gt;The council met. &lt;img src="{base}/pixel.gif"&gt;'
+            f'&lt;iframe src="{base}/frame"&gt;&lt;/iframe&gt;&lt;/p&gt;</description></item></channel></rss>\n')
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "old.rss").write_text(feed, "utf-8")
+    (a,) = read_corpus(folder).articles
+    assert a.text == "The council met." and a.url == f"{base}/one"
+    time.sleep(0.5)
+    assert hits == []

@@ -38,6 +38,7 @@ READERS: dict[str, Callable[[SourceFile, CollectionOptions], tuple[list[Article]
     "jsonl": records.read_jsonl,
     "csv": records.read_csv,
     "pdf": lambda f, options: _lazy("pdf").read(f, options),  # each imports its library only when such a file is read
+    "feed": lambda f, options: _lazy("feed").read(f, options),
 }
 
 

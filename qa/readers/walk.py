@@ -16,6 +16,7 @@ SUFFIXES = {
     ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".csv": "csv", ".tsv": "csv",
     ".pdf": "pdf",
+    ".rss": "feed", ".atom": "feed", ".xml": "feed",
 }
 # Never articles, never reported: the collection's settings, its test questions, notes for people,
 # and what operating systems leave behind.

@@ -11,7 +11,7 @@ two justified columns with soft hyphens in its long words, so lines end in hyphe
 Run once from the repository root (it needs Debian's /usr/bin/chromium; the output is committed, so
 the tests do not):
 
-    .venv/bin/python tests/data/formats/make_formats.py pdf
+    .venv/bin/python tests/data/formats/make_formats.py pdf feed warc docx   # or some of them
 """
 
 from __future__ import annotations
@@ -101,11 +101,93 @@ def make_pdfs() -> None:
         browser.close()
 
 
+def fragment(article_id: str) -> str:
+    """The article's body as the HTML a CMS puts in content:encoded."""
+    _, body = load(article_id)
+    parts = []
+    for kind, value in blocks(body):
+        if kind == "p":
+            parts.append(f"<p>{html.escape(value, quote=False)}</p>")
+        else:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(v, quote=False)}</li>" for v in value) + "</ul>")
+    return "\n".join(parts)
+
+
+def rfc822(iso: str) -> str:
+    import datetime as dt
+    from email.utils import format_datetime
+
+    d = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if d.tzinfo is None:
+        d = d.replace(hour=9, tzinfo=dt.timezone.utc)
+    return format_datetime(d)
+
+
+def make_feeds() -> None:
+    """news.rss: the five articles as an RSS 2.0 feed with content:encoded; updates.atom: an Atom feed
+    with one full entry and one that carries only a summary."""
+    items = []
+    for article_id in IDS:
+        m = META[article_id]
+        title, body = load(article_id)
+        first = blocks(body)[0][1]
+        creator = f"\n    <dc:creator>{html.escape(m['author'])}</dc:creator>" if m["author"] else ""
+        items.append(f"""  <item>
+    <title>{html.escape(title)}</title>
+    <link>{m['url']}</link>
+    <guid isPermaLink="true">{m['url']}</guid>
+    <pubDate>{rfc822(m['iso'])}</pubDate>{creator}
+    <description>{html.escape(first)}</description>
+    <content:encoded><![CDATA[{fragment(article_id)}]]></content:encoded>
+  </item>""")
+    rss = f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel>
+  <title>Havering children's services news</title>
+  <link>https://news.example/havering/</link>
+  <description>Stories about children's social care in Havering, collected for the tests.</description>
+{chr(10).join(items)}
+</channel>
+</rss>
+"""
+    (OUT / "news.rss").write_text(rss, "utf-8")
+    aid = "havering-improvement-update"
+    m = META[aid]
+    title, _ = load(aid)
+    atom = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Havering Council news</title>
+  <id>tag:havering.example,2024:news</id>
+  <updated>2025-01-10T09:00:00Z</updated>
+  <entry>
+    <title>{html.escape(title)}</title>
+    <id>tag:havering.example,2024:news/2291</id>
+    <link rel="alternate" href="{m['url']}"/>
+    <published>{m['iso']}</published>
+    <updated>{m['iso']}</updated>
+    <content type="html">{html.escape(fragment(aid))}</content>
+  </entry>
+  <entry>
+    <title>Foster carers welcomed at town hall event</title>
+    <id>tag:havering.example,2025:news/2302</id>
+    <link rel="alternate" href="https://www.havering.example/news/article/2302/foster_carers_welcomed"/>
+    <updated>2025-01-10T09:00:00Z</updated>
+    <author><name>Communications team</name></author>
+    <summary>New foster carers were welcomed at a town hall event in January, where the council thanked
+    families who had opened their homes to children in the borough.</summary>
+  </entry>
+</feed>
+"""
+    (OUT / "updates.atom").write_text(atom, "utf-8")
+
+
 def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     what = set(argv) or {"pdf"}
     if "pdf" in what:
         make_pdfs()
+    if "feed" in what:
+        make_feeds()
     return 0
 
 
