@@ -22,7 +22,6 @@ if os.environ.get("CI"):
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")

