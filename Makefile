@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with only Python 3.11+:
 #   make run    set up .venv, build the index, start the web chat on http://127.0.0.1:7860
 #   make test   set up .venv and run the whole test suite
+# make data fetches the external evaluation data the benchmarks read (offline: QA_DATA_DIR=folder make data)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup index run test test-fast bench screenshot clean
+.PHONY: setup index run test test-fast bench data screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not model and not browser"
+
+data: setup
+	$(BIN)/python -m qa.data
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py

@@ -16,7 +16,6 @@ from typing import Any, Iterator, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS_DIR = REPO / "benchmarks" / "sections"  # one <name>.md + <name>.json per script, kept in git
-XQUAD = REPO.parent / "shared/eval/external/xquad-en/xquad.en.json"
 QUESTIONS = REPO / "corpus" / "questions.jsonl"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
            "TOKENIZERS_PARALLELISM": "false"}
@@ -24,6 +23,25 @@ for _k, _v in OFFLINE.items():
     os.environ.setdefault(_k, _v)
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+
+def external(name: str) -> Path:
+    """The stored file of external data set ``name`` (qa/data.py: squad-v1.1, squad-v2.0, xquad-en,
+    covid-qa); when it is missing, exits saying what to run (`python -m qa.data` / `make data`)."""
+    from qa import data
+
+    try:
+        return data.path(name)
+    except data.QAError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def external_json(name: str) -> Any:
+    """The parsed JSON of external data set ``name`` (see ``external``)."""
+    from qa import data
+
+    external(name)
+    return data.load(name)
 
 
 def bench_env(**extra: str) -> dict[str, str]:

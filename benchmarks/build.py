@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import (  # noqa: E402
-    REPO, XQUAD, Meter, bench_env, load_average, qa_command, table, write_section,
+    REPO, Meter, external, bench_env, load_average, qa_command, table, write_section,
 )
 
 BATCH_SIZES = (8, 16, 32, 64)  # 16/32/64 asked for; 8 because smaller batches won in trials
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.squad import load_squad
 
     corpus_articles = load_articles(REPO / "corpus")
-    xquad_articles, _ = load_squad(XQUAD)
+    xquad_articles, _ = load_squad(external("xquad-en"))
     if args.quick:
         xquad_articles = xquad_articles[:12]
     st_model, st_threads = None, None

@@ -27,12 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from benchutil import external, external_json  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.testset import load_questions  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 
 HERE = Path(__file__).parent
-SHARED = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
 
 
 def observe(engine: Engine, questions) -> list[tuple[float, bool, bool]]:
@@ -77,10 +77,10 @@ def main() -> int:
 
     from qa.squad import load_squad
 
-    squad, v1_questions = squad_engine(SHARED / "squad-v1.1-dev.json.gz")
+    squad, v1_questions = squad_engine(external("squad-v1.1"))
     tune_articles = set(list(squad.articles)[::4])
-    _, v2 = load_squad(SHARED / "squad-v2.0-dev.json.gz")
-    article_of = _article_of_question(SHARED / "squad-v2.0-dev.json.gz")
+    _, v2 = load_squad(external("squad-v2.0"))
+    article_of = _article_of_question("squad-v2.0")
     pool = [q for q in v2 if article_of.get(q.id) in tune_articles]
     pool = random.Random(1).sample(pool, min(args.squad_sample, len(pool)))
     squad_rows = sweep(observe(squad, pool), thresholds)
@@ -104,14 +104,12 @@ def main() -> int:
     return 0
 
 
-def _article_of_question(path: Path) -> dict[str, str]:
-    """Question id -> article slug, for unanswerable questions too (they carry no gold article)."""
-    import gzip
-    import json
-
+def _article_of_question(name: str) -> dict[str, str]:
+    """Question id -> article slug of external data set ``name``, for unanswerable questions too (they
+    carry no gold article)."""
     from qa.squad import slugify
 
-    doc = json.load(gzip.open(path, "rt", encoding="utf-8"))
+    doc = external_json(name)
     return {qa["id"]: slugify(a["title"]) for a in doc["data"] for p in a["paragraphs"] for qa in p["qas"]}
 
 

@@ -18,7 +18,6 @@ Result (benchmarks/cross_encoder_trial.md): no setting beats the shipped system,
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import math
 import os
@@ -31,18 +30,19 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared/eval/external"
 WORK = HERE / ".cache/cross_encoder"
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from benchutil import external_json  # noqa: E402
 
 
 def prep() -> None:
     from qa.chunking import split_sentences
     from qa.text import terms
 
-    v1 = json.load(gzip.open(SHARED / "squad-dev-explorer/squad-v1.1-dev.json.gz"))["data"]
-    v2 = json.load(gzip.open(SHARED / "squad-dev-explorer/squad-v2.0-dev.json.gz"))["data"]
-    covid = json.load(open(SHARED / "covid-qa-prerelease/200423_covidQA.json"))["data"]
+    v1 = external_json("squad-v1.1")["data"]
+    v2 = external_json("squad-v2.0")["data"]
+    covid = external_json("covid-qa")["data"]
     tune = {a["title"] for a in v1[::4]}
     out: list[tuple[str, str, float]] = []
 

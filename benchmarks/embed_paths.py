@@ -10,6 +10,7 @@ process. Writes the Markdown report to benchmarks/embed_paths.md (and prints it)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -50,9 +51,10 @@ def load_sentences(limit: int = N_SENTENCES) -> list[str]:
         lines = path.read_text(encoding="utf-8").splitlines()
         fences = [i for i, line in enumerate(lines) if line.strip() == "---"]
         found += split("\n".join(lines[fences[1] + 1 :]))
-    xquad = REPO.parent / "shared/eval/external/xquad-en/xquad.en.json"
-    if xquad.is_file():
-        data = json.loads(xquad.read_text(encoding="utf-8"))
+    from qa import data as external_data
+
+    with contextlib.suppress(external_data.DataMissing):  # the corpus's own sentences suffice without it
+        data = external_data.load("xquad-en")
         for article in data["data"]:
             for paragraph in article["paragraphs"]:
                 found += split(paragraph["context"])

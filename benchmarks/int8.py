@@ -14,7 +14,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from qa.config import Settings
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchutil import external  # noqa: E402
+from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate
 from qa.testset import load_questions
 from qa.index import BuildOptions, build_index, encoder_cache_dir, load_index
@@ -24,7 +26,6 @@ from qa.pipeline import Engine
 from qa.squad import load_squad
 
 HERE = Path(__file__).parent
-XQUAD = HERE.resolve().parents[1] / "shared/eval/external/xquad-en/xquad.en.json"
 KEYS = ("recall@1", "recall@5", "mrr@10", "answer@1", "abstain_recall", "false_abstention_rate")
 
 
@@ -61,7 +62,7 @@ def main() -> int:
     from qa.corpus import load_articles
 
     results = {
-        "XQuAD-en": run(*load_squad(XQUAD, sample=args.sample), settings, int8),
+        "XQuAD-en": run(*load_squad(external("xquad-en"), sample=args.sample), settings, int8),
         "corpus questions": run(load_articles(Path("corpus")), load_questions(Path("corpus/questions.jsonl")),
                                 settings, int8),
     }

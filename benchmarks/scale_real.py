@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import gzip
 import hashlib
 import json
 import os
@@ -47,7 +46,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import ask_http, free_port, kill_tree, percentile as pct, tree_memory  # noqa: E402
+from benchutil import ask_http, external, external_json, free_port, kill_tree, percentile as pct, tree_memory  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -55,9 +54,6 @@ for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALY
                "TOKENIZERS_PARALLELISM": "false"}.items():
     os.environ.setdefault(_k, _v)
 
-EXTERNAL = Path("/work/shared/eval/external")
-SQUAD = EXTERNAL / "squad-dev-explorer/squad-v1.1-dev.json.gz"
-COVID = EXTERNAL / "covid-qa-prerelease/200423_covidQA.json"
 EMBED_DB = HERE / ".cache" / "embeddings.sqlite"
 BEFORE_COMMIT = "d112dd1"
 SIZES = ("S1", "S2", "N10k", "N100k")
@@ -274,7 +270,7 @@ def write_article(folder: Path, article_id: str, title: str, date: str | None, s
 
 def squad_paragraphs() -> list[dict]:
     """[{id, title, text, qids}] for every SQuAD v1.1 dev paragraph, in file order."""
-    doc = json.loads(gzip.decompress(SQUAD.read_bytes()).decode("utf-8"))
+    doc = external_json("squad-v1.1")
     use_qa()
     from qa.squad import slugify
 
@@ -288,7 +284,7 @@ def squad_paragraphs() -> list[dict]:
 
 
 def covid_papers() -> list[dict]:
-    doc = json.loads(COVID.read_text("utf-8"))
+    doc = external_json("covid-qa")
     out = []
     for entry in doc["data"]:
         p = entry["paragraphs"][0]
@@ -569,8 +565,8 @@ def squad_questions(sample: int | None, seed: int):
     use_qa()
     from qa.squad import PARAGRAPH_SEPARATOR, load_squad
 
-    _, questions = load_squad(SQUAD, sample=sample, seed=seed)
-    doc = json.loads(gzip.decompress(SQUAD.read_bytes()).decode("utf-8"))
+    _, questions = load_squad(external("squad-v1.1"), sample=sample, seed=seed)
+    doc = external_json("squad-v1.1")
     from qa.squad import slugify
 
     where = {}  # question id -> (paragraph id, start of the paragraph in the joined article)

@@ -1,6 +1,6 @@
 """Build (once) and load an index of a SQuAD-format file's articles, for tuning and benchmarks.
 
-    python benchmarks/squad_index.py ../shared/eval/external/squad-dev-explorer/squad-v1.1-dev.json.gz
+    python benchmarks/squad_index.py data/external/squad-v1.1/squad-v1.1-dev.json.gz   (fetched by `python -m qa.data`)
 """
 
 from __future__ import annotations

@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from benchutil import external  # noqa: E402
 from squad_index import squad_engine  # noqa: E402
 
 from qa.evaluate import evaluate  # noqa: E402
 from qa.squad import load_squad  # noqa: E402
 
 HERE = Path(__file__).parent
-SQUAD = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
 KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answer@1", "abstain_recall",
         "false_abstention_rate", "latency_p50_ms")
 
@@ -40,7 +40,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sample", type=int, default=None, help="ask N sampled questions (default: all)")
     args = ap.parse_args()
-    engine, questions = squad_engine(SQUAD / "squad-v1.1-dev.json.gz")
+    engine, questions = squad_engine(external("squad-v1.1"))
     tuned = set(list(engine.articles)[::4])  # benchmarks/tune.py tunes on these articles' questions
     if args.sample:
         questions = sorted(random.Random(0).sample(questions, args.sample), key=lambda q: q.id)
@@ -53,10 +53,10 @@ def main() -> int:
         result = evaluate(engine, qs, progress=sys.stderr.isatty())
         out[name] = {k: v for k, v in result.items() if k != "failures"}
         md.append(table(name, result))
-    _, v2 = load_squad(SQUAD / "squad-v2.0-dev.json.gz")
+    _, v2 = load_squad(external("squad-v2.0"))
     from calibrate import _article_of_question
 
-    article_of = _article_of_question(SQUAD / "squad-v2.0-dev.json.gz")
+    article_of = _article_of_question("squad-v2.0")
     v2 = [q for q in v2 if article_of.get(q.id) not in tuned]
     v2 = sorted(random.Random(0).sample(v2, min(len(v2), args.sample or 2000)), key=lambda q: q.id)
     result = evaluate(engine, v2, progress=sys.stderr.isatty())

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from benchutil import external  # noqa: E402
 from squad_index import squad_engine  # noqa: E402
 
 from qa.evaluate import evaluate  # noqa: E402
 from qa.question import analyze  # noqa: E402
 
-SQUAD = Path(__file__).resolve().parents[1].parent / "shared/eval/external/squad-dev-explorer/squad-v1.1-dev.json.gz"
 RULES = {  # name: (which questions it applies to, the rule's name in qa.answer.RULES)
     "a role asked for must be the role named": (lambda i, q: bool(i.role), "role_required"),
     "a named speaker's name is no evidence": (lambda i, q: bool(i.speaker), "speaker_name_not_evidence"),
@@ -30,7 +30,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--all", action="store_true", help="all 48 articles instead of the tuning split")
     args = ap.parse_args()
-    engine, questions = squad_engine(SQUAD)
+    engine, questions = squad_engine(external("squad-v1.1"))
     if not args.all:
         tune = set(list(engine.articles)[::4])
         questions = [q for q in questions if q.articles and q.articles[0] in tune]

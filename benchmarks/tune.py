@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from benchutil import external  # noqa: E402
 from squad_index import squad_engine  # noqa: E402
 
 from qa.metrics import contains_any  # noqa: E402
@@ -29,7 +30,6 @@ from qa.spans import find_spans  # noqa: E402
 from qa.text import terms  # noqa: E402
 from qa.types import Passage  # noqa: E402
 
-SQUAD = Path(__file__).resolve().parents[2] / "shared/eval/external/squad-dev-explorer/squad-v1.1-dev.json.gz"
 
 
 def tuning_questions(questions, articles_in_order: list[str], sample: int, seed: int = 1):
@@ -105,9 +105,9 @@ def evaluate(feats, wl, ws, margin=-1.0, w_window=0.0, kind_margin=-1.0):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sample", type=int, default=1500)
-    ap.add_argument("--file", type=Path, default=SQUAD)
+    ap.add_argument("--file", type=Path, default=None, help="a SQuAD-format file (default: SQuAD v1.1 dev, from qa.data)")
     args = ap.parse_args()
-    engine, questions = squad_engine(args.file)
+    engine, questions = squad_engine(args.file or external("squad-v1.1"))
     order = list(engine.articles)
     qs, _ = tuning_questions(questions, order, args.sample)
     t = time.time()

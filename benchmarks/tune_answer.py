@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from benchutil import external  # noqa: E402
 from qa.answer import REQUIRED_KINDS, AnswerParams  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
@@ -27,7 +28,6 @@ from qa.pipeline import Engine  # noqa: E402
 from qa.retrieve import Weights  # noqa: E402
 
 HERE = Path(__file__).parent
-SHARED = HERE.resolve().parents[1] / "shared/eval/external/squad-dev-explorer"
 BASE = AnswerParams()
 
 
@@ -102,13 +102,13 @@ def main() -> int:
 
     from qa.squad import load_squad
 
-    squad, v1 = squad_engine(SHARED / "squad-v1.1-dev.json.gz")
+    squad, v1 = squad_engine(external("squad-v1.1"))
     tune_articles = set(list(squad.articles)[::4])
     rng = random.Random(1)
     v1_pool = [q for q in v1 if q.articles and q.articles[0] in tune_articles]
     v1_sample = sorted(rng.sample(v1_pool, min(args.squad_sample, len(v1_pool))), key=lambda q: q.id)
-    _, v2 = load_squad(SHARED / "squad-v2.0-dev.json.gz")
-    article_of = _article_of_question(SHARED / "squad-v2.0-dev.json.gz")
+    _, v2 = load_squad(external("squad-v2.0"))
+    article_of = _article_of_question("squad-v2.0")
     v2_pool = [q for q in v2 if article_of.get(q.id) in tune_articles and not q.answerable]
     v2_sample = rng.sample(v2_pool, min(args.squad_sample // 2, len(v2_pool)))
 
