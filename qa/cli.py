@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "embedded again; with nothing changed it finishes at once without loading the model.")
     _common(p, chunking=True)
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and embed everything")
+    p.add_argument("--backend", choices=("segments", "milvus"),
+                   help="where the index lives: segments in the index folder, or Milvus collections "
+                        "(default: as the index already is, else segments; docs/MILVUS.md)")
+    p.add_argument("--milvus-uri", metavar="URI",
+                   help="with --backend milvus: the Milvus server, e.g. http://host:19530 (default: "
+                        "$QA_MILVUS_URI, else a Milvus Lite file inside the index folder)")
     p.add_argument("--strict", action="store_true",
                    help="when any file or record cannot be read, change nothing and exit with code 3 "
                         "(default: skip it, index the rest, exit 0)")
@@ -174,6 +180,10 @@ def cmd_index(args) -> int:
     from qa.readers import NothingReadableError, SkippedFilesError, summary_line
 
     settings = _settings(args)
+    if args.backend or args.milvus_uri:
+        if args.milvus_uri and args.backend == "segments":
+            raise UsageError("--milvus-uri is for --backend milvus: drop one of them.")
+        settings = replace(settings, backend=args.backend or "milvus", milvus_uri=args.milvus_uri)
     if args.max_tokens is None or args.overlap is None:
         # Unset chunk flags keep what the index was built with.
         try:

@@ -156,6 +156,12 @@ ENV: dict[str, EnvVar] = {v.name: v for v in (
            "`qa serve`: chat sessions kept (~0.1 MB each); the least recently used is dropped beyond it."),
     EnvVar("QA_BENCH_CACHE", None, Folder(),
            "benchmarks/: where indexes of the SQuAD-format data sets are cached; unset: benchmarks/.cache."),
+    EnvVar("QA_MILVUS_URI", None, Text("a Milvus URI, e.g. http://host:19530"),
+           "`qa index --backend milvus`: the Milvus standalone or cluster to write to when no --milvus-uri is "
+           "given; unset: a Milvus Lite file inside the index folder (docs/MILVUS.md)."),
+    EnvVar("QA_MILVUS_TOKEN", None, Text("user:password or an API key"),
+           "The credentials for the Milvus server an index lives on; read when connecting, never written "
+           "to disk (docs/MILVUS.md)."),
     EnvVar("QA_DATA_DIR", None, Folder(),
            "`python -m qa.data`: a folder holding the external evaluation files, copied instead of "
            "downloaded (a machine without internet)."),
@@ -211,6 +217,8 @@ class Settings:
     batch_size: int = 8  # fastest for index builds here (benchmarks/results.md §1): texts are length-sorted
     top_k: int = 5
     query_threads: int = field(default_factory=lambda: setting("QA_THREADS"))
+    backend: str | None = None  # where `qa index` writes: "segments", "milvus"; None: as the index is (qa.index.backend)
+    milvus_uri: str | None = None  # the Milvus server for backend "milvus"; None: $QA_MILVUS_URI, else Milvus Lite
 
     def __post_init__(self) -> None:
         from qa.errors import UsageError

@@ -18,7 +18,7 @@ from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
 from qa.filters import Filter
 from qa.index import BuildOptions, BuildReport, BuildRunningError, SpaceError, build_index, check_manifest, current_dir
-from qa.index.backend import Store, open_store
+from qa.index.backend import BackendError, Store, open_store, same_backend
 from qa.index.layout import read_json, with_catalog
 from qa.embedding import RecentVectors
 from qa.retrieve import Retriever, Weights
@@ -46,6 +46,8 @@ def refresh_index(settings: Settings, options: BuildOptions = BuildOptions(), *,
     """
     start = time.perf_counter()
     current = None if rebuild else read_current(settings.index_dir)
+    if current is not None and not same_backend(settings, current[1]):
+        current = None  # moving to another backend (or server): every article is read and written
     changes = corpus_changes(settings, current, strict=strict)
     report = build_index(changes, settings, options, rebuild=rebuild, known=current)
     return replace(report, corpus=changes.account, seconds=time.perf_counter() - start)  # reading included
@@ -172,7 +174,7 @@ class Engine:
         try:
             new_index = open_store(self.settings.index_dir, reuse=st.index,  # unchanged segments shared
                                    current=(gen, manifest))
-        except (IndexMissingError, IndexCorruptError) as exc:
+        except (IndexMissingError, IndexCorruptError, BackendError) as exc:
             return [f"kept the index in memory: {exc}"]
         same_encoder = (new_index.manifest.get("encoder") == st.index.manifest.get("encoder")
                         and new_index.manifest.get("query_encoder") == st.index.manifest.get("query_encoder"))

@@ -16,10 +16,16 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from qa.errors import QAError
 from qa.filters import Filter
 from qa.types import Article, Chunk, Sentence
 
 BACKENDS = ("segments", "milvus")  # what `qa index --backend` accepts; the manifest records it
+
+
+class BackendError(QAError):
+    """The store's engine (a Milvus server) cannot be reached or answered wrongly; the message names
+    the fix."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,33 @@ class Store(Protocol):
 def backend_of(manifest: dict) -> str:
     """The backend a manifest says built the index ("segments" when it does not say)."""
     return str((manifest.get("backend") or {}).get("name") or "segments")
+
+
+def wanted_backend(settings, known: tuple[Path, dict] | None = None) -> str:
+    """The backend a build writes: the one asked for, else the current index's, else "segments"."""
+    if settings.backend:
+        return settings.backend
+    manifest = known[1] if known is not None else None
+    if manifest is None:
+        from qa.index.layout import current_dir, read_json
+
+        try:
+            gen = current_dir(settings.index_dir)
+            manifest = read_json(gen / "manifest.json") if gen is not None else None
+        except QAError:
+            manifest = None
+    return backend_of(manifest) if manifest else "segments"
+
+
+def same_backend(settings, manifest: dict) -> bool:
+    """Whether a build with ``settings`` writes to where ``manifest``'s index lives (backend and server)."""
+    if wanted_backend(settings, (Path(), manifest)) != backend_of(manifest):
+        return False
+    if backend_of(manifest) == "milvus" and settings.backend:
+        from qa.index.milvus_build import wanted_uri
+
+        return (manifest.get("backend") or {}).get("uri") == wanted_uri(settings)
+    return True
 
 
 def open_store(index_dir: Path, *, current: tuple[Path, dict] | None = None, reuse: Store | None = None) -> Store:

@@ -191,7 +191,12 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
     when CURRENT still names that generation).
     """
     from qa.corpus import Changes, records_to_json
+    from qa.index.backend import backend_of, wanted_backend
 
+    if wanted_backend(settings, known) == "milvus":
+        from qa.index.milvus_build import build_milvus
+
+        return build_milvus(corpus, settings, options, rebuild=rebuild, known=known)
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     changes = corpus if isinstance(corpus, Changes) else Changes(list(corpus))
@@ -199,6 +204,8 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
     files = records_to_json(changes.files)
     with build_lock(index_dir):
         previous = previous_manifest(index_dir, rebuild, known)  # under the lock: no build moves it now
+        if previous is not None and backend_of(previous) != "segments":
+            previous = None  # another backend's index: this build writes everything
         plan = plan_build(list(articles), keep, settings, previous, log)
         if plan is None:
             manifest = previous

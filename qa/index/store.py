@@ -563,9 +563,15 @@ def find_article(index_dir: Path, article_id: str) -> Article | None:
     import json
     import sqlite3
 
+    from qa.index.backend import backend_of
     from qa.index.layout import read_manifest
 
-    for entry in reversed(read_manifest(index_dir).get("segments", [])):
+    manifest = read_manifest(index_dir)
+    if backend_of(manifest) != "segments":
+        from qa.index.backend import open_store
+
+        return open_store(index_dir).articles.get(article_id)
+    for entry in reversed(manifest.get("segments", [])):
         if article_id in entry.get("deleted", []):
             continue
         path = segment_dir(index_dir, str(entry.get("name", ""))) / "articles.sqlite"
