@@ -371,14 +371,14 @@ def test_reload_answers_questions_while_the_new_generation_loads(tmp_path, monke
     engine, s = synthetic_engine(tmp_path, synthetic(30))
     build_index(synthetic(31), s, BuildOptions(embedder_factory=lambda _: HashEncoder()))  # a newer generation on disk
     loading = threading.Event()
-    real_load = qa.pipeline.load_index
+    real_load = qa.pipeline.open_store
 
     def slow_load(*args, **kwargs):
         loading.set()
         time.sleep(1.0)
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(qa.pipeline, "load_index", slow_load)
+    monkeypatch.setattr(qa.pipeline, "open_store", slow_load)
     done: list[str] = []
     reloader = threading.Thread(target=lambda: done.extend(engine.reload()))
     reloader.start()
