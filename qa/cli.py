@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default: %(default)s, this machine only; 0.0.0.0 opens the collection "
                    "to anyone who can reach the port)")
-    p.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    p.add_argument("--port", type=_port, default=7860, help="port, 1 to 65535 (default: %(default)s)")
     p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                    help="also answer requests for this host name (e.g. a name people use to reach this machine); "
                    "repeat for more. Requests naming another host are refused (DNS rebinding)")
@@ -384,6 +384,13 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "show": cmd_show, "eval": cmd_eval, "serve": cmd_serve}
+
+
+def _port(value: str) -> int:
+    """A TCP port for argparse: 1 to 65535 (uvicorn would bind 70000 as 70000 % 65536)."""
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port: use a whole number from 1 to 65535")
+    return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,8 +120,9 @@ def test_allowed_host_names(monkeypatch):
     assert hosts.allowed_host_names("0.0.0.0") == {"127.0.0.1", "localhost", "::1", "192.168.1.5", "newsroom-pc"}
     assert hosts.reachable_urls("0.0.0.0", 80) == ["http://127.0.0.1:80/", "http://192.168.1.5:80/"]
     assert hosts.reachable_urls("::1", 7860) == ["http://[::1]:7860/"]
-    assert [hosts.host_name(h) for h in ["[::1]:7860", "Example.ORG:80", "localhost", "::1"]] == [
-        "::1", "example.org", "localhost", "::1"]
+    assert [hosts.parse_host(h) for h in ["[::1]:7860", "Example.ORG:80", "localhost", "::1", "[::1]evil.example",
+                                          "a:1@b", "a:0", "a:65536"]] == [
+        ("::1", 7860), ("example.org", 80), ("localhost", None), None, None, None, None, None]
     assert hosts.is_loopback("127.0.0.2") and hosts.is_loopback("[::1]") and not hosts.is_loopback("0.0.0.0")
 
 

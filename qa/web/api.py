@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 from starlette.requests import Request
 
+from qa.conversation import HISTORY_TURN_CHARS
 from qa.errors import QAError, UsageError
+from qa.pipeline import MAX_QUESTION_CHARS
 from qa.web.gate import BUSY_RETRY_AFTER_S, Busy
 from qa.web.limits import MAX_ARTICLES_PAGE, MAX_HISTORY_MESSAGES, MAX_REQUEST_QUESTION_CHARS
 
@@ -26,7 +28,11 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
 MAX_TOP_K = 50  # passages an answer may list
-MAX_BATCH = 100  # questions in one /api/ask/batch call (~1 s of work for one answer thread)
+MAX_BATCH = 100  # questions in one /api/ask/batch call
+# The work one request may ask for, in words read (``words_read``), checked before any is done: 100
+# short questions fit; 100 follow-ups of 4,000 characters (~100,000 words, 41 s here) do not.
+MAX_REQUEST_WORDS = 3000
+QUESTION_WORDS = 20  # what a question costs beyond its words (~28 ms, as much as ~20 words)
 MAX_API_HISTORY = 100  # turns a request may carry; the last MAX_HISTORY_MESSAGES are used, as in the chat
 METHODS = ("hybrid", "bm25", "dense")
 ENGINE_FAULT = "the engine could not answer ({}); the server keeps serving: try again, or see its log."
@@ -340,26 +346,50 @@ def _ask_json(engine: Any, body: AskRequest) -> bytes:
     return json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")
 
 
-def _batch_item(engine: Any, item: Any) -> dict:
+def _batch_body(item: Any) -> AskRequest | dict:
+    """A batch item as a request, or its {"error": …} in place."""
     if not isinstance(item, (str, dict)):
         return {"error": "each item of questions must be a string or an /api/ask object."}
     try:
-        body = AskRequest.model_validate({"question": item} if isinstance(item, str) else item)
+        return AskRequest.model_validate({"question": item} if isinstance(item, str) else item)
     except ValidationError as exc:
         return {"error": describe(exc.errors())}
+
+
+def words_read(body: AskRequest) -> int:
+    """The work of answering ``body``, in words the engine reads: the question as it is cut
+    (qa.pipeline.MAX_QUESTION_CHARS), the earlier question a follow-up is searched with (cut to
+    qa.conversation.HISTORY_TURN_CHARS), the previous answer, and QUESTION_WORDS for the rest. The
+    time of a question grows with them (~1.4 ms a word on two busy cores; docs/SAFETY.md)."""
+    turns = body.history[-MAX_HISTORY_MESSAGES:]
+    last = {t.role: t.content for t in turns}  # the last of each role
+    return (QUESTION_WORDS + len(body.question[:MAX_QUESTION_CHARS].split())
+            + sum(len(last.get(role, "")[:HISTORY_TURN_CHARS].split()) for role in ("user", "assistant")))
+
+
+def _batch_item(engine: Any, body: AskRequest) -> bytes:
+    """Runs on an answer thread: one batch answer, or its {"error": …}, as JSON."""
     try:
-        return json.loads(_ask_json(engine, body))
+        return _ask_json(engine, body)
     except UsageError as exc:
-        return {"error": str(exc)}
+        error = str(exc)
     except QAError as exc:
-        return {"error": ENGINE_FAULT.format(exc)}
+        error = ENGINE_FAULT.format(exc)
     except Exception:
         log.exception("batch question failed")
-        return {"error": ENGINE_FAULT.format("an unexpected error")}
+        error = ENGINE_FAULT.format("an unexpected error")
+    return json.dumps({"error": error}, ensure_ascii=False).encode("utf-8")
 
 
-def _batch_json(engine: Any, items: list[Any]) -> bytes:
-    return json.dumps([_batch_item(engine, item) for item in items], ensure_ascii=False).encode("utf-8")
+async def answer_in_turn(gate: Any, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` on an answer thread, waiting (not refused) while the gate's queue is full: a batch
+    already accepted submits its items one at a time, so other clients' questions are answered
+    between them."""
+    while True:
+        try:
+            return await asyncio.wrap_future(gate.submit(fn, *args))
+        except Busy:
+            await asyncio.sleep(0.05)
 
 
 def _docs_page(schema: dict) -> str:
@@ -436,16 +466,24 @@ def add_api(app: Any, state: Any) -> None:
 
     @router.post("/ask/batch", response_model=list[AnswerOut | ErrorOut], responses=errors,
                  summary="Answer several questions",
-                 description=f"At most {MAX_BATCH} questions, answered in order on one answer thread; a bad item "
-                             "gets its own {\"error\": …} in its place.")
+                 description=f"At most {MAX_BATCH} questions reading at most {MAX_REQUEST_WORDS} words in all "
+                             "(questions, and the earlier turn a follow-up is searched with), answered in order, "
+                             "one at a time between other clients' questions; a bad item gets its own "
+                             "{\"error\": …} in its place.")
     async def ask_batch(body: BatchRequest):
-        try:
-            return Response(await run(_batch_json, engine, body.questions), media_type="application/json")
-        except Busy as exc:
-            return busy(exc)
-        except Exception:
-            log.exception("batch failed")
-            return error_response(503, ENGINE_FAULT.format("an unexpected error"))
+        items = [_batch_body(item) for item in body.questions]
+        words = sum(words_read(item) for item in items if isinstance(item, AskRequest))
+        if words > MAX_REQUEST_WORDS:
+            return error_response(422, f"this batch reads {words:,} words (questions, and the earlier turns "
+                                       f"follow-ups are searched with), over the {MAX_REQUEST_WORDS:,} one request may: "
+                                       "send fewer or shorter questions per call.")
+        answers = []
+        for item in items:
+            if isinstance(item, AskRequest):
+                answers.append(await answer_in_turn(gate, _batch_item, engine, item))
+            else:
+                answers.append(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+        return Response(b"[" + b",".join(answers) + b"]", media_type="application/json")
 
     @router.get("/articles", response_model=ArticleList, responses={422: errors[422]}, summary="List articles",
                 description="Newest first, a page at a time; q filters by title, id or publisher.")

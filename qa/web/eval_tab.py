@@ -464,23 +464,23 @@ def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = No
                                           file_count="single", type="filepath", variant="secondary",
                                           size="md", elem_id="qa-eval-upload", scale=0)
         gr.Markdown(_UPLOAD_HINT, elem_id="qa-eval-hint")
-        status = gr.Markdown("", elem_id="qa-eval-status", min_height=40)
+        status = gr.Markdown("", elem_id="qa-eval-status", min_height=40, latex_delimiters=[])
         with gr.Column(visible=False, elem_id="qa-eval-results") as results:
-            summary = gr.Markdown(elem_id="qa-eval-summary")
+            summary = gr.Markdown(elem_id="qa-eval-summary", latex_delimiters=[])
             gr.Markdown("### Metrics per method")
             metrics = gr.Dataframe(elem_id="qa-eval-metrics", interactive=False, show_label=False,
-                                   max_height=820, buttons=["copy"])
+                                   max_height=820, buttons=["copy"], latex_delimiters=[])
             gr.Markdown("### Recall@k")
             plot = gr.Plot(elem_id="qa-eval-plot", show_label=False, format="png")
             gr.Markdown("### By question type")
             by_type = gr.Dataframe(elem_id="qa-eval-by-type", interactive=False, show_label=False,
-                                   max_height=520, wrap=True, buttons=["copy"])
+                                   max_height=520, wrap=True, buttons=["copy"], latex_delimiters=[])
             gr.Markdown("For unanswerable questions answer@1 is the share abstained on.",
                         elem_classes=["qa-eval-note"])
-            failures_title = gr.Markdown(elem_id="qa-eval-failures-title")
+            failures_title = gr.Markdown(elem_id="qa-eval-failures-title", latex_delimiters=[])
             failures = gr.Dataframe(
                 headers=FAILURE_HEADERS, elem_id="qa-eval-failures", interactive=False, show_label=False,
-                wrap=True, max_height=640, datatype="str", buttons=["copy"],
+                wrap=True, max_height=640, datatype="str", buttons=["copy"], latex_delimiters=[],
                 column_widths=["6%", "11%", "23%", "13%", "21%", "13%", "13%"],
             )
 

@@ -36,6 +36,8 @@ def normalize_history(history: Any) -> list[dict[str, str]]:
     if isinstance(history, (str, bytes)):
         try:
             history = json.loads(history)
+        except RecursionError:  # nested deeper than Python's stack
+            raise UsageError("history is nested too deeply: send a JSON list of {role, content} objects.") from None
         except ValueError as exc:
             raise UsageError(f"history must be a JSON list of {{role, content}} objects: {exc}") from None
     if not isinstance(history, Sequence) or isinstance(history, (str, bytes)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 
@@ -53,14 +54,45 @@ def allowed_host_names(bind_host: str, extra: Iterable[str] = ()) -> frozenset[s
     return frozenset(names)
 
 
-def host_name(header: str) -> str:
-    """The name part of a Host header: "[::1]:7860" -> "::1", "Example.org:80" -> "example.org"."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1:].split("]", 1)[0]
-    if header.count(":") == 1:
-        return header.split(":", 1)[0]
-    return header
+# RFC 9110's Host: uri-host [":" port], where uri-host is an IP literal in brackets, an IPv4 address or
+# a registered name. Nothing else is accepted: "[::1]evil.example", "127.0.0.1:80@evil.example" and
+# "a b" are not hosts, so no two parsers (ours, Starlette's, a proxy's) can read them differently.
+_AUTHORITY = re.compile(r"(?:\[(?P<literal>[0-9a-f:.]{2,45})\]|(?P<name>[a-z0-9_](?:[a-z0-9_.\-]{0,252}[a-z0-9_])?\.?))"
+                        r"(?::(?P<port>[0-9]{1,5}))?")
+_ORIGIN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<authority>[^/?#]*)")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_host(header: str) -> tuple[str, int | None] | None:
+    """A Host header's (name, port), lower case and without brackets: "[::1]:7860" -> ("::1", 7860),
+    "Example.org" -> ("example.org", None); None when it is not exactly a host and an optional port."""
+    match = _AUTHORITY.fullmatch(header.strip(" \t").lower())
+    if match is None:
+        return None
+    port = int(match.group("port")) if match.group("port") else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    literal = match.group("literal")
+    if literal is not None:
+        try:
+            ipaddress.IPv6Address(literal)
+        except ValueError:
+            return None
+        return literal, port
+    return match.group("name").rstrip("."), port
+
+
+def same_origin(origin: str, host: tuple[str, int | None], scheme: str) -> bool:
+    """True when an Origin header names this server exactly: the scheme it is served on (``scheme``,
+    "https" behind a TLS proxy that says so), and the name and port of the request's Host."""
+    match = _ORIGIN.fullmatch(origin.strip(" \t").lower())
+    if match is None or match.group("scheme") != scheme:
+        return False
+    parsed = parse_host(match.group("authority"))
+    if parsed is None:
+        return False
+    default = DEFAULT_PORTS.get(scheme)
+    return parsed[0] == host[0] and (parsed[1] or default) == (host[1] or default)
 
 
 def reachable_urls(bind_host: str, port: int) -> list[str]:

@@ -28,3 +28,7 @@ MAX_CHAT_LOG_MESSAGES = 100
 ARTICLES_PAGE_SIZE = 20  # articles per page in the Articles tab
 MAX_ARTICLES_PAGE = 200  # the most /api/articles returns at once
 
+# The connection (qa/web/protocol.py): what one client can hold before any route runs.
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers; more -> 431 and the connection closed
+HEAD_TIMEOUT_S = 10.0  # a head must arrive whole within this, from the connection's (or request's) start -> 408
+MAX_CONNECTIONS = 512  # open at once; one more -> 503 and closed (a chat tab holds one or two)

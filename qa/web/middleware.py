@@ -9,9 +9,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from qa.web.hosts import host_name
+from qa.web.hosts import parse_host, same_origin
 from qa.web.limits import MAX_REQUEST_BYTES
 
 log = logging.getLogger(__name__)
@@ -135,22 +134,22 @@ class Guard:
         await send(body)
 
     def _precheck(self, scope: dict) -> Refusal | None:
-        headers = dict(scope.get("headers") or ())
-        host = headers.get(b"host", b"").decode("latin-1")
-        if not host:
-            return Refusal(400, f"the request has no Host header: send the server's address, e.g. "
-                                f"{self.policy.shown_address}")
-        if host_name(host) not in self.policy.allowed_hosts:
-            shown = host if len(host) <= 100 else host[:100] + "…"
-            return Refusal(421, f"this server does not answer to the host name {shown!r}: open "
-                                f"{self.policy.shown_address}, or restart `qa serve` with "
-                                f"--allowed-host NAME to serve that name too.")
-        origin = headers.get(b"origin")
-        if origin is not None:
-            netloc = urlsplit(origin.decode("latin-1")).netloc.lower() if origin != b"null" else ""
-            if netloc != host.lower():
-                return Refusal(403, "cross-origin requests are not allowed: call this server from its own "
-                                    "pages, or from a script or program (which sends no Origin header).")
+        raw = scope.get("headers") or ()
+        hosts = [v.decode("latin-1") for k, v in raw if k == b"host"]
+        if len(hosts) != 1:
+            return Refusal(400, f"the request has {len(hosts) or 'no'} Host headers: send exactly one, the "
+                                f"server's address, e.g. {self.policy.shown_address}")
+        host = parse_host(hosts[0])
+        if host is None or host[0] not in self.policy.allowed_hosts:
+            shown = hosts[0] if len(hosts[0]) <= 100 else hosts[0][:100] + "…"
+            return Refusal(421 if host else 400,
+                           f"this server does not answer to the host name {shown!r}: open "
+                           f"{self.policy.shown_address}, or restart `qa serve` with "
+                           f"--allowed-host NAME to serve that name too.")
+        origins = [v.decode("latin-1") for k, v in raw if k == b"origin"]
+        if origins and (len(origins) > 1 or not same_origin(origins[0], host, scope.get("scheme", "http"))):
+            return Refusal(403, "cross-origin requests are not allowed: call this server from its own "
+                                "pages, or from a script or program (which sends no Origin header).")
         method, path = scope.get("method", "GET"), scope.get("path", "")
         allowed_methods: set[str] = set()
         for route in self.policy.routes:

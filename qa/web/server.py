@@ -14,6 +14,7 @@ from qa.errors import QAError
 from qa.web.article_page import CONTENT_SECURITY_POLICY, parse_spans, render_article_page, render_not_found
 from qa.web.assets import CSS, HEAD
 from qa.web.catalog import Catalog
+from qa.web.escape import visible_controls
 from qa.web.gate import EngineGate, ReloadWatcher
 from qa.web.gradio_patch import skip_matplotlib_backend_switch
 from qa.web.gradio_routes import GradioChecks, gradio_routes
@@ -87,7 +88,7 @@ def build_app(engine: Any, examples: Sequence[str] | None = None, *, title: str 
     title = title or DEFAULT_TITLE
     if examples is None:
         examples = default_examples(catalog.page(limit=3).articles)
-    example_questions = [q for q in examples if q]
+    example_questions = [visible_controls(q) for q in examples if q]  # Gradio shows them as they are
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any):
@@ -191,8 +192,10 @@ def serve(settings: Any, host: str = "127.0.0.1", port: int = 7860, examples: Se
 
     logging.getLogger("uvicorn.error").addFilter(_drop_shutdown_cancellations)
     # Open chat tabs hold a server-sent-events stream: without a limit Ctrl+C waits for them.
+    from qa.web.protocol import BoundedHttpToolsProtocol
+
     server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                    timeout_graceful_shutdown=3))
+                                    timeout_graceful_shutdown=3, http=BoundedHttpToolsProtocol))
     try:
         server.run()
     except SystemExit:  # uvicorn exits when it cannot bind

@@ -189,6 +189,7 @@ def build_blocks(engine: Any, gate: EngineGate, catalog: Catalog, examples: Sequ
                     group_consecutive_messages=False,
                     sanitize_html=True,
                     allow_tags=False,
+                    latex_delimiters=[],  # an article's "$$\rule{80em}{40em}$$" is text, never maths
                     placeholder=PLACEHOLDER,
                     examples=[{"text": q} for q in examples] or None,
                 )
