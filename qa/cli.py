@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="when any file or record cannot be read, change nothing and exit with code 3 "
                         "(default: skip it, index the rest, exit 0)")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="embed on a local Dask cluster of N worker processes (needs qa[dask]; "
+                        "docs/SCALING.md)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="embed on the Dask cluster of this scheduler (default: $QA_SCHEDULER; needs qa[dask])")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                   help="embed articles on the CPU (ONNX, default), a CUDA GPU (the reference encoder, "
+                        "checked against ONNX), or the GPU when one is visible (auto)")
 
     p = sub.add_parser("ask", help="answer questions with quotes and citations",
                        description="Answer a question, or one question per line of standard input.")
@@ -172,6 +180,23 @@ def _report_read(read) -> None:
         print(f"note: {len(notices) - MAX_LISTED:,} more notes", file=sys.stderr)
 
 
+def _build_flags(args) -> dict:
+    """--workers, --scheduler (or $QA_SCHEDULER) and --device, checked before anything is read."""
+    from qa.config import setting
+    from qa.embedding import resolve_device
+
+    scheduler = args.scheduler or setting("QA_SCHEDULER")
+    if args.workers < 0 or args.workers > 1024:
+        raise UsageError(f"--workers must be from 1 to 1024 (or 0: no cluster); it is {args.workers}.")
+    if args.workers and scheduler:
+        raise UsageError("--workers starts a local cluster and --scheduler (or QA_SCHEDULER) names another: "
+                         "give one of them.")
+    if (args.workers or scheduler) and args.device != "cpu":
+        raise UsageError("--device cuda/auto embeds in this process: use it without --workers or --scheduler.")
+    resolve_device(args.device)
+    return {"workers": args.workers, "scheduler": scheduler, "device": args.device}
+
+
 def cmd_index(args) -> int:
     import logging
 
@@ -197,7 +222,8 @@ def cmd_index(args) -> int:
     level = corpus_log.level
     corpus_log.setLevel(logging.ERROR)  # its one-line warning repeats what is listed here
     try:
-        options = BuildOptions(progress=sys.stderr.isatty(), log=lambda m: print(m, file=sys.stderr))
+        options = BuildOptions(progress=sys.stderr.isatty(), log=lambda m: print(m, file=sys.stderr),
+                               **_build_flags(args))
         report = refresh_index(settings, options, rebuild=args.rebuild, strict=args.strict)
     except (NothingReadableError, SkippedFilesError) as exc:
         _report_read({"skipped": [[s.rel, s.reason] for s in exc.read.skipped], "notices": exc.read.notices})

@@ -145,6 +145,8 @@ ENV: dict[str, EnvVar] = {v.name: v for v in (
            default_doc="2 (1 on a one-core machine)"),
     EnvVar("QA_CACHE_DIR", "~/.cache/qa", Folder(),
            "Where the ONNX export of the model is cached (keyed by the hash of its weights)."),
+    EnvVar("QA_SCHEDULER", None, Text("a Dask scheduler address, tcp://HOST:PORT"),
+           "`qa index`: embed on the Dask cluster of this scheduler (as --scheduler; needs qa[dask])."),
     EnvVar("QA_RESIDENT_MB", "256", Number(0),
            "An index smaller than this many MB is read into memory whole; a larger one is memory-mapped."),
     EnvVar("QA_CONCURRENCY", "2", Whole(1, 16),

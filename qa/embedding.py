@@ -23,8 +23,9 @@ class SentenceTransformerEmbedder:
         vectors = SentenceTransformerEmbedder(bundled_model_path()).embed(["a sentence"])
     """
 
-    def __init__(self, model_path: str):
+    def __init__(self, model_path: str, device: str = "cpu"):
         self.model_path = model_path
+        self.device = device
         self._model = None
 
     @property
@@ -32,7 +33,7 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(self.model_path, device="cpu")
+            self._model = SentenceTransformer(self.model_path, device=self.device)
         return self._model
 
     @property
@@ -47,6 +48,66 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True, show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+DEVICES = ("cpu", "cuda", "auto")
+CUDA_CHECK_TEXTS = 16  # texts of the first batch embedded both ways to check the GPU's vectors
+CUDA_MIN_COSINE = 0.999  # as the ONNX export's own check
+
+
+def resolve_device(device: str) -> str:
+    """"cpu" or "cuda" for ``--device`` (auto: cuda when PyTorch sees a CUDA GPU). torch is imported only
+    for cuda and auto.
+
+    Raises:
+        UsageError: an unknown device, or cuda without a visible GPU or a CUDA build of PyTorch (one line).
+    """
+    from qa.errors import UsageError
+
+    if device not in DEVICES:
+        raise UsageError(f"--device must be one of {', '.join(DEVICES)}; it is {device!r}.")
+    if device == "cpu":
+        return "cpu"
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        if device == "auto":
+            return "cpu"
+        raise UsageError("--device cuda needs PyTorch with CUDA (docs/SCALING.md, 'Building on a GPU'); "
+                         "or use --device cpu.")
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "auto":
+        return "cpu"
+    why = "this PyTorch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+    raise UsageError(f"--device cuda: {why} (torch {torch.__version__}); install the CUDA build "
+                     "(docs/SCALING.md, 'Building on a GPU') or use --device cpu.")
+
+
+class CudaEmbedder(SentenceTransformerEmbedder):
+    """The reference encoder on a CUDA GPU, for building; its first batch is checked against the
+    index's ONNX encoder (``onnx_dir``): every sampled text's cosine must be at least CUDA_MIN_COSINE."""
+
+    def __init__(self, model_path: str, onnx_dir: Path | None):
+        super().__init__(model_path, device="cuda")
+        self.onnx_dir = onnx_dir
+        self.checked = onnx_dir is None
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        vectors = super().embed(texts, batch_size=batch_size, progress=progress)
+        if not self.checked and len(texts):
+            sample = list(texts[:CUDA_CHECK_TEXTS])
+            reference = onnx_embedder(self.onnx_dir).embed(sample)
+            worst = float(np.min(np.sum(reference * vectors[:len(sample)], axis=1)))
+            if worst < CUDA_MIN_COSINE:
+                from qa.errors import QAError
+
+                raise QAError(f"the GPU's vectors differ from the ONNX encoder's (cosine {worst:.4f} < "
+                              f"{CUDA_MIN_COSINE}): build with --device cpu. The previous index is untouched.")
+            self.checked = True
+        return vectors
 
 
 def onnx_embedder(encoder_dir: Path, threads: int = 1) -> Embedder:

@@ -32,6 +32,8 @@ from qa.progress import Progress
 from qa.types import Article, Chunk, Sentence
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from qa.corpus import Changes
 
 EMBED_BATCH_TEXTS = 512  # texts embedded per encoder call: bounded memory, whatever the collection's size
@@ -177,6 +179,9 @@ class BuildOptions:
     progress: bool = False  # a progress bar at once (else only after a few seconds, or lines off a terminal)
     log: Callable[[str], None] = _quiet
     embedder_factory: Callable[[Path | None], object] | None = None  # encoder folder -> embedder (tests, benchmarks)
+    workers: int = 0  # > 0: embed on a local Dask cluster of this many worker processes (qa.index.distributed)
+    scheduler: str | None = None  # embed on the Dask cluster of this scheduler (tcp://HOST:PORT)
+    device: str = "cpu"  # cpu (the ONNX encoder), cuda or auto (qa.embedding.resolve_device)
 
 
 def build_index(corpus: "list[Article] | Changes", settings: Settings, options: BuildOptions = BuildOptions(), *,
@@ -314,9 +319,9 @@ def _write(plan: Plan, settings: Settings, tmp: Path, written: list[Path], optio
         if seg is not None:  # None: nothing of them was left to keep
             segments.append({"name": seg, "deleted": []})
     if plan.todo:
-        embedder = _embedder(settings, tmp, encoder_info, embedder_factory)
-        for seg, dim in _embed_and_write(plan.todo, settings, embedder, index_dir, written, options.progress):
-            segments.append({"name": seg, "deleted": []})
+        with _build_embedder(settings, tmp, encoder_info, options) as embedder:
+            for seg, dim in _embed_and_write(plan.todo, settings, embedder, index_dir, written, options.progress):
+                segments.append({"name": seg, "deleted": []})
     if dim is None:
         dim = int(previous["model"]["dim"]) if previous else _probe_dim(settings, tmp, encoder_info, embedder_factory)
     counts = _counts(index_dir, segments)
@@ -350,6 +355,30 @@ def _old_encoder(index_dir: Path, folder: str, key: str, settings: Settings) -> 
     return None, None
 
 
+@contextlib.contextmanager
+def _build_embedder(settings: Settings, tmp: Path, encoder_info, options: BuildOptions):
+    """The embedder for the articles: on a Dask cluster, a CUDA GPU or here (closed on leaving)."""
+    if options.workers or options.scheduler:
+        if encoder_info is None:
+            from qa.errors import UsageError
+
+            raise UsageError("--workers and --scheduler embed with the index's ONNX encoder: unset QA_ENCODER "
+                             "(or set it to onnx).")
+        from qa.index.distributed import ClusterEmbedder
+
+        with ClusterEmbedder.start(tmp / "encoder", workers=options.workers, scheduler=options.scheduler) as emb:
+            yield emb
+        return
+    from qa.embedding import resolve_device
+
+    if options.embedder_factory is None and resolve_device(options.device) == "cuda":
+        from qa.embedding import CudaEmbedder
+
+        yield CudaEmbedder(settings.model_path, tmp / "encoder" if encoder_info else None)
+        return
+    yield _embedder(settings, tmp, encoder_info, options.embedder_factory)
+
+
 def _embedder(settings: Settings, tmp: Path, encoder_info, embedder_factory):
     if embedder_factory is not None:
         return embedder_factory(tmp / "encoder" if encoder_info else None)
@@ -381,39 +410,64 @@ def _finish_segment(index_dir: Path, writer: SegmentWriter, name: str, written: 
     fsync_dir(index_dir / SEGMENTS)
 
 
-def _embed_and_write(todo: list[Article], settings: Settings, embedder, index_dir: Path, written: list[Path],
-                     progress: bool) -> Iterator[tuple[str, int]]:
-    """Chunk, embed and write ``todo`` in batches of about EMBED_BATCH_TEXTS texts, starting a new
-    segment at MAX_SEGMENT_CHUNKS. Yields (segment name, vector dimension) for each segment written."""
+@dataclass(frozen=True)
+class Embedded:
+    """One article ready to store: its sentences and chunks, and their vectors (rows in the same order)."""
+
+    article: Article
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    chunk_vectors: "np.ndarray"
+    sentence_vectors: "np.ndarray"
+
+
+def embed_articles(todo: list[Article], settings: Settings, embedder, progress: bool = False) -> Iterator[Embedded]:
+    """Chunk and embed ``todo``, in order, in batches of about EMBED_BATCH_TEXTS texts (each batch one
+    encoder call: its chunks, each with its article's title, then its sentences). Any backend stores
+    what this yields. ``embedder`` has ``embed(texts, batch_size=)``, or ``embed_batches(batches,
+    batch_size=)`` yielding each batch's vectors in order while later ones are being embedded (a
+    Dask cluster, qa.index.distributed)."""
     from qa.chunking import get_encoding
 
     encoding = get_encoding(settings.encoding)
-    writer: SegmentWriter | None = None
-    name = ""
-    total = _estimate_texts(todo)
-    with Progress(total, unit="texts", label="embedding", enabled=True, quiet_for=0.0 if progress else 3.0) as bar:
-        for batch in _batches(todo, settings, encoding):
-            texts = [chunk_embedding_text(a, c) for a, _, cs in batch for c in cs]
-            texts += [s.text for _, ss, _ in batch for s in ss]
-            vectors = embedder.embed(texts, batch_size=settings.batch_size)
-            dim = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else None
-            if dim is None:
-                dim = int(embedder.embed(["dimension probe"]).shape[1])
+    batches = ((batch, [chunk_embedding_text(a, c) for a, _, cs in batch for c in cs]
+                + [s.text for _, ss, _ in batch for s in ss]) for batch in _batches(todo, settings, encoding))
+    if hasattr(embedder, "embed_batches"):
+        done = embedder.embed_batches(batches, batch_size=settings.batch_size)
+    else:
+        done = ((batch, texts, embedder.embed(texts, batch_size=settings.batch_size)) for batch, texts in batches)
+    with Progress(_estimate_texts(todo), unit="texts", label="embedding", enabled=True,
+                  quiet_for=0.0 if progress else 3.0) as bar:
+        for batch, texts, vectors in done:
+            if not (vectors.ndim == 2 and vectors.shape[1]):
+                vectors = vectors.reshape(0, int(embedder.embed(["dimension probe"]).shape[1]))
             n_chunks = sum(len(cs) for _, _, cs in batch)
             cv, sv = vectors[:n_chunks], vectors[n_chunks:]
             ci = si = 0
             for a, ss, cs in batch:
-                if writer is None or writer.n_chunks + len(cs) > MAX_SEGMENT_CHUNKS and writer.n_articles:
-                    if writer is not None:
-                        _finish_segment(index_dir, writer, name, written)
-                        yield name, dim
-                    name, folder = _new_segment(index_dir, written)
-                    writer = SegmentWriter(folder, dim, bm25_text=chunk_embedding_text, name=name)
-                writer.add(a, ss, cs, cv[ci:ci + len(cs)], sv[si:si + len(ss)])
+                yield Embedded(a, ss, cs, cv[ci:ci + len(cs)], sv[si:si + len(ss)])
                 ci += len(cs)
                 si += len(ss)
             bar.total = max(bar.total, bar.done + len(texts))
             bar.update(len(texts))
+
+
+def _embed_and_write(todo: list[Article], settings: Settings, embedder, index_dir: Path, written: list[Path],
+                     progress: bool) -> Iterator[tuple[str, int]]:
+    """Write what embed_articles yields, starting a new segment at MAX_SEGMENT_CHUNKS. Yields (segment
+    name, vector dimension) for each segment written."""
+    writer: SegmentWriter | None = None
+    name = ""
+    dim = 0
+    for e in embed_articles(todo, settings, embedder, progress):
+        dim = int(e.chunk_vectors.shape[1])
+        if writer is None or writer.n_chunks + len(e.chunks) > MAX_SEGMENT_CHUNKS and writer.n_articles:
+            if writer is not None:
+                _finish_segment(index_dir, writer, name, written)
+                yield name, dim
+            name, folder = _new_segment(index_dir, written)
+            writer = SegmentWriter(folder, dim, bm25_text=chunk_embedding_text, name=name)
+        writer.add(e.article, e.sentences, e.chunks, e.chunk_vectors, e.sentence_vectors)
     if writer is not None:
         _finish_segment(index_dir, writer, name, written)
         yield name, dim
