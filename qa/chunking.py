@@ -33,8 +33,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans ``[start, end)`` of ``text``, trimmed of whitespace and bullet markers.
 
     Line breaks always end a sentence (headlines, list items); within a line, syntok decides,
-    which handles abbreviations ("Mr.", "U.S."), decimals and quotes (see README for the
-    comparison with pysbd and blingfire).
+    which handles abbreviations ("Mr.", "U.S."), decimals and quotes (docs/how-it-works.md
+    compares it with pysbd and blingfire).
     """
     from syntok import segmenter
 

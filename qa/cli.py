@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="measure retrieval and answers on test questions",
                        description="Evaluate BM25, dense and the shipped hybrid system on test questions "
                        "(default: corpus/questions.jsonl) or on an external SQuAD-format file.")
-    p.add_argument("questions", nargs="?", type=Path, help="questions file (JSON lines; see README)")
+    p.add_argument("questions", nargs="?", type=Path, help="questions file (JSON lines; see docs/how-it-works.md)")
     _common(p)
     p.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     p.add_argument("--report", type=Path, metavar="FILE.md", help="write a Markdown report and a Recall@k plot")

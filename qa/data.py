@@ -190,9 +190,7 @@ def _store(source: Path, target: Path, *, copy: bool) -> None:
     source.replace(target)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from qa.config import setting
-
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m qa.data", description=(
         "Fetch the external evaluation data the benchmarks read (SQuAD v1.1/v2.0 dev, XQuAD-en, COVID-QA) into "
         "data/external/, checking each file's sha256."))
@@ -202,7 +200,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="copy from this folder instead of downloading (default: $QA_DATA_DIR when set)")
     parser.add_argument("--dest", type=Path, default=DEST, help="where to store them (default: data/external)")
     parser.add_argument("--list", action="store_true", help="list the data sets, their files and addresses")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from qa.config import setting
+
+    args = build_parser().parse_args(argv)
     if args.list:
         for name, data in DATASETS.items():
             print(f"{name}: {data.title} ({data.license})")

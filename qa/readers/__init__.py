@@ -187,8 +187,8 @@ def _skip_order(s: Skipped):
 
 def _nothing_readable(corpus_dir: Path, result: CorpusRead) -> str:
     if not result.files and not result.skipped:
-        return (f"corpus folder {corpus_dir} has no articles: add {accepted()} files (see README, "
-                "'Articles'), or pass --corpus DIR.")
+        return (f"corpus folder {corpus_dir} has no articles: add {accepted()} files (see "
+                "docs/articles.md), or pass --corpus DIR.")
     n = result.found
     reasons = "; ".join(str(s) for s in result.skipped[:3]) + (" …" if len(result.skipped) > 3 else "")
     return f"corpus folder {corpus_dir}: {n:,} file{'s' * (n != 1)}, none readable: {reasons}"
