@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchutil import percentile  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
@@ -72,11 +74,6 @@ def checkout(ref: str, root: Path) -> Path:
     return target
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("before")
@@ -109,7 +106,7 @@ def main() -> int:
     print(f"warm engine.ask over {len(times['before'])} questions each, {args.blocks} interleaved blocks; "
           f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     for label, data in (("whole question", times), ("without embedding the question", rest)):
-        rows = {n: (statistics.median(t) * 1000, pct(t, 95) * 1000) for n, t in data.items()}
+        rows = {n: (statistics.median(t) * 1000, percentile(t, 95) * 1000) for n, t in data.items()}
         print(f"\n{label}\n\n| version | ref | p50 ms | p95 ms |\n|---|---|---:|---:|")
         for n, ref in (("before", args.before), ("after", args.after)):
             print(f"| {n} | {ref} | {rows[n][0]:.2f} | {rows[n][1]:.2f} |")

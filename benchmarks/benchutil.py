@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import socket
@@ -103,14 +104,21 @@ def machine_facts() -> dict[str, Any]:
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default), without importing numpy."""
+    """The q-th percentile by NEAREST RANK, the one definition every benchmark uses: the smallest measured
+    value with at least q% of the values at or below it (rank ceil(q/100 * n), 1-based). It is always a
+    value that was measured (p95 of 20 latencies is the 19th smallest; p50 of 1, 2, 3, 4 is 2); nan for none.
+
+    Figures recorded before this definition was chosen (benchmarks/*.md before issue 24) used linear
+    interpolation in some scripts and a rounded index in others; they differ from it by less than one gap
+    between neighbouring measurements.
+    """
+    if not 0 <= q <= 100:
+        raise ValueError(f"a percentile is from 0 to 100, not {q}")
     xs = sorted(values)
     if not xs:
         return float("nan")
-    pos = (len(xs) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    rank = math.ceil(round(q * len(xs) / 100, 9))  # round: 95 * 20 / 100 must be 19, not 19.000000000000004
+    return xs[max(rank, 1) - 1]
 
 
 def summary_ms(seconds: Sequence[float]) -> dict[str, float]:

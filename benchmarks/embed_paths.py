@@ -24,6 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from benchutil import percentile  # noqa: E402
 
 QUESTION = "What rating did Ofsted give Havering children's services after the December 2023 inspection?"
 BATCH_SIZES = (16, 32, 64)
@@ -80,7 +82,7 @@ def _time_calls(encode, calls: int) -> dict[str, float]:  # noqa: ANN001
     # CPU time barely moves when other processes steal the cores: the contention-free cost.
     cpu_ms = (time.process_time() - cpu_start) * 1000 / len(times)
     ms = np.asarray(times) * 1000
-    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)),
+    return {"p50": percentile(list(ms), 50), "p95": percentile(list(ms), 95),
             "cpu": cpu_ms, "n": len(times)}
 
 

@@ -24,16 +24,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from benchutil import percentile  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.filters import Filter  # noqa: E402
 from qa.index import load_index  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
 
 
 def filters(index, rng: random.Random) -> dict[str, Filter]:
@@ -88,8 +85,8 @@ def main() -> int:
                 exact = set(allowed_rows[np.argsort(-(allowed_vectors @ vector))[:10]].tolist())
                 found = set(index.dense_top(vector, 10, scope.chunks))
                 recall.append(len(found & exact) / max(1, len(exact)))
-        p = (1000 * statistics.median(plain), 1000 * pct(plain, 95))
-        f = (1000 * statistics.median(filtered), 1000 * pct(filtered, 95))
+        p = (1000 * statistics.median(plain), 1000 * percentile(plain, 95))
+        f = (1000 * statistics.median(filtered), 1000 * percentile(filtered, 95))
         r = f"{statistics.mean(recall):.3f}" if recall else "–"
         print(f"| {name} | {scope.articles:,} of {scope.total:,} | {p[0]:.1f} / {p[1]:.1f} | {f[0]:.1f} / {f[1]:.1f} | "
               f"{f[1] - p[1]:+.1f} | {r} |", flush=True)

@@ -36,6 +36,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(HERE))
+from benchutil import percentile  # noqa: E402
 from qa.text import clean_question  # noqa: E402
 
 ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices",
@@ -245,15 +247,6 @@ class Result:
     peak_rss_mb: float = 0.0
     stopped_early: bool = False
     by_kind: dict[str, list[float]] = field(default_factory=dict)
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def run(concurrency: int, corpus: Path, index: Path, workdir: Path, users: int, per_user: int,
