@@ -160,15 +160,24 @@ def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, 
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             _undo(client, names, old, created)
+            _close(client)
             if isinstance(exc, Exception) and not isinstance(exc, BackendError) and _milvus_error(exc):
                 raise explain(exc, uri, "building the index") from None
             raise
         _after_publish(client, names, index_dir, uri)
+        _close(client)  # a Milvus Lite file is held by one process at a time: let a server open it
         prune(index_dir, keep=(gen_name,) + ((previous_gen.name,) if previous_gen is not None else ()))
         c = manifest["counts"]
         return BuildReport(c["articles"], c["chunks"], c["sentences"], time.perf_counter() - t0,
                            tuple(plan.changed), tuple(plan.added), tuple(plan.removed),
                            tuple(a.id for a in plan.todo), path=str(final))
+
+
+def _close(client) -> None:
+    try:
+        client.close()
+    except Exception:
+        pass
 
 
 def _milvus_error(exc: BaseException) -> bool:

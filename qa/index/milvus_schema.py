@@ -48,7 +48,8 @@ def connect(uri: str, token: str | None = None):
     except ImportError:
         raise BackendError("this index lives on Milvus but pymilvus is not installed: "
                            "pip install 'qa[milvus]'.") from None
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # its errors become one line (explain), not a log
+    for name in ("pymilvus", "milvus_lite"):  # their errors become one line (explain), not a logged traceback
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     where = describe(uri)
     try:
         if not where.startswith("Milvus at"):
