@@ -6,7 +6,7 @@ justified columns; as an RSS feed; as a WARC of the saved test pages; as Word do
 
 Scored as benchmarks/extraction.py scores pages: kept words against the clean article's words
 (precision, recall), the share of the clean article's sentences found whole in the kept text, and
-here also the share of its paragraphs found whole as paragraphs ("paragraphs kept"). For PDFs, each
+here also the share of its paragraphs and list items found whole as one line ("paragraphs kept"). For PDFs, each
 library's lines go through the same layout code (qa/readers/pdf.py: running heads and feet, page
 numbers, hyphenation, paragraphs); its raw output is scored too.
 """
@@ -34,8 +34,9 @@ TWO_COLUMNS = "havering-significantly-improved-good"
 
 
 def paragraphs_kept(kept: str, clean: str) -> float:
-    """Share of the clean article's paragraphs (its lines) found whole as one paragraph of the kept text."""
-    mine = {norm(p) for p in re.split(r"\n\s*\n", kept) if p.strip()}
+    """Share of the clean article's paragraphs and list items (its lines) found whole as one line of the
+    kept text (neither cut in two nor run into the next)."""
+    mine = {norm(p) for p in kept.split("\n") if p.strip()}
     theirs = [norm(p) for p in clean.split("\n") if p.strip()]
     return sum(1 for p in theirs if p in mine) / max(len(theirs), 1)
 
@@ -149,12 +150,161 @@ def table(rows: list[dict], what: str = "library") -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ each format through its reader
+def read_all(name: str) -> list:
+    from qa.readers import read_corpus
+
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in ([name] if "*" not in name else [p.name for p in FORMATS.glob(name)]):
+            shutil.copy2(FORMATS / n, Path(tmp) / n)
+        return read_corpus(Path(tmp)).articles
+
+
+def run_formats() -> list[dict]:
+    """The five articles as each format, read by the shipped readers, matched to the clean ones by title."""
+    import yaml
+
+    titles = {norm(yaml.safe_load((ROOT / "corpus" / f"{i}.md").read_text("utf-8").split("---\n", 2)[1])["title"]): i
+              for i in IDS}
+    rows = []
+    for label, files in (("PDF (Chromium print, A5, one in two columns)", "havering-*.pdf"),
+                         ("Word .docx", "havering-*.docx"), ("RSS feed, content:encoded", "news.rss"),
+                         ("WARC of the saved test pages (byo)", "news.warc.gz")):
+        t0 = time.perf_counter()
+        articles = read_all(files)
+        ms = (time.perf_counter() - t0) * 1000 / max(len(articles), 1)
+        per = []
+        for a in articles:
+            article_id = titles.get(norm(a.title))
+            if article_id:
+                clean = clean_text(article_id)
+                per.append({"doc": article_id, "ms": ms, **score(a.text, clean, []),
+                            "paragraphs": paragraphs_kept(a.text, clean)})
+        rows.append({"name": f"{label}: {len(per)} of 5 read", "docs": per})
+    return rows
+
+
+def warc_libraries() -> str:
+    """On tests/data/formats/news.warc.gz: the HTML pages each library hands over as HTML text."""
+    found = {}
+    for library in ("warcio", "fastwarc"):
+        r = warc_pass(library, FORMATS / "news.warc.gz")
+        found[library] = (r["pages"], r["with_text"])
+    return ("| library | HTML responses | payloads that are HTML text |\n|---|---:|---:|\n"
+            + "\n".join(f"| {k} | {v[0]} | {v[1]} |" for k, v in found.items()))
+
+
+# ------------------------------------------------------------------ WARC: the library, and a 1 GB archive
+def make_big_warc(path: Path, pages: int, blobs: int, blob_mb: int) -> None:
+    """``pages`` HTML responses (the five saved test pages in turn, each with a paragraph of its own so no
+    two are the same story) and ``blobs`` non-HTML responses of ``blob_mb`` MB (incompressible, as
+    images and videos are): a crawl's mix, at about pages*10 KB + blobs*blob_mb MB."""
+    import os
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    byo = ROOT / "tests" / "data" / "byo"
+    sources = [(byo / n).read_bytes() for n in ("havering-rated-inadequate.html", "havering-significantly-improved-good"
+                                                ".html", "havering-child-protection-adequate.htm",
+                                                "havering-improvement-update.html",
+                                                "havering-referral-assessment-praised.md")]
+    blob = os.urandom(blob_mb << 20)
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for i in range(max(pages, blobs)):
+            if i < pages:
+                body = sources[i % 5].replace(b"</article>", b"<p>Archive copy %d of the story, kept for the "
+                                              b"benchmark, paragraph %d.</p></article>" % (i, i), 1)
+                http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+                writer.write_record(writer.create_warc_record(f"https://news.example/story/{i}", "response",
+                                                              payload=BytesIO(body), http_headers=http))
+            if i < blobs:
+                http = StatusAndHeaders("200 OK", [("Content-Type", "image/jpeg")], protocol="HTTP/1.1")
+                writer.write_record(writer.create_warc_record(f"https://news.example/img/{i}.jpg", "response",
+                                                              payload=BytesIO(blob), http_headers=http))
+
+
+def warc_pass(library: str, path: Path) -> dict:
+    """One pass over the archive: HTML payloads read whole, the others passed over unread."""
+    import resource
+
+    t0 = time.perf_counter()
+    html = found = 0
+    if library == "warcio":
+        from warcio.archiveiterator import ArchiveIterator
+
+        with open(path, "rb") as f:
+            for r in ArchiveIterator(f):
+                if r.rec_type == "response" and "html" in (r.http_headers.get_header("Content-Type") or ""):
+                    data = r.content_stream().read()
+                    html += 1
+                    found += b"<p>" in data
+    elif library == "fastwarc":
+        from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+        with open(path, "rb") as f:
+            for r in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
+                if r.http_content_type and "html" in r.http_content_type:
+                    data = r.reader.read()
+                    html += 1
+                    found += b"<p>" in data
+    else:  # the shipped reader, extraction and all
+        from qa.readers.base import SourceFile
+        from qa.readers.options import CollectionOptions
+        from qa.readers.warc import read
+
+        articles, _ = read(SourceFile(path=str(path), rel=path.name, size=path.stat().st_size, mtime_ns=0),
+                           CollectionOptions())
+        html = found = len(articles)
+    return {"seconds": time.perf_counter() - t0, "pages": html, "with_text": found,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_warc(path: Path) -> str:
+    import json
+    import os
+    import subprocess
+
+    rows = ["| pass over the archive | seconds | HTML pages | pages whose payload is HTML text | peak RSS (MB) |",
+            "|---|---:|---:|---:|---:|"]
+    for library in ("warcio", "fastwarc", "qa.readers.warc (warcio + trafilatura, shipped)"):
+        out = subprocess.run([sys.executable, __file__, "--warc-pass", library.split()[0], str(path)],
+                             capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(f"| {library} | {r['seconds']:.1f} | {r['pages']:,} | {r['with_text']:,} | {r['peak_mb']:,.0f} |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per document (default: %(default)s)")
+    parser.add_argument("--warc", type=Path, metavar="PATH",
+                        help="only the WARC table: a 1 GB archive at PATH (made first when missing)")
+    parser.add_argument("--warc-pages", type=int, default=2000, help="HTML pages in it (default: %(default)s)")
+    parser.add_argument("--warc-pass", nargs=2, metavar=("LIBRARY", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.warc_pass:
+        import json
+
+        print(json.dumps(warc_pass(args.warc_pass[0], Path(args.warc_pass[1]))))
+        return 0
+    if args.warc:
+        if not args.warc.exists():
+            make_big_warc(args.warc, args.warc_pages, 1000, 1)
+        print(f"WARC: {args.warc.stat().st_size / 1e9:.2f} GB, {args.warc_pages:,} HTML pages + 1,000 images of 1 MB\n")
+        print(run_warc(args.warc))
+        return 0
     print("PDF (5 documents printed by Chromium, A5, running heads and feet, one in two columns)\n")
     print(table(run_pdfs(args.repeat)))
+    print("\nEach format through its shipped reader\n")
+    print(table(run_formats(), "format"))
+    print("\nWARC libraries on news.warc.gz (one page sent gzip-compressed and chunked)\n")
+    print(warc_libraries())
     return 0
 
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -375,3 +376,157 @@ def test_reading_a_feed_fetches_nothing(tmp_path, listener):
     assert a.text == "The council met." and a.url == f"{base}/one"
     time.sleep(0.5)
     assert hits == []
+
+
+# ------------------------------------------------------------------ web archives
+def test_a_warc_gives_its_html_pages_with_the_target_uri_and_a_summary_line(tmp_path):
+    read = read_corpus(copy(tmp_path, "news.warc.gz"))
+    assert not read.skipped and len(read.articles) == 5
+    for article_id in IDS:
+        a = next(a for a in read.articles if norm(a.title) == norm(title(article_id)))
+        kept = norm(a.text)
+        assert all(norm(s) in kept for s in sentences(clean(article_id)))  # the gzip+chunked page too
+        assert a.file_type == "warc" and a.id.startswith("news/") and a.url.startswith("https://")
+        assert a.date.startswith(DATES[article_id][:7])  # the pages' own dates, not the crawl's
+    assert _by_url(read.articles)[FEED_URLS["havering-rated-inadequate"]].source == "Romford Recorder"
+    (line,) = [n for n in read.notices if n.startswith("news.warc.gz:")]
+    assert line == ("news.warc.gz: 5 pages read from 19 records; passed over 1 redirect, 1 error status, "
+                    "2 non-HTML responses")
+
+
+def _record(uri: str, body: bytes, *, date: str = "2025-01-15T10:00:00Z", length: int | None = None,
+            status: str = "200 OK", content_type: str = "text/html; charset=utf-8") -> bytes:
+    http = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n\r\n".encode() + body
+    head = (f"WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:{abs(hash(uri + date)):032x}>\r\n"
+            f"WARC-Date: {date}\r\nWARC-Target-URI: {uri}\r\nContent-Type: application/http; msgtype=response\r\n"
+            f"Content-Length: {len(http) if length is None else length}\r\n\r\n").encode()
+    return head + http + b"\r\n\r\n"
+
+
+def page_html(place: str) -> bytes:
+    return (f"<html><head><title>{place} hours extended</title></head><body><article><h1>{place} hours extended"
+            f"</h1><p>The {place.lower()} will open until eight in the evening from next month, the council said."
+            f"</p><p>Weekend hours at the {place.lower()} stay the same.</p></article></body></html>").encode()
+
+
+PAGE_HTML = page_html("Library")
+
+
+def test_an_undated_archived_page_takes_the_record_date_as_an_approximate_date(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "crawl.warc").write_bytes(_record("https://lib.example/hours", PAGE_HTML, date="2023-05-02T08:00:00Z"))
+    (a,) = read_corpus(folder).articles
+    assert (a.date, a.date_origin, a.date_approximate) == ("2023-05-02", "warc record date", True)
+    assert "archived" in a.date_note and a.url == "https://lib.example/hours" and a.title == "Library hours extended"
+
+
+def test_a_warc_with_a_lying_content_length_is_bounded_and_keeps_what_came_before(tmp_path):
+    good = _record("https://lib.example/hours", PAGE_HTML)
+    short = _record("https://lib.example/other", page_html("Museum"), length=40)  # says 40 bytes
+    huge = _record("https://lib.example/huge", page_html("Pool"), length=10 ** 12)  # says 1 TB
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "short.warc").write_bytes(good + short + _record("https://lib.example/later", page_html("Gallery")))
+    (folder / "huge.warc").write_bytes(_record("https://lib.example/first", page_html("Park")) + huge)
+    me = psutil.Process()
+    before = me.memory_info().rss
+    t0 = time.monotonic()
+    read = read_corpus(folder)
+    assert time.monotonic() - t0 < 10 and me.memory_info().rss - before < 100 << 20
+    urls = sorted(a.url for a in read.articles)
+    # huge.warc: the record that claims 1 TB is read to the end of the file (its page is there); short.warc:
+    # the bytes after the 40 it claims are not a record, so the archive stops there with one line
+    assert urls == ["https://lib.example/first", "https://lib.example/hours", "https://lib.example/huge"]
+    empty, damaged = [s for s in read.skipped if s.rel.startswith("short.warc")]
+    assert empty.rel == "short.warc record 2" and "empty payload" in empty.reason
+    assert damaged.rel == "short.warc record 3" and "damaged after record 2" in damaged.reason
+    assert "\n" not in str(damaged) and len(str(damaged)) < 300
+
+
+def test_the_same_story_as_a_page_a_feed_entry_a_warc_record_and_a_pdf_is_indexed_once(tmp_path):
+    folder = copy(tmp_path, "news.rss", "news.warc.gz", "havering-rated-inadequate.pdf")
+    shutil.copy2(ROOT / "tests" / "data" / "byo" / "havering-rated-inadequate.html", folder / "saved.html")
+    read = read_corpus(folder)
+    assert len(read.articles) == 5 and not read.skipped
+    assert {a.file_type for a in read.articles} == {"feed"}  # the feed's own text before extracted pages and PDFs
+    folded = [n for n in read.notices if "indexed once" in n]
+    rated = next(n for n in folded if "saved.html" in n)
+    assert "news.warc.gz record" in rated and "havering-rated-inadequate.pdf" in rated
+
+
+# ------------------------------------------------------------------ Word
+def test_word_documents_read_as_the_clean_articles_with_their_core_properties(tmp_path):
+    read = read_corpus(copy(tmp_path, *(f"{i}.docx" for i in IDS)))
+    assert not read.skipped and len(read.articles) == 5
+    for a in read.articles:
+        assert_same_text(a.text, a.id)
+        assert norm(a.title) == norm(title(a.id)) and a.file_type == "docx"
+        assert a.date == DATES[a.id][:10] or DATES[a.id] == "2024-12" and a.date == "2024-12-18"
+        assert a.date_origin == "docx created"
+    good = next(a for a in read.articles if a.id == "havering-significantly-improved-good")
+    assert good.author == "Editorial Team"
+    assert "Inspectors found:\n\n• Children and families increasingly benefit" in good.text  # lists as "• …" lines
+
+
+def test_word_headings_lists_and_tables_become_lines(tmp_path):
+    (a,), _ = read_corpus(copy(tmp_path, "press-release.docx")).articles, None
+    assert a.title == "Libraries open longer from March"  # the Title style: the title property names a file
+    assert (a.date, a.date_origin, a.author) == ("2025-02-03", "first lines", "Communications team")
+    assert a.text == ("Opening hours\n\nFour libraries will open until eight in the evening on weekdays from 3 March."
+                      "\n\n• Central Library\n• Harold Hill Library\n• Hornchurch Library\n\nThe new hours are:\n\n"
+                      "Library | Weekdays | Saturday\nCentral | 9am to 8pm | 9am to 5pm\nHornchurch | 10am to 8pm | "
+                      "10am to 4pm\n\nSunday hours are unchanged.")
+
+
+def _bomb_docx(path: Path, *, lie: bool) -> None:
+    """A .docx whose word/document.xml inflates to 200 MB from under 1 MB; ``lie``: it declares 2 KB."""
+    import docx
+
+    template = tmp = path.with_suffix(".tmp.docx")
+    docx.Document().save(str(template))
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename != "word/document.xml":
+                out.writestr(info, src.read(info.filename))
+        info = zipfile.ZipInfo("word/document.xml")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with out.open(info, "w", force_zip64=True) as w:
+            w.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+                    b'2006/main"><w:body><w:p><w:r><w:t>')
+            block = b"A" * (1 << 20)
+            for _ in range(200):
+                w.write(block)
+            w.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    tmp.unlink()
+    if lie:
+        data = bytearray(path.read_bytes())
+        name = b"word/document.xml"
+        for sig, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+            at = data.find(sig)
+            while at != -1:
+                name_len = int.from_bytes(data[at + (26 if sig == b"PK\x03\x04" else 28):][:2], "little")
+                start = at + (30 if sig == b"PK\x03\x04" else 46)
+                if bytes(data[start:start + name_len]) == name:
+                    data[at + size_at:at + size_at + 4] = (2048).to_bytes(4, "little")
+                at = data.find(sig, at + 4)
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("lie", [False, True], ids=["declared", "lying"])
+def test_a_docx_zip_bomb_is_bounded_in_memory_and_time(tmp_path, lie):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    _bomb_docx(folder / "bomb.docx", lie=lie)
+    assert (folder / "bomb.docx").stat().st_size < 2_000_000
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    me = psutil.Process()
+    before = me.memory_info().rss
+    t0 = time.monotonic()
+    read = read_corpus(folder)
+    assert time.monotonic() - t0 < 10 and me.memory_info().rss - before < 100 << 20
+    assert [a.id for a in read.articles] == ["good"]
+    (skip,) = read.skipped
+    # declared: refused once the XML read passes the budget; lying: zipfile stops at the declared 2 KB, then
+    # the checksum fails (read whole, as python-docx would, it inflates all 200 MB first)
+    assert skip.rel == "bomb.docx" and ("damaged zip" if lie else "zip bomb") in skip.reason

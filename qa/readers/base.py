@@ -30,7 +30,13 @@ class SourceFile:
 
     @property
     def suffix(self) -> str:
-        return PurePosixPath(self.rel).suffix.lower()
+        return suffix_of(self.rel)
+
+
+def suffix_of(name: str) -> str:
+    """".md", ".pdf"…, lower case; ".warc.gz" for a compressed web archive."""
+    lower = name.lower()
+    return ".warc.gz" if lower.endswith(".warc.gz") else PurePosixPath(lower).suffix
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def _entry(entry, n: int, base: str, publisher: str | None, options: CollectionO
         text = cut(text, options.max_chars)
         notices.append(f"{where}: cut to its first {len(text):,} of {full:,} characters (max_chars in collection.yaml)")
     guid = entry.get("id") or entry.get("link") or ""
-    article_id = _id(base, guid, n)
+    article_id = stable_id(base, guid, n)
     try:
         url = as_url(entry.get("link"), where)
     except FileError:
@@ -161,15 +161,16 @@ def _date(entry, key: str):
         return None
 
 
-def _id(base: str, guid: str, n: int) -> str:
-    """"<feed file id>/<last part of the guid>-<8 hex of its hash>": the same guid, the same id."""
+def stable_id(base: str, guid: str, n: int) -> str:
+    """"<file id>/<last part of the guid or address>-<8 hex of its hash>": the same guid, the same id
+    (a feed entry's guid, an archived page's address)."""
     if not guid:
         return f"{base}/entry-{n}"
     parts = urlsplit(guid)
     tail = PurePosixPath(parts.path).name if parts.scheme in ("http", "https") and parts.path.strip("/") else guid
     tail = re.sub(r"\.(html?|php|aspx?)$", "", tail)[:60] or "entry"
     digest = hashlib.sha1(guid.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return check_id(f"{base}/{slug(tail)}-{digest}", guid)
+    return check_id(f"{base}/{slug(tail)}-{digest}", guid[:200])
 
 
 def _first_line(text: str) -> str:

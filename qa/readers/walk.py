@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from qa.errors import CorpusError
-from qa.readers.base import Skipped, SourceFile
+from qa.readers.base import Skipped, SourceFile, suffix_of
 
 # suffix -> reader name (qa.readers.READERS); the one table every message about accepted files reads.
 SUFFIXES = {
@@ -15,8 +15,9 @@ SUFFIXES = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
     ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".csv": "csv", ".tsv": "csv",
-    ".pdf": "pdf",
+    ".pdf": "pdf", ".docx": "docx",
     ".rss": "feed", ".atom": "feed", ".xml": "feed",
+    ".warc": "warc", ".warc.gz": "warc",
 }
 # Never articles, never reported: the collection's settings, its test questions, notes for people,
 # and what operating systems leave behind.
@@ -119,7 +120,7 @@ def find_files(corpus_dir: Path) -> tuple[list[SourceFile], list[Skipped]]:
                 subfolders.append((Path(entry.path), rel))
             elif stat.S_ISREG(st.st_mode):
                 # inside the folder by construction: the walk starts at its real path and never follows a link
-                suffix = os.path.splitext(name)[1].lower()
+                suffix = suffix_of(name)
                 if suffix not in SUFFIXES:
                     what = f"{suffix} files are" if suffix else "a file without a suffix is"
                     skipped.append(Skipped(rel, f"is not an article file ({what} not read): accepted are "

@@ -181,6 +181,111 @@ def make_feeds() -> None:
     (OUT / "updates.atom").write_text(atom, "utf-8")
 
 
+BYO_PAGES = {  # the saved test pages of tests/data/byo, with their furniture
+    "havering-rated-inadequate": "havering-rated-inadequate.html",
+    "havering-significantly-improved-good": "havering-significantly-improved-good.html",
+    "havering-child-protection-adequate": "havering-child-protection-adequate.htm",
+    "havering-improvement-update": "havering-improvement-update.html",
+    "havering-referral-assessment-praised": "havering-referral-assessment-praised.md",
+}
+CRAWLED = "2025-01-15T10:{:02d}:00Z"
+
+
+def warc_records(writer) -> None:
+    """The five saved pages as a crawler archives them, with what a crawl also holds: request records, a
+    redirect, a missing page, an image and robots.txt. One page is sent gzip-compressed and chunked."""
+    import gzip as gz
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    def response(uri: str, status: str, headers: list, body: bytes, minute: int) -> None:
+        http = StatusAndHeaders(status, headers, protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(uri, "response", payload=BytesIO(body), http_headers=http,
+                                                      warc_headers_dict={"WARC-Date": CRAWLED.format(minute)}))
+        req = StatusAndHeaders(f"GET /{uri.split('/', 3)[-1] if uri.count('/') > 2 else ''} HTTP/1.1",
+                               [("Host", uri.split("/")[2]), ("User-Agent", "test-crawler/1.0")], is_http_request=True)
+        writer.write_record(writer.create_warc_record(uri, "request", payload=BytesIO(b""), http_headers=req,
+                                                      warc_headers_dict={"WARC-Date": CRAWLED.format(minute)}))
+
+    writer.write_record(writer.create_warcinfo_record("news.warc.gz", {"software": "make_formats.py",
+                                                                       "format": "WARC File Format 1.1"}))
+    for minute, article_id in enumerate(IDS):
+        url = META[article_id]["url"]
+        body = (ROOT / "tests" / "data" / "byo" / BYO_PAGES[article_id]).read_bytes()
+        if article_id == "havering-child-protection-adequate":
+            packed = gz.compress(body, mtime=0)
+            chunks = b"".join(b"%x\r\n%s\r\n" % (len(packed[i:i + 4000]), packed[i:i + 4000])
+                              for i in range(0, len(packed), 4000)) + b"0\r\n\r\n"
+            response(url, "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"),
+                                     ("Transfer-Encoding", "chunked")], chunks, minute)
+        else:
+            response(url, "200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                     ("Content-Length", str(len(body)))], body, minute)
+        if minute == 0:
+            response(url.replace("https://", "http://"), "301 Moved Permanently",
+                     [("Location", url), ("Content-Length", "0")], b"", minute)
+    response("https://www.havering.example/news/article/9999/", "404 Not Found",
+             [("Content-Type", "text/html"), ("Content-Length", "48")],
+             b"<html><body><h1>Page not found</h1></body></html>", 10)
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5e6ab0a0000000049454e44ae426082")
+    response("https://www.havering.example/images/logo.png", "200 OK",
+             [("Content-Type", "image/png"), ("Content-Length", str(len(png)))], png, 11)
+    robots = b"User-agent: *\nDisallow: /search\n"
+    response("https://www.havering.example/robots.txt", "200 OK",
+             [("Content-Type", "text/plain"), ("Content-Length", str(len(robots)))], robots, 12)
+
+
+def make_warc() -> None:
+    from warcio.warcwriter import WARCWriter
+
+    with open(OUT / "news.warc.gz", "wb") as out:
+        warc_records(WARCWriter(out, gzip=True))
+
+
+def make_docx() -> None:
+    """Each article as a Word document (core properties set, the headline in the Title style, lists in
+    List Bullet), and press-release.docx: a heading, a numbered list and a table."""
+    import datetime as dt
+
+    import docx
+
+    for article_id in IDS:
+        m = META[article_id]
+        title, body = load(article_id)
+        d = docx.Document()
+        d.core_properties.title = title
+        d.core_properties.author = m["author"] or m["site"]
+        d.core_properties.created = dt.datetime.fromisoformat(m["iso"][:10])
+        d.add_paragraph(title, style="Title")
+        for kind, value in blocks(body):
+            if kind == "p":
+                d.add_paragraph(value)
+            else:
+                for item in value:
+                    d.add_paragraph(item, style="List Bullet")
+        d.save(str(OUT / f"{article_id}.docx"))
+    d = docx.Document()
+    d.core_properties.title = "Microsoft Word - press-release-final.docx"  # a tool's title: not used
+    d.core_properties.author = "Communications team"
+    d.core_properties.created = dt.datetime(2025, 2, 3, 9, 30)
+    d.add_paragraph("Libraries open longer from March", style="Title")
+    d.add_paragraph("Press release · 3 February 2025")
+    d.add_paragraph("Opening hours", style="Heading 1")
+    d.add_paragraph("Four libraries will open until eight in the evening on weekdays from 3 March.")
+    for item in ("Central Library", "Harold Hill Library", "Hornchurch Library"):
+        d.add_paragraph(item, style="List Number")
+    d.add_paragraph("The new hours are:")
+    table = d.add_table(rows=3, cols=3)
+    for r, row in enumerate([("Library", "Weekdays", "Saturday"), ("Central", "9am to 8pm", "9am to 5pm"),
+                             ("Hornchurch", "10am to 8pm", "10am to 4pm")]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    d.add_paragraph("Sunday hours are unchanged.")
+    d.save(str(OUT / "press-release.docx"))
+
+
 def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     what = set(argv) or {"pdf"}
@@ -188,6 +293,10 @@ def main(argv: list[str]) -> int:
         make_pdfs()
     if "feed" in what:
         make_feeds()
+    if "warc" in what:
+        make_warc()
+    if "docx" in what:
+        make_docx()
     return 0
 
 
