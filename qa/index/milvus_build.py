@@ -89,7 +89,7 @@ class _Writer:
             first = c.sentences[0] if c.sentences else 0
             self.pending["chunks"].append({
                 "row": first_c + n, "vector": v.tolist(), "text": " ".join(chunk_terms)[:PIECE_CHARS],
-                "article": row, "article_id": article.id, "date_start": start, "date_end": end, "source": source,
+                "article": row, "article_id": article.id, "date": article.date or "", "date_start": start, "date_end": end, "source": source,
                 "title": title, "ordinal": c.ordinal, "start": c.start, "end": c.end, "first": first_s + first,
                 "count": len(c.sentences), "tokens": c.tokens})
         self.vocab.update("w:" + w for w in {w.lower() for w in named.split()})

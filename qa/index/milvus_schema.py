@@ -7,9 +7,10 @@ Collections (``<prefix>_<generation>_<kind>``; aliases ``<prefix>_<kind>`` follo
 
     chunks     row, vector (HNSW, inner product), text (the client-stemmed terms of title + chunk,
                BM25 through Milvus's analyzer ``standard``), sparse (the BM25 function's output),
-               article row and id, date_start / date_end (YYYYMMDD as numbers, 0: undated), source and
+               article row and id, date (as written), date_start / date_end (YYYYMMDD as numbers, 0:
+               undated: what filters compare), source and
                title (case-folded, for filters), ordinal, start, end, first sentence row, sentences, tokens
-    sentences  row, vector, article row, ordinal, start, end, speaker row (-1: none), quote_key, terms
+    sentences  row, vector (a FLAT index: read by row, never searched), article row, ordinal, start, end, speaker row (-1: none), quote_key, terms
     articles   key (row * PIECES + piece), article row, piece, id, text (pieces under the VARCHAR limit),
                meta (JSON, piece 0), the filter fields again, a 2-dimensional placeholder vector
     vocab      key ("t:" stemmed term -> chunks holding it, "w:" word -> articles holding it), count
@@ -114,6 +115,7 @@ def create_collections(client, names: dict[str, str], dim: int) -> None:
     s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     for name in ("article", "date_start", "date_end", "ordinal", "start", "end", "first", "count", "tokens"):
         s.add_field(name, DataType.INT64)
+    s.add_field("date", DataType.VARCHAR, max_length=32)
     for name in ("article_id", "source", "title"):
         s.add_field(name, DataType.VARCHAR, max_length=MAX_TEXT)
     s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
@@ -130,7 +132,7 @@ def create_collections(client, names: dict[str, str], dim: int) -> None:
         s.add_field(name, DataType.INT64)
     s.add_field("terms", DataType.VARCHAR, max_length=MAX_TEXT)
     ip = client.prepare_index_params()
-    ip.add_index("vector", index_type="HNSW", metric_type="IP", params=HNSW)
+    ip.add_index("vector", index_type="FLAT", metric_type="IP")  # never searched: read by row (no graph to keep)
     client.create_collection(names["sentences"], schema=s, index_params=ip)
 
     s = schema()

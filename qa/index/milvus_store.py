@@ -29,7 +29,7 @@ from qa.index.store import ARTICLE_CACHE, ROW_CACHE, ArticleEntry
 from qa.text import terms
 from qa.types import Article, Chunk, Sentence
 
-CHUNK_FIELDS = ["article", "article_id", "ordinal", "start", "end", "first", "count", "tokens", "date_start"]
+CHUNK_FIELDS = ["article", "article_id", "ordinal", "start", "end", "first", "count", "tokens", "date"]
 SENTENCE_FIELDS = ["article", "ordinal", "start", "end", "speaker", "terms", "vector"]
 IN_LIST = 2000  # ids per `in [...]` expression
 
@@ -340,9 +340,7 @@ class MilvusStore:
         return [self._chunk_meta[r] for r in rows]
 
     def chunk_dates(self, rows: Sequence[int]) -> list[str]:
-        metas = self._chunk_metas(rows)
-        self._load_articles([m["article"] for m in metas])
-        return [self.article_at(m["article"]).date or "" for m in metas]
+        return [m["date"] for m in self._chunk_metas(rows)]
 
     def chunks(self, rows: Sequence[int]) -> list[Chunk]:
         metas = self._chunk_metas(rows)
