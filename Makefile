@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup index run test test-fast bench data screenshot clean
+.PHONY: setup index run test test-fast bench data docs screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ test-fast: setup
 
 data: setup
 	$(BIN)/python -m qa.data
+
+docs: setup
+	$(BIN)/python scripts/gen_docs.py
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
