@@ -186,10 +186,10 @@ def setting(name: str):
         text = default
     try:
         return var.parse(text)
-    except ValueError as exc:
+    except ValueError:
         from qa.errors import UsageError
 
-        raise UsageError(f"{name} {exc}; it is {text!r}: set it to {var.parse.describe()}, or unset it "
+        raise UsageError(f"{name} must be {var.parse.describe()}; it is {text!r}: change it, or unset it "
                          f"(default: {var.shown_default()}).") from None
 
 
