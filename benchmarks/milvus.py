@@ -4,8 +4,8 @@ vectors, the same questions.
     python benchmarks/milvus.py                       # corpus questions, XQuAD-en, SQuAD v1.1 dev (S1)
     python benchmarks/milvus.py --datasets xquad-en --sample 200 --timed 100
 
-Per data set and backend: build time and rate (embeddings come from benchmarks/scale_real.py's
-CachedEmbedder, so the build figures are everything but the model; the model's own rate is in
+Per data set and backend: build time and rate (embeddings come from benchmarks/scale_real_data.py's
+scale_real_data.CachedEmbedder, so the build figures are everything but the model; the model's own rate is in
 docs/SCALING.md), recall@5 and answer@1 of `qa eval` (hybrid), per-question p50 / p95 (questions'
 vectors cached too: retrieval and answering only), Milvus round trips per question, and the
 process's RSS after each step (Milvus Lite runs inside this process: its memory is the growth).
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timed", type=int, default=100, help="plain questions timed per backend")
     parser.add_argument("--out", type=Path, default=HERE / "milvus.md")
     args = parser.parse_args(argv)
-    from scale_real import CachedEmbedder
+    from scale_real_data import CachedEmbedder
 
     embedder = CachedEmbedder()
     rows = []
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
         "",
         f"`python benchmarks/milvus.py {' '.join(sys.argv[1:])}`".replace(" `", "`"),
         f"load average at start {start_load}, at end {load_average()}; {os.cpu_count()} cores; "
-        "Milvus Lite 3.2.2 in-process (pymilvus 3.0.2). Vectors from CachedEmbedder (build time is everything but "
+        "Milvus Lite 3.2.2 in-process (pymilvus 3.0.2). Vectors from scale_real_data.CachedEmbedder (build time is everything but "
         "the model); question vectors cached (latency is retrieval + answering). RSS is this one process's, "
         "read after each step in the order of the table (Milvus Lite's memory shows as growth).",
         "",

@@ -32,6 +32,7 @@ from qa.types import Article, Chunk, Sentence
 CHUNK_FIELDS = ["article", "article_id", "ordinal", "start", "end", "first", "count", "tokens", "date"]
 SENTENCE_FIELDS = ["article", "ordinal", "start", "end", "speaker", "terms", "vector"]
 IN_LIST = 2000  # ids per `in [...]` expression
+VOCAB_CACHE = 65_536  # vocabulary counts kept (a few MB)
 
 
 def _pk(hit) -> int:
@@ -114,6 +115,7 @@ class MilvusStore:
         self._article_rows: OrderedDict[int, Article] = OrderedDict()
         self._article_info: OrderedDict[str, dict] = OrderedDict()
         self._entries: tuple[ArticleEntry, ...] | None = None
+        self._vocab_cache: OrderedDict[str, int] = OrderedDict()
         self.calls = 0  # round trips to Milvus (benchmarks/milvus.py counts them per question)
         self.sentence = functools.lru_cache(maxsize=ROW_CACHE)(self._sentence)
 
@@ -445,11 +447,15 @@ class MilvusStore:
 
     # -------------------------------------------------------- terms and words
     def _vocab(self, keys: list[str]) -> dict[str, int]:
-        if not keys:
-            return {}
-        hits = self._query("vocab", f"key in {json.dumps(keys, ensure_ascii=False)}", ["key", "count"],
-                           limit=len(keys))
-        return {h["key"]: int(h["count"]) for h in hits}
+        """Counts of vocabulary keys (0: absent); kept per generation (a question's words recur)."""
+        missing = [k for k in dict.fromkeys(keys) if k not in self._vocab_cache]
+        if missing:
+            hits = self._query("vocab", f"key in {json.dumps(missing, ensure_ascii=False)}", ["key", "count"],
+                               limit=len(missing))
+            found = {h["key"]: int(h["count"]) for h in hits}
+            for k in missing:
+                self._remember(self._vocab_cache, k, found.get(k, 0), VOCAB_CACHE)
+        return {k: self._vocab_cache.get(k, 0) for k in keys}
 
     def doc_freqs(self, query_terms: Sequence[str]) -> dict[str, int]:
         unique = list(dict.fromkeys(query_terms))
