@@ -280,6 +280,30 @@ def run_warc(path: Path) -> str:
     return "\n".join(rows)
 
 
+def questions_for(folder: Path, out: Path) -> dict[str, str]:
+    """corpus/questions.jsonl with each gold article id replaced by the id the folder's reader gave the
+    same article (matched by title): a feed's or an archive's ids come from guids and addresses, so
+    `qa eval` needs this to know which article is gold. Returns the mapping."""
+    import json
+
+    import yaml
+
+    from qa.readers import read_corpus
+
+    by_title = {norm(a.title): a.id for a in read_corpus(folder).articles}
+    mapping = {}
+    for article_id in IDS:
+        front = yaml.safe_load((ROOT / "corpus" / f"{article_id}.md").read_text("utf-8").split("---\n", 2)[1])
+        mapping[article_id] = by_title[norm(front["title"])]
+    lines = []
+    for line in (ROOT / "corpus" / "questions.jsonl").read_text("utf-8").splitlines():
+        q = json.loads(line)
+        q["articles"] = [mapping.get(a, a) for a in q.get("articles", [])]
+        lines.append(json.dumps(q, ensure_ascii=False))
+    out.write_text("\n".join(lines) + "\n", "utf-8")
+    return mapping
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per document (default: %(default)s)")
@@ -287,7 +311,13 @@ def main(argv=None) -> int:
                         help="only the WARC table: a 1 GB archive at PATH (made first when missing)")
     parser.add_argument("--warc-pages", type=int, default=2000, help="HTML pages in it (default: %(default)s)")
     parser.add_argument("--warc-pass", nargs=2, metavar=("LIBRARY", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--questions-for", nargs=2, type=Path, metavar=("FOLDER", "OUT"),
+                        help="only write corpus/questions.jsonl with the gold ids FOLDER's readers give (for qa eval)")
     args = parser.parse_args(argv)
+    if args.questions_for:
+        for old, new in questions_for(*args.questions_for).items():
+            print(f"{old} -> {new}")
+        return 0
     if args.warc_pass:
         import json
 
