@@ -117,3 +117,9 @@ def test_readme_is_a_short_front_door_whose_links_work():
     linked = set(re.findall(r"\]\(docs/([^)#]+)", readme.read_text("utf-8")))
     unlinked = sorted(p.name for p in DOCS.glob("*.md") if p.name not in linked)
     assert unlinked == [], f"docs pages the README does not link: {unlinked}"
+
+
+def test_every_benchmark_script_is_in_the_benchmarks_readme():
+    listed = (ROOT / "benchmarks" / "README.md").read_text("utf-8")
+    missing = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if f"`{p.name}`" not in listed)
+    assert missing == [], f"benchmarks/README.md does not list (script, command, results file): {missing}"
