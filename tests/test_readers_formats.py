@@ -152,7 +152,7 @@ def test_a_pdf_decompression_bomb_is_bounded_in_memory_and_time(tmp_path, monkey
     from qa.readers import isolated
 
     monkeypatch.setattr(isolated, "MEMORY_BYTES", 400 << 20)  # the cap the child starts with (default 1 GB)
-    isolated._stop()
+    isolated.stop()
     z = zlib.compressobj(9)
     block = b" " * (1 << 20)
     stream = z.compress(b"BT /F1 12 Tf 72 712 Td (Hello) Tj ET\n") + b"".join(z.compress(block) for _ in range(800))
@@ -170,7 +170,7 @@ def test_a_pdf_decompression_bomb_is_bounded_in_memory_and_time(tmp_path, monkey
     try:
         read = read_corpus(folder)
     finally:
-        isolated._stop()
+        isolated.stop()
     assert time.monotonic() - t0 < isolated.SECONDS
     assert me.memory_info().rss - before < 100 << 20  # the inflating happened in the capped child
     assert [a.id for a in read.articles] == ["good"]
@@ -225,6 +225,13 @@ def test_strict_and_the_size_bound_hold_for_pdfs(tmp_path):
 
     with pytest.raises(FileError, match="over the 0 MB limit"):
         pdf.read(source(folder / "havering-improvement-update.pdf"), CollectionOptions(max_file_mb=0))
+
+
+def test_the_pdf_child_process_ends_with_the_corpus_read(tmp_path):
+    from qa.readers import isolated
+
+    read_corpus(copy(tmp_path, "havering-improvement-update.pdf"))
+    assert isolated._CHILD is None
 
 
 def test_the_heavy_libraries_are_imported_only_when_such_a_file_is_read(tmp_path):
@@ -294,6 +301,24 @@ def test_feed_ids_are_stable_and_an_updated_feed_changes_only_its_changed_entrie
     assert set(first) < set(second) and len(second) == 6  # the same ids, and one more
     moved = [i for i in first if first[i] != second[i]]
     assert len(moved) == 1 and "damning" in moved[0]
+
+
+def test_size_bounds_hold_for_feeds_and_archived_pages(tmp_path):
+    from qa.readers import feed, warc
+    from qa.readers.base import FileError
+
+    folder = copy(tmp_path, "news.rss", "news.warc.gz")
+    small = CollectionOptions(max_file_mb=0)  # 0 bytes: every file and every archived page is over it
+    with pytest.raises(FileError, match="over the 0 MB limit"):
+        feed.read(source(folder / "news.rss"), small)
+    articles, notices = warc.read(source(folder / "news.warc.gz"), small)  # the archive itself is streamed
+    assert articles == [] and len([n for n in notices if "over the 0 MB limit" in str(n)]) == 5
+    cut = read_corpus(folder).articles  # and max_chars cuts an entry as it cuts a page
+    from qa.readers.feed import read as read_feed
+
+    short, notes = read_feed(source(folder / "news.rss"), CollectionOptions(max_chars=1_000))
+    assert all(len(a.text) <= 1_000 for a in short) and any("cut to its first" in n for n in notes)
+    assert len(cut) == 5
 
 
 def test_xml_that_is_not_a_feed_and_a_feed_without_entries_are_skipped_with_a_line(tmp_path):

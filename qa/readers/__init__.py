@@ -11,6 +11,7 @@ line naming it, the problem and the fix.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -177,6 +178,8 @@ def _read(files: list[SourceFile], skipped: list[Skipped], options: CollectionOp
         articles += found
         for n in notes:
             (skipped if isinstance(n, Skipped) else notices).append(n)
+    if "qa.readers.isolated" in sys.modules:  # the PDF child lives for one corpus read, not for the process
+        sys.modules["qa.readers.isolated"].stop()
     articles, dup_notices, dup_skipped = resolve(articles)
     return CorpusRead(articles=articles, skipped=sorted(skipped + dup_skipped, key=_skip_order),
                       notices=notices + dup_notices, files=files)

@@ -85,14 +85,15 @@ def _read_exactly(stream, n: int, deadline: float) -> bytes | None:
 _CHILD: _Child | None = None
 
 
-def _stop() -> None:
+def stop() -> None:
+    """End the child process, if one is running (the next file starts a new one)."""
     global _CHILD
     if _CHILD is not None:
         _CHILD.stop()
         _CHILD = None
 
 
-atexit.register(_stop)
+atexit.register(stop)
 
 
 def run(function: str, rel: str, *args, seconds: float = SECONDS):
@@ -103,25 +104,25 @@ def run(function: str, rel: str, *args, seconds: float = SECONDS):
     """
     global _CHILD
     if _CHILD is None or not _CHILD.alive():
-        _stop()
+        stop()
         _CHILD = _Child()
     child = _CHILD
     try:
         child.send((function, args))
         reply = child.receive(seconds)
         if reply is None:
-            _stop()
+            stop()
             raise FileError(rel, f"took more than {seconds:.0f} s to read (a damaged or hostile file): it was "
                                  "passed over; check it, or save its text as .txt")
         status, value = reply
     except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-        _stop()
+        stop()
         raise FileError(rel, f"could not be read within {MEMORY_BYTES >> 20:,} MB of memory (a damaged file, or "
                              "one built to inflate): it was passed over; check it, or save its text as .txt") from None
     if status == "ok":
         return value
     if status == "memory":
-        _stop()  # a child that ran out of memory may be in a bad state: the next file gets a new one
+        stop()  # a child that ran out of memory may be in a bad state: the next file gets a new one
         raise FileError(rel, f"could not be read within {MEMORY_BYTES >> 20:,} MB of memory (a damaged file, or "
                              "one built to inflate): it was passed over; check it, or save its text as .txt")
     if status == "file":
