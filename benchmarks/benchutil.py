@@ -218,6 +218,13 @@ def tree_memory(pid: int) -> dict:
     return {"rss_mb": rss, "peak_rss_mb": peak, "processes": len(procs)}
 
 
+def rss_mb() -> float:
+    """This process's resident memory in MB (psutil)."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -37,7 +37,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(HERE))
-from benchutil import percentile  # noqa: E402
+from benchutil import free_port, percentile  # noqa: E402
 from qa.text import clean_question  # noqa: E402
 
 ANSWER_KEYS = {"question", "answer", "abstained", "message", "confidence", "dated", "query", "notices",
@@ -168,12 +168,6 @@ def check(item: Item, result: object, articles: dict) -> str | None:
 
 
 # ------------------------------------------------------------------ server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import load_average, percentile, table, write_section  # noqa: E402
+from benchutil import load_average, percentile, rss_mb, table, write_section  # noqa: E402
 
 DIM = 384
 M = 32
@@ -34,12 +34,6 @@ EF_SEARCH = (64, 128)
 N_QUERIES = 200
 K = 10
 SEARCH_BUDGET_MS = 5.0  # what the dense search may cost inside a warm `ask` (goal p50 <= 8 ms in all)
-
-
-def rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
 
 
 def make_data(n: int, seed: int = 0, clustered: bool = True):

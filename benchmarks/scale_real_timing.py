@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import ask_http, free_port, kill_tree, summary_ms, tree_memory  # noqa: E402
+from benchutil import ask_http, free_port, kill_tree, rss_mb, summary_ms, tree_memory  # noqa: E402
 from scale_real_common import (  # noqa: E402
     FOLLOWUPS, HERE, NICE_LONG, Paths, REPO, SCRIPT, STAND_IN, child_env, index_disk, load_avg, log,
     niced, run_measured, stamp, use_qa
@@ -283,12 +283,6 @@ def open_engine(index_dir: Path, corpus_dir: Path):
     t2 = time.perf_counter()
     engine.warm_up()
     return engine, {"load_index_s": t1 - t, "engine_s": t2 - t1, "encoder_s": time.perf_counter() - t2}
-
-
-def rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
 
 
 def history_of(question: str, answer) -> list[dict]:
