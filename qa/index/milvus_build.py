@@ -56,6 +56,7 @@ class _Writer:
         self.dates: Counter = Counter()
         self.sources: Counter = Counter()
         self.counts = Counter()
+        self.lengths = 0  # stemmed terms over all chunks (BM25's average length)
 
     def add(self, article: Article, sentences, chunks, chunk_vectors, sentence_vectors) -> None:
         row, first_s, first_c = self.next
@@ -85,6 +86,7 @@ class _Writer:
                 "terms": stored if len(stored) <= MAX_TERMS_CHARS else "\0"})
         for n, (c, v) in enumerate(zip(chunks, chunk_vectors)):
             chunk_terms = terms(chunk_embedding_text(article, c))
+            self.lengths += len(chunk_terms)
             self.vocab.update("t:" + t for t in set(chunk_terms))
             first = c.sentences[0] if c.sentences else 0
             self.pending["chunks"].append({
@@ -277,6 +279,7 @@ def _write(client, uri: str, names: dict[str, str], old: dict | None, plan, sett
                  "tokens": "lower-cased words, English stopwords removed, Snowball stems"},
         "segments": [],
         "backend": {"name": "milvus", "collections": names, "next": writer.next, "retired": retired,
+                    "lengths": int((old or {}).get("lengths", 0)) + writer.lengths,
                     "dates": {d: n for d, n in dates.items() if n > 0},
                     "sources": {s: n for s, n in sources.items() if n > 0}},
         "corpus": {},
@@ -310,7 +313,9 @@ def _retire(client, uri: str, names: dict[str, str], old: dict, plan, writer: _W
         for i in range(0, len(retired), 1000):
             rows = retired[i:i + 1000]
             for hit in client.query(names["chunks"], filter=f"article in {rows}", output_fields=["text"]):
-                writer.vocab.subtract("t:" + t for t in set(hit["text"].split()))
+                words = hit["text"].split()
+                writer.vocab.subtract("t:" + t for t in set(words))
+                writer.lengths -= len(words)
             pieces: dict[int, list] = {}
             for hit in client.query(names["articles"], filter=f"article in {rows}",
                                     output_fields=["article", "piece", "text", "meta"]):

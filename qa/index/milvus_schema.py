@@ -43,7 +43,10 @@ def connect(uri: str, token: str | None = None):
         BackendError: unreachable, refused credentials, or the Lite file is held by another process.
     """
     import logging
+    import os
 
+    # gRPC's C core prints keep-alive notices ("too_many_pings") to stderr: not the user's business
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         from pymilvus import MilvusClient
     except ImportError:

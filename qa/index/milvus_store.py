@@ -40,12 +40,6 @@ def _pk(hit) -> int:
     return int(hit["row"] if "row" in hit else hit["id"])
 
 
-def bm25_score(hit) -> float:
-    """A BM25 hit's score: Milvus servers report it as is, Milvus Lite 3 negated (a distance, best first
-    either way)."""
-    return abs(float(hit["distance"]))
-
-
 def signed(key: int) -> int:
     """A uint64 hash as Milvus's INT64."""
     return key - 2**64 if key >= 2**63 else key
@@ -296,39 +290,65 @@ class MilvusStore:
 
     def candidates(self, vector: np.ndarray, query_terms: Sequence[str], k: int, scope: Scope | None,
                    method: str) -> Candidates:
-        """The best ``k`` chunks by HNSW and by Milvus's BM25 inside the scope's expression; every
-        candidate gets its real cosine (hybrid) and its BM25 over the scope's best."""
+        """The best ``k`` chunks by HNSW and by Milvus's BM25 inside the scope's expression (two searches,
+        their hits carrying vector and stemmed text). Every candidate's cosine is computed here from its
+        vector, and its BM25 from its terms with the collection's statistics, as the segmented index
+        computes them (qa.lexical): Milvus's own BM25 only chooses the lexical candidates."""
         if scope is not None and scope.articles == 0 or not self.n_chunks:
             return Candidates([], {}, {})
         expr = self.visible() + ("" if scope is None or scope.selector == "true" else f" and ({scope.selector})")
-        dense: dict[int, float] = {}
+        fields = CHUNK_FIELDS + ["vector", "text"]
+        hits: dict[int, dict] = {}
+        dense_rows: list[int] = []
         if method != "bm25":
-            for hit in self._search(vector.astype(np.float32).tolist(), "vector", k, expr, CHUNK_FIELDS):
-                dense[_pk(hit)] = float(hit["distance"])
-                self._keep_chunk(_pk(hit), hit["entity"])
+            for hit in self._search(vector.astype(np.float32).tolist(), "vector", k, expr, fields):
+                dense_rows.append(_pk(hit))
+                hits[_pk(hit)] = hit["entity"]
         text = " ".join(query_terms)
-        bm: dict[int, float] = {}
-        if text and method != "dense":
-            hits = self._search(text, "sparse", k, expr, CHUNK_FIELDS + (["vector"] if method == "hybrid" else []))
-            for hit in hits:
+        lexical_rows: list[int] = []
+        if text:  # also for "dense": the best BM25 in scope is what normalises the candidates'
+            for hit in self._search(text, "sparse", k, expr, fields):
                 if hit["distance"]:
-                    bm[_pk(hit)] = bm25_score(hit)
-                    self._keep_chunk(_pk(hit), hit["entity"])
-                    if method == "hybrid" and _pk(hit) not in dense:
-                        dense[_pk(hit)] = float(np.asarray(hit["entity"]["vector"], dtype=np.float32) @ vector)
-        rows = list(dict.fromkeys([*dense, *bm]))
-        if method == "bm25":
-            rows = list(bm)
-            dense = {}
-        elif method == "dense":
-            rows = list(dense)
-        best = max(bm.values(), default=0.0)
-        others = [r for r in rows if r not in bm]
-        if text and best > 0 and others:  # their own BM25, below the top k
-            for hit in self._search(text, "sparse", len(others), f"row in {others}", []):
-                bm[_pk(hit)] = bm25_score(hit)
-        lexical = {r: max(bm.get(r, 0.0), 0.0) / best if best > 0 else 0.0 for r in rows}
+                    lexical_rows.append(_pk(hit))
+                    hits.setdefault(_pk(hit), hit["entity"])
+        for row, entity in hits.items():
+            self._keep_chunk(row, entity)
+        rows = {"bm25": lexical_rows, "dense": dense_rows}.get(method, list(dict.fromkeys(dense_rows + lexical_rows)))
+        bm = self._bm25(query_terms, {r: hits[r]["text"] for r in hits})
+        best = max(bm.values(), default=np.float32(0.0))
+        lexical = {r: float(bm[r] / best) if best > 0 else 0.0 for r in rows}
+        dense: dict[int, float] = {}
+        if method != "bm25" and rows:
+            matrix = np.array([hits[r]["vector"] for r in rows], dtype=np.float32)
+            dense = dict(zip(rows, (matrix @ vector).tolist()))
+            if method == "dense":
+                dense = {r: dense[r] for r in dense_rows}
         return Candidates(rows, dense, lexical)
+
+    def _bm25(self, query_terms: Sequence[str], texts: dict[int, str]) -> dict[int, np.float32]:
+        """BM25 of each chunk (its stemmed terms) for the query, with the collection's statistics, in
+        qa.lexical's arithmetic (float32 idf, float64 term part, float32 sums in query order)."""
+        import math
+        from collections import Counter
+
+        from qa.lexical import B, K1
+
+        n = max(self.n_chunks, 1)
+        avg = float(self.manifest["backend"].get("lengths", 0)) / n or 1.0
+        idf = {t: np.float32(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+               for t, df in self.doc_freqs(list(query_terms)).items() if df > 0}
+        out = {}
+        for row, text in texts.items():
+            words = text.split()
+            tf = Counter(words)
+            norm = K1 * ((1 - B) + B * len(words) / avg)
+            score = np.float32(0.0)
+            for t in query_terms:
+                f = tf.get(t, 0)
+                if f and t in idf:
+                    score = np.float32(score + np.float32(float(idf[t]) * (f / (norm + f))))
+            out[row] = score
+        return out
 
     # -------------------------------------------------------- chunks
     def _keep_chunk(self, row: int, fields: dict) -> None:
