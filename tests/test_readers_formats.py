@@ -555,3 +555,38 @@ def test_a_docx_zip_bomb_is_bounded_in_memory_and_time(tmp_path, lie):
     # declared: refused once the XML read passes the budget; lying: zipfile stops at the declared 2 KB, then
     # the checksum fails (read whole, as python-docx would, it inflates all 200 MB first)
     assert skip.rel == "bomb.docx" and ("damaged zip" if lie else "zip bomb") in skip.reason
+
+
+def test_an_odt_reads_as_its_docx_twin(tmp_path):
+    read = read_corpus(copy(tmp_path, "press-release.odt", "press-release.docx"))
+    (kept,) = read.articles  # the same story twice: indexed once
+    assert any("indexed once" in n for n in read.notices)
+    from qa.readers import odt
+
+    (a,), _ = odt.read(source(FORMATS / "press-release.odt"), CollectionOptions())
+    assert (a.text, a.title, a.date, a.author) == (kept.text, kept.title, kept.date, kept.author)
+    assert a.file_type == "odt" and a.title == "Libraries open longer from March"
+
+
+def test_an_odt_with_entity_expansion_or_a_zip_bomb_is_one_line(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    with zipfile.ZipFile(FORMATS / "press-release.odt") as src:
+        parts = {i.filename: src.read(i.filename) for i in src.infolist()}
+    laughs = LAUGHS.replace("<!DOCTYPE rss", "<!DOCTYPE office:document-content").split("]>", 1)[0] + "]>"
+    for name, content in (("laughs.odt", laughs.encode() + parts["content.xml"].split(b"?>", 1)[1].replace(
+            b"Sunday hours", b"&lol9; hours")), ("bomb.odt", None)):
+        with zipfile.ZipFile(folder / name, "w", zipfile.ZIP_DEFLATED) as out:
+            for part, data in parts.items():
+                if part == "content.xml" and content is not None:
+                    data = content
+                elif part == "content.xml":
+                    data = data.replace(b"Sunday hours", b"A" * (80 << 20))  # 80 MB of XML from ~80 KB
+                out.writestr(part, data)
+    t0 = time.monotonic()
+    read = read_corpus(folder)
+    assert time.monotonic() - t0 < 10
+    assert [a.id for a in read.articles] == ["good"]
+    reasons = {s.rel: s.reason for s in read.skipped}
+    assert "EntitiesForbidden" in reasons["laughs.odt"] and "zip bomb" in reasons["bomb.odt"]

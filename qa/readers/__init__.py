@@ -41,6 +41,7 @@ READERS: dict[str, Callable[[SourceFile, CollectionOptions], tuple[list[Article]
     "pdf": lambda f, options: _lazy("pdf").read(f, options),  # each imports its library only when such a file is read
     "feed": lambda f, options: _lazy("feed").read(f, options),
     "docx": lambda f, options: _lazy("docx").read(f, options),
+    "odt": lambda f, options: _lazy("odt").read(f, options),
     "warc": lambda f, options: _lazy("warc").read(f, options),
 }
 

@@ -14,7 +14,7 @@ from qa.types import Article
 # Which copy of a story is kept: hand-made files (and Word documents) first, then an export's or a
 # feed's own text, then the text extracted from a page, an archived page or a PDF by a heuristic. A copy with under half the text of the longest (an API's
 # truncated "content", a teaser) is passed over.
-RANK = {"markdown": 0, "text": 0, "docx": 0, "json": 1, "jsonl": 1, "csv": 1, "feed": 1, "html": 2, "warc": 2,
+RANK = {"markdown": 0, "text": 0, "docx": 0, "odt": 0, "json": 1, "jsonl": 1, "csv": 1, "feed": 1, "html": 2, "warc": 2,
         "pdf": 2}
 SHORT = 0.5
 SIMILAR = 0.5  # share of the shorter text's 5-word shingles found in the longer one

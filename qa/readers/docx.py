@@ -23,7 +23,8 @@ XML_PER_CHAR = 100  # word/document.xml bytes per character of text a document m
 LIST_STYLES = ("list", "bullet", "number")
 
 
-def safe_package(raw: bytes, rel: str, options: CollectionOptions) -> io.BytesIO:
+def safe_package(raw: bytes, rel: str, options: CollectionOptions, body: str = "word/document.xml",
+                 kind: str = "Word document (.docx") -> io.BytesIO:
     """The package python-docx may open: its XML parts inflated here, in bounded steps and within a
     budget, and stored uncompressed; the other parts (pictures, fonts) emptied, as text needs none.
 
@@ -35,12 +36,11 @@ def safe_package(raw: bytes, rel: str, options: CollectionOptions) -> io.BytesIO
         archive = zipfile.ZipFile(io.BytesIO(raw))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        raise FileError(rel, "is not a Word document (.docx is a zip file, and this is not one): save it again "
-                             "as .docx") from None
+        raise FileError(rel, f"is not a {kind} is a zip file, and this is not one): save it again") from None
     if len(infos) > MAX_PARTS:
         raise FileError(rel, f"holds {len(infos):,} parts, more than a document has: check the file")
-    if not any(i.filename == "word/document.xml" for i in infos):
-        raise FileError(rel, "is a zip without word/document.xml, not a Word document: save it again as .docx")
+    if not any(i.filename == body for i in infos):
+        raise FileError(rel, f"is a zip without {body}, not a {kind.split(' (')[0]}: save it again")
     budget = XML_PER_CHAR * options.max_chars + 10_000_000
     used = 0
     out = io.BytesIO()
@@ -48,7 +48,7 @@ def safe_package(raw: bytes, rel: str, options: CollectionOptions) -> io.BytesIO
         for info in infos:
             if info.is_dir():
                 continue
-            if not info.filename.lower().endswith((".xml", ".rels")):
+            if not info.filename.lower().endswith((".xml", ".rels")) and info.filename != "mimetype":
                 package.writestr(info.filename, b"")
                 continue
             parts = []
@@ -61,8 +61,7 @@ def safe_package(raw: bytes, rel: str, options: CollectionOptions) -> io.BytesIO
                                                  f"{len(raw) / 1e6:,.1f} MB (a zip bomb?): it was not read; check the file")
                         parts.append(block)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-                raise FileError(rel, f"is a damaged zip ({info.filename}: {str(exc)[:80]}): save it again as "
-                                     ".docx") from None
+                raise FileError(rel, f"is a damaged zip ({info.filename}: {str(exc)[:80]}): save it again") from None
             package.writestr(info.filename, b"".join(parts))
     out.seek(0)
     return out

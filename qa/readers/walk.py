@@ -15,7 +15,7 @@ SUFFIXES = {
     ".html": "html", ".htm": "html", ".xhtml": "html",
     ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
     ".csv": "csv", ".tsv": "csv",
-    ".pdf": "pdf", ".docx": "docx",
+    ".pdf": "pdf", ".docx": "docx", ".odt": "odt",
     ".rss": "feed", ".atom": "feed", ".xml": "feed",
     ".warc": "warc", ".warc.gz": "warc",
 }

@@ -286,6 +286,41 @@ def make_docx() -> None:
     d.save(str(OUT / "press-release.docx"))
 
 
+def make_odt() -> None:
+    """press-release.odt: press-release.docx's content as LibreOffice writes it."""
+    from odf import dc, meta, table, text
+    from odf.opendocument import OpenDocumentText
+
+    d = OpenDocumentText()
+    d.meta.addElement(dc.Title(text="press-release-final.odt"))  # a file's name as its title: not used
+    d.meta.addElement(meta.InitialCreator(text="Communications team"))
+    d.meta.addElement(meta.CreationDate(text="2025-02-03T09:30:00"))
+    d.text.addElement(text.P(stylename="Title", text="Libraries open longer from March"))
+    d.text.addElement(text.P(text="Press release · 3 February 2025"))
+    d.text.addElement(text.H(outlinelevel=1, text="Opening hours"))
+    d.text.addElement(text.P(text="Four libraries will open until eight in the evening on weekdays from 3 March."))
+    items = text.List()
+    for name in ("Central Library", "Harold Hill Library", "Hornchurch Library"):
+        item = text.ListItem()
+        item.addElement(text.P(text=name))
+        items.addElement(item)
+    d.text.addElement(items)
+    d.text.addElement(text.P(text="The new hours are:"))
+    t = table.Table(name="Hours")
+    t.addElement(table.TableColumn(numbercolumnsrepeated=3))
+    for row in (("Library", "Weekdays", "Saturday"), ("Central", "9am to 8pm", "9am to 5pm"),
+                ("Hornchurch", "10am to 8pm", "10am to 4pm")):
+        tr = table.TableRow()
+        for value in row:
+            cell = table.TableCell()
+            cell.addElement(text.P(text=value))
+            tr.addElement(cell)
+        t.addElement(tr)
+    d.text.addElement(t)
+    d.text.addElement(text.P(text="Sunday hours are unchanged."))
+    d.save(str(OUT / "press-release.odt"))
+
+
 def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     what = set(argv) or {"pdf"}
@@ -297,6 +332,7 @@ def main(argv: list[str]) -> int:
         make_warc()
     if "docx" in what:
         make_docx()
+        make_odt()
     return 0
 
 
