@@ -125,13 +125,14 @@ def test_layout_joins_hyphenated_words_and_drops_running_heads():
     assert len(layout(pages)) == 1
 
 
-def test_a_scanned_pdf_is_skipped_with_a_line_saying_so(tmp_path):
-    folder = copy(tmp_path, "scanned.pdf")
+def test_a_scanned_or_protected_pdf_is_skipped_with_a_line_saying_so(tmp_path):
+    folder = copy(tmp_path, "scanned.pdf", "protected.pdf")
     (folder / "good.md").write_text(GOOD, "utf-8")
     read = read_corpus(folder)
     assert [a.id for a in read.articles] == ["good"]
-    (skip,) = read.skipped
-    assert skip.rel == "scanned.pdf" and "no text layer" in skip.reason and "OCR" in skip.reason
+    protected, scanned = read.skipped
+    assert scanned.rel == "scanned.pdf" and "no text layer" in scanned.reason and "OCR" in scanned.reason
+    assert protected.rel == "protected.pdf" and "protected by a password" in protected.reason
 
 
 def _pdf(objects: list[bytes]) -> bytes:
@@ -283,7 +284,7 @@ def test_an_entry_with_only_a_summary_is_indexed_with_a_note(tmp_path):
     assert_same_text(full.text, "havering-improvement-update")
     assert summary.title == "Foster carers welcomed at town hall event" and summary.author == "Communications team"
     assert summary.date == "2025-01-10" and summary.date_origin == "feed updated" and summary.source == "Havering Council news"
-    assert any("1 of 2 entries carry only a summary" in n for n in read.notices)
+    assert any("1 of 2 entries carries only a summary" in n for n in read.notices)
 
 
 def test_feed_ids_are_stable_and_an_updated_feed_changes_only_its_changed_entries(tmp_path):

@@ -77,8 +77,8 @@ def read(f: SourceFile, options: CollectionOptions) -> tuple[list[Article], list
     if len(parsed.entries) > MAX_ENTRIES:
         notices.append(f"{f.rel}: read its first {MAX_ENTRIES:,} of {len(parsed.entries):,} entries")
     if summaries:
-        notices.append(f"{f.rel}: {summaries:,} of {len(articles):,} entr{'ies' if len(articles) != 1 else 'y'} carry "
-                       "only a summary, indexed as such: the full text is on the site (save the pages, or a feed "
+        notices.append(f"{f.rel}: {summaries:,} of {len(articles):,} entr{'ies' if len(articles) != 1 else 'y'} "
+                       f"carr{'y' if summaries != 1 else 'ies'} only a summary, indexed as such: the full text is on the site (save the pages, or a feed "
                        "with content:encoded)")
     if not articles:
         first = next((x.reason for x in notices if isinstance(x, Skipped)), "")

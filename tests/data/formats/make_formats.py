@@ -101,6 +101,15 @@ def make_pdfs() -> None:
         browser.close()
 
 
+def make_protected() -> None:
+    """protected.pdf: one of the PDFs encrypted with a password to open it (pypdf, AES-256)."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(OUT / "havering-referral-assessment-praised.pdf"))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-256")
+    writer.write(OUT / "protected.pdf")
+
+
 def fragment(article_id: str) -> str:
     """The article's body as the HTML a CMS puts in content:encoded."""
     _, body = load(article_id)
@@ -326,6 +335,7 @@ def main(argv: list[str]) -> int:
     what = set(argv) or {"pdf"}
     if "pdf" in what:
         make_pdfs()
+        make_protected()
     if "feed" in what:
         make_feeds()
     if "warc" in what:
