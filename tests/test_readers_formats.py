@@ -322,6 +322,18 @@ def test_size_bounds_hold_for_feeds_and_archived_pages(tmp_path):
     assert len(cut) == 5
 
 
+def test_a_truncated_feed_keeps_its_whole_entries_and_says_it_is_damaged(tmp_path):
+    feed = (FORMATS / "news.rss").read_text("utf-8")
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "cut.rss").write_text(feed[:feed.index("<item>", feed.index("<item>", feed.index("<item>") + 1) + 1)],
+                                    "utf-8")  # two whole items, then the end of the download
+    read = read_corpus(folder)
+    assert len(read.articles) == 2
+    (skip,) = read.skipped
+    assert skip.rel == "cut.rss record 3" and "not well-formed" in skip.reason
+
+
 def test_xml_that_is_not_a_feed_and_a_feed_without_entries_are_skipped_with_a_line(tmp_path):
     folder = tmp_path / "c"
     folder.mkdir()
@@ -438,6 +450,18 @@ def page_html(place: str) -> bytes:
 PAGE_HTML = page_html("Library")
 
 
+def test_a_truncated_archive_keeps_its_whole_pages_and_names_the_cut_one(tmp_path):
+    data = (FORMATS / "news.warc.gz").read_bytes()
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "cut.warc.gz").write_bytes(data[:len(data) // 2])
+    read = read_corpus(folder)
+    kept = [a for a in read.articles]
+    assert kept and all(any(norm(s) in norm(a.text) for s in sentences(clean(article_id))[-1:])
+                        for a in kept for article_id in IDS if norm(a.title) == norm(title(article_id)))
+    assert any("cut short" in s.reason or "damaged" in s.reason for s in read.skipped)
+
+
 def test_an_undated_archived_page_takes_the_record_date_as_an_approximate_date(tmp_path):
     folder = tmp_path / "c"
     folder.mkdir()
@@ -461,9 +485,11 @@ def test_a_warc_with_a_lying_content_length_is_bounded_and_keeps_what_came_befor
     read = read_corpus(folder)
     assert time.monotonic() - t0 < 10 and me.memory_info().rss - before < 100 << 20
     urls = sorted(a.url for a in read.articles)
-    # huge.warc: the record that claims 1 TB is read to the end of the file (its page is there); short.warc:
+    # huge.warc: the record that claims 1 TB ends with the file, so it is cut short: one line; short.warc:
     # the bytes after the 40 it claims are not a record, so the archive stops there with one line
-    assert urls == ["https://lib.example/first", "https://lib.example/hours", "https://lib.example/huge"]
+    assert urls == ["https://lib.example/first", "https://lib.example/hours"]
+    (cut_short,) = [s for s in read.skipped if s.rel.startswith("huge.warc")]
+    assert cut_short.rel == "huge.warc record 2" and "cut short" in cut_short.reason
     empty, damaged = [s for s in read.skipped if s.rel.startswith("short.warc")]
     assert empty.rel == "short.warc record 2" and "empty payload" in empty.reason
     assert damaged.rel == "short.warc record 3" and "damaged after record 2" in damaged.reason
@@ -591,3 +617,36 @@ def test_an_odt_with_entity_expansion_or_a_zip_bomb_is_one_line(tmp_path):
     assert [a.id for a in read.articles] == ["good"]
     reasons = {s.rel: s.reason for s in read.skipped}
     assert "EntitiesForbidden" in reasons["laughs.odt"] and "zip bomb" in reasons["bomb.odt"]
+
+
+@pytest.mark.parametrize("name", ["havering-improvement-update.pdf", "press-release.docx", "press-release.odt",
+                                  "news.rss", "updates.atom", "news.warc.gz"])
+def test_damaged_files_of_each_format_are_read_or_one_line_each(tmp_path, name):
+    """Cut short at several points, or with bytes overwritten: never a traceback, never the whole read lost."""
+    import random
+
+    data = (FORMATS / name).read_bytes()
+    rng = random.Random(name)
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "good.md").write_text(GOOD, "utf-8")
+    stem, dot, suffix = name.partition(".")
+    for i, cut_at in enumerate((0.1, 0.5, 0.9)):
+        (folder / f"{stem}-cut{i}.{suffix}").write_bytes(data[:int(len(data) * cut_at)])
+    for i in range(3):
+        flipped = bytearray(data)
+        for _ in range(20):
+            at = rng.randrange(len(flipped))
+            flipped[at] = rng.randrange(256)
+        (folder / f"{stem}-flip{i}.{suffix}").write_bytes(bytes(flipped))
+    t0 = time.monotonic()
+    read = read_corpus(folder)
+    assert time.monotonic() - t0 < 60
+    assert "good" in {a.id for a in read.articles}
+    for s in read.skipped:
+        assert "\n" not in str(s) and len(str(s)) < 400 and "Traceback" not in str(s)
+    # each file read, skipped with a line, or folded into a copy with a notice naming it: nothing silent
+    said = " ".join(read.notices)
+    for p in folder.iterdir():
+        assert (any(a.path == p.name for a in read.articles) or any(s.rel.split(" record ")[0] == p.name
+                                                                     for s in read.skipped) or p.name in said), p.name

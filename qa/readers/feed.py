@@ -16,6 +16,7 @@ import re
 import time
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
+from xml.sax import SAXParseException
 
 from qa.readers.base import (FileError, Skipped, SourceFile, as_author, as_text, as_url, check_id, clip_title, cut,
                              decode, file_id, read_bytes, record_hash, slug)
@@ -74,6 +75,12 @@ def read(f: SourceFile, options: CollectionOptions) -> tuple[list[Article], list
         summaries += summary_only
         notices += more
         articles.append(a)
+    damage = parsed.get("bozo_exception")
+    if isinstance(damage, SAXParseException):  # feedparser went on with its lenient parser: the rest may be lost
+        notices.append(Skipped(f"{f.rel} record {len(parsed.entries) + 1}",
+                               f"the feed is not well-formed XML (line {damage.getLineNumber()}: "
+                               f"{damage.getMessage()[:60]}): it was read leniently, and entries after the damage "
+                               "may be missing; fix or download the feed again"))
     if len(parsed.entries) > MAX_ENTRIES:
         notices.append(f"{f.rel}: read its first {MAX_ENTRIES:,} of {len(parsed.entries):,} entries")
     if summaries:

@@ -125,6 +125,9 @@ def _page(f: SourceFile, record, n: int, base: str, options: CollectionOptions) 
     if len(raw) > options.max_file_bytes:
         raise FileError(where, f"is a page over the {options.max_file_bytes / 1e6:,.0f} MB limit for one file: "
                                "raise max_file_mb in collection.yaml")
+    if _cut_short(record):
+        raise FileError(where, f"({uri[:80]}) is cut short: the archive ends inside it (a truncated download?): "
+                               "passed over; download the archive again")
     if not raw.strip():
         raise FileError(where, f"({uri[:80]}) has an empty payload (a wrong Content-Length?): nothing to index")
     text = _decode(raw, record.http_headers.get_header("Content-Type") or "", where)
@@ -159,6 +162,17 @@ def _page(f: SourceFile, record, n: int, base: str, options: CollectionOptions) 
         date_approximate=precision not in (None, "day"), date_note=note, path=f.rel, author=page.author,
         date_origin=origin, file_type="warc", record=n,
     ), notices
+
+
+def _cut_short(record) -> bool:
+    """Whether the file ended before the record's Content-Length did (warcio just stops reading there)."""
+    stream = record.raw_stream
+    for _ in range(64):  # what is left of a whole record is its last few bytes; read at most 4 MB to see
+        if getattr(stream, "limit", 0) <= 0:
+            return False
+        if not stream.read(min(stream.limit, 1 << 16)):
+            return True
+    return False
 
 
 def _decode(raw: bytes, content_type: str, where: str) -> str:
