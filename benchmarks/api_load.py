@@ -1,4 +1,4 @@
-"""Load on `qa serve`'s JSON API (POST /api/ask) and, for comparison, on Gradio's /ask (issue 18).
+"""Load on `qa serve`'s JSON API (POST /api/ask) (issue 18; Gradio's /ask, compared here before, is gone).
 
 Starts `python -m qa serve` on the five articles (a fresh index in a temp folder, or --index), then:
 
@@ -6,11 +6,9 @@ Starts `python -m qa serve` on the five articles (a fresh index in a temp folder
 2. 20 clients x 50 mixed requests (plain, follow-ups with history, unanswerable, bad input): errors
    other than the intended 4xx, answers that are not the one for the client's own request, p95,
    throughput; then 5,000 more requests and the server's RSS growth over them;
-3. the same mixed run (fewer requests: it is slow) against Gradio's /ask over its queue
-   (POST /gradio_api/call/ask, then the event stream), as README's curl does;
-4. overload: 100 clients asking for a few seconds: every request gets an answer or a 503, the p99
+3. overload: 100 clients asking for a few seconds: every request gets an answer or a 503, the p99
    of the 503s, and no timeouts;
-5. (--concurrency 1,2,4) run 2 once per QA_CONCURRENCY to pick the pool size.
+4. (--concurrency 1,2,4) run 2 once per QA_CONCURRENCY to pick the pool size.
 
 Clients are asyncio streams in this process speaking plain HTTP/1.1 (one keep-alive connection
 each; a few lines, far cheaper per request than httpx), so that most of the two cores they share
@@ -194,33 +192,6 @@ async def api_client(port: int, jobs: list, run: Run) -> None:
         await client.close()
 
 
-async def gradio_client(port: int, jobs: list, run: Run) -> None:
-    client = RawClient(port)
-    for body, status, expected in jobs:
-        t0 = time.perf_counter()
-        try:
-            data = json.dumps({"data": [body.get("question"), body.get("history", [])]}).encode()
-            code, _, joined = await asyncio.wait_for(client.request("POST", "/gradio_api/call/ask", data), 60)
-            if code != 200:
-                result = json.loads(joined)
-            else:
-                event = json.loads(joined)["event_id"]
-                _, _, stream = await asyncio.wait_for(client.request("GET", f"/gradio_api/call/ask/{event}"), 60)
-                last = [line for line in stream.decode().splitlines() if line.startswith("data:")][-1]
-                result, code = json.loads(last[5:])[0], 200
-        except (asyncio.TimeoutError, IndexError, ValueError, KeyError) as exc:
-            run.timeouts += 1
-            run.unexpected.append(repr(exc)[:120])
-            await client.close()
-            continue
-        run.latencies.append(time.perf_counter() - t0)
-        run.by_status[code] = run.by_status.get(code, 0) + 1
-        if expected is not None and fingerprint(result) != expected:
-            run.wrong += 1
-        # Gradio's /ask answers a bad request with {"error": …} inside a 200 event, not a 4xx
-    await client.close()
-
-
 async def many(client_fn, port: int, clients: int, per_client: int, work: list, seed: int) -> Run:
     rng = random.Random(seed)
     run = Run()
@@ -345,26 +316,19 @@ def main() -> int:
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 for body, _, _ in good[:30]:
                     client.post("/api/ask", json=body)
-                single, gradio_single = [], []
+                single = []
                 for i in range(300):
                     body = good[i % len(good)][0]
                     t0 = time.perf_counter()
                     client.post("/api/ask", json=body)
                     single.append(time.perf_counter() - t0)
-                for i in range(60):
-                    body = good[i % len(good)][0]
-                    t0 = time.perf_counter()
-                    joined = client.post("/gradio_api/call/ask", json={"data": [body["question"], body["history"]]})
-                    client.get(f"/gradio_api/call/ask/{joined.json()['event_id']}")
-                    gradio_single.append(time.perf_counter() - t0)
             alone, one_thread, two_threads = engine_alone(index, corpus, good)
             lines += ["## One client, keep-alive, warm", "",
                       "| endpoint | requests | p50 ms | p95 ms |", "|---|---:|---:|---:|",
                       f"| the engine alone (`engine.ask`, in process) | {len(alone)} | {ms(alone, 50)} | "
                       f"{ms(alone, 95)} |",
                       f"| POST /api/ask | {len(single)} | {ms(single, 50)} | {ms(single, 95)} |",
-                      f"| Gradio /ask (call + event stream) | {len(gradio_single)} | {ms(gradio_single, 50)} | "
-                      f"{ms(gradio_single, 95)} |", "",
+                      "",
                       f"The engine alone on this mix: {one_thread:.0f} answers/s on one thread, {two_threads:.0f} "
                       "on two (the ceiling for QA_CONCURRENCY=2 on this machine now).", ""]
             # 2. 20 clients x 50 mixed
@@ -372,8 +336,6 @@ def main() -> int:
             rss_before = server.rss_mb()
             soak = asyncio.run(many(api_client, server.port, 20, args.rss_requests // 20, work, 2))
             rss_after = server.rss_mb()
-            # 3. Gradio's /ask, same mix, fewer requests
-            gradio = asyncio.run(many(gradio_client, server.port, 20, 10, work, 3))
             lines += ["## 20 clients at once, mixed requests", "",
                       f"Mix: the {len(good)} questions of corpus/questions.jsonl (follow-ups sent with the history "
                       f"the chat would send, unanswerable ones included) and {len(BAD)} bad requests (intended 422). "
@@ -383,10 +345,10 @@ def main() -> int:
                       "| run | requests | errors | wrong answers | p50 ms | p95 ms | p99 ms | answers/s |",
                       "|---|---:|---:|---:|---:|---:|---:|---:|",
                       row("POST /api/ask, 20 x 50", mixed), row(f"POST /api/ask, 20 x {args.rss_requests // 20}", soak),
-                      row("Gradio /ask, 20 x 10", gradio), "",
+                      "",
                       f"Server RSS over the {args.rss_requests} requests: {rss_before:.0f} MB → {rss_after:.0f} MB "
                       f"({rss_after - rss_before:+.1f} MB).", ""]
-            for problem in (mixed.unexpected + soak.unexpected + gradio.unexpected)[:10]:
+            for problem in (mixed.unexpected + soak.unexpected)[:10]:
                 lines.append(f"- {problem}")
             # 4. overload
             lines += [f"## Overload: 100 clients asking back to back for {args.overload_seconds:.0f} s", "",

@@ -244,18 +244,9 @@ def kill_tree(proc: subprocess.Popen) -> None:
 
 
 def ask_http(client, question: str, history: list) -> tuple[float, dict]:
-    """README's two-step call: POST /gradio_api/call/ask, then read the event stream."""
+    """One POST /api/ask (the one ask API; docs/api.md) with an httpx client: (seconds, the answer)."""
     start = time.perf_counter()
-    posted = client.post("/gradio_api/call/ask", json={"data": [question, json.dumps(history)]})
-    posted.raise_for_status()
-    event = None
-    with client.stream("GET", f"/gradio_api/call/ask/{posted.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                if event == "error" or '"error"' in line[:40]:
-                    raise SystemExit(f"/ask over HTTP answered an error: {line[:300]}")
-                data = json.loads(line[5:])
-                return time.perf_counter() - start, data[0] if isinstance(data, list) else data
-    raise SystemExit("/ask over HTTP: the event stream ended without a result")
+    reply = client.post("/api/ask", json={"question": question, "history": history})
+    if reply.status_code != 200:
+        raise SystemExit(f"/api/ask answered {reply.status_code}: {reply.text[:300]}")
+    return time.perf_counter() - start, reply.json()

@@ -1,4 +1,4 @@
-"""Query latency: warm engine.ask, one-shot `qa ask`, `qa serve` start-up, the /ask web API, RSS.
+"""Query latency: warm engine.ask, one-shot `qa ask`, `qa serve` start-up, POST /api/ask, RSS.
 
     .venv/bin/python benchmarks/latency.py [--quick]
 
@@ -10,8 +10,8 @@ then measures, on the 75 test questions of corpus/questions.jsonl:
   wrapping the query encoder's `embed`, `engine.retriever.search`, `CandidateFinder.find` and
   `qa.answer.reader.select` from outside; the same with another process busy on one core;
 * one-shot `qa ask "…"` (a fresh process, median of 5), its phases, and its imports (-X importtime);
-* `qa serve` until ready and until the first answer through gradio_client (median of 3);
-* /ask through gradio_client, warm, 100 calls; the server's RSS (with children) after them;
+* `qa serve` until ready and until the first answer over POST /api/ask (median of 3);
+* POST /api/ask, a new connection per call, warm, 100 calls; the server's RSS (with children) after them;
 * which heavy modules (torch, sentence_transformers, gradio, ...) each command imports.
 """
 
@@ -287,7 +287,7 @@ def parse_importtime(stderr: str) -> dict:
 
 
 def serve_once(index_dir: Path, tmp: Path, questions, hist, api_calls: int, importtime: bool = False) -> dict:
-    from gradio_client import Client
+    import httpx
 
     port = free_port()
     args = ["serve", "--port", str(port), "--corpus", str(REPO / "corpus"), "--index", str(index_dir)]
@@ -307,18 +307,16 @@ def serve_once(index_dir: Path, tmp: Path, questions, hist, api_calls: int, impo
             time.sleep(0.02)
         if ready is None:
             raise SystemExit("qa serve did not start within 120 s")
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
         connected = time.perf_counter() - start
-        first = client.predict(ONE_SHOT_QUESTION, "[]", api_name="/ask")
+        first = ask_http(client, ONE_SHOT_QUESTION, [])[1]
         first_answer = time.perf_counter() - start
-        if "error" in first:
-            raise SystemExit(f"/ask answered an error: {first['error']}")
         calls = []
-        for i in range(api_calls):
+        for i in range(api_calls):  # a new connection each time, as a one-off script would
             q, h = questions[i % len(questions)], hist[i % len(hist)]
-            t = time.perf_counter()
-            client.predict(q.question, json.dumps(h), api_name="/ask")
-            calls.append(time.perf_counter() - t)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as once:
+                calls.append(ask_http(once, q.question, h)[0])
+        client.close()
         memory = tree_memory(proc.pid)  # after the questions of one client (one session, like a browser tab)
         import httpx
 
@@ -350,12 +348,9 @@ def serve_once(index_dir: Path, tmp: Path, questions, hist, api_calls: int, impo
 
 
 def ask_over_http(client, question: str, history: list) -> float:
-    """One /ask call the way README's curl example makes it: POST, then read the event stream.
-
-    ``client`` is one kept-alive ``httpx.Client`` for all calls, as a script calling the API
-    in a loop would hold (making an httpx.Client costs ~20-40 ms of SSL set-up by itself).
-    Returns the seconds from the POST to the `complete` event.
-    """
+    """One POST /api/ask on ``client``, one kept-alive ``httpx.Client`` for all calls, as a script
+    calling the API in a loop would hold (making an httpx.Client costs ~20-40 ms of SSL set-up by
+    itself). Returns the seconds to the answer."""
     return ask_http(client, question, history)[0]
 
 
@@ -394,10 +389,10 @@ def render(w: dict, o: dict, s: dict, quick: bool, loads: tuple[str, str]) -> st
          verdict(s["ready_median_s"], 8)),
         ("`qa serve` first answer (median of %d)" % s["runs"], f"{s['first_answer_median_s']:.1f} s", "≤ 15 s",
          verdict(s["first_answer_median_s"], 15)),
-        (f"web API `/ask` over HTTP, p50 warm ({s['api_calls']} calls)", f"{_ms(s['http']['p50'])} ms",
+        (f"POST /api/ask, p50 warm, kept-alive ({s['api_calls']} calls)", f"{_ms(s['http']['p50'])} ms",
          "≤ 100 ms", verdict(s["http"]["p50"], 100)),
-        (f"the same through gradio_client, p50 ({s['api_calls']} calls)", f"{_ms(s['api']['p50'])} ms",
-         "(client-side polling)", "—"),
+        (f"the same, a new connection per call, p50 ({s['api_calls']} calls)", f"{_ms(s['api']['p50'])} ms",
+         "", "—"),
         (f"`qa serve` RSS after {s['api_calls']} questions of one client (peak)",
          f"{s['memory']['rss_mb']:.0f} MB ({s['memory']['peak_rss_mb']:.0f} MB)", "≤ 300 MB",
          verdict(s["memory"]["rss_mb"], 300)),
@@ -445,22 +440,19 @@ def render(w: dict, o: dict, s: dict, quick: bool, loads: tuple[str, str]) -> st
         + f". Peak RSS of the one-shot process: {o['peak_rss_mb']:.0f} MB.",
         "",
         f"`qa serve`: ready (\"Serving …\" printed) at {', '.join(f'{x:.1f}' for x in s['ready_s'])} s; first "
-        f"answer through gradio_client (client import excluded; connecting counted) at "
+        f"answer over POST /api/ask (connecting counted) at "
         f"{', '.join(f'{x:.1f}' for x in s['first_answer_s'])} s. Imports by package "
         f"(total {s['imports']['total_s']:.2f} s): "
         + ", ".join(f"{k} {v:.2f} s" for k, v in list(s["imports"]["by_package_s"].items())[:10]) + ".",
-        f"Web API `/ask` warm over HTTP (README's curl calls: POST `/gradio_api/call/ask`, then read the "
-        f"event stream; one kept-alive connection), {s['api_calls']} calls: p50 {_ms(s['http']['p50'])} ms, "
-        f"p95 {_ms(s['http']['p95'])} ms, p99 {_ms(s['http']['p99'])} ms. Through gradio_client "
-        f"(`Client.predict`), {s['api_calls']} calls: p50 {_ms(s['api']['p50'])} ms, "
-        f"p95 {_ms(s['api']['p95'])} ms, p99 {_ms(s['api']['p99'])} ms: the client waits for results by "
-        f"polling every 50 ms (`time.sleep(0.05)` in gradio_client/utils.py), which the server cannot "
-        f"shorten. Server memory after the {s['api_calls']} gradio_client questions (one client, one session, as one "
-        f"browser tab): RSS "
+        f"POST /api/ask warm (one kept-alive connection), {s['api_calls']} calls: p50 {_ms(s['http']['p50'])} ms, "
+        f"p95 {_ms(s['http']['p95'])} ms, p99 {_ms(s['http']['p99'])} ms. A new connection per call, "
+        f"{s['api_calls']} calls: p50 {_ms(s['api']['p50'])} ms, "
+        f"p95 {_ms(s['api']['p95'])} ms, p99 {_ms(s['api']['p99'])} ms. Server memory after the first "
+        f"{s['api_calls']} questions: RSS "
         f"{s['memory']['rss_mb']:.0f} MB, peak (VmHWM) {s['memory']['peak_rss_mb']:.0f} MB over "
         f"{s['memory']['processes']} process(es); the engine alone (this benchmark's process after the warm "
         f"rounds, no web stack) holds {w['engine_rss_mb']:.0f} MB. After the {s['api_calls']} HTTP calls as "
-        f"well (each a new Gradio session, ~0.1 MB each, at most QA_SESSIONS = 500 kept): RSS "
+        f"well: RSS "
         f"{s['memory_after_http']['rss_mb']:.0f} MB."
         + (f" For scale, a plain FastAPI route of the same server (`GET /articles/…`, no Gradio queue) answers "
            f"in p50 {_ms(s['article_page']['p50'])} ms, p95 {_ms(s['article_page']['p95'])} ms."

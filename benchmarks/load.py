@@ -1,4 +1,4 @@
-"""Load test of the web API: 20 concurrent gradio_client users x 25 questions against `qa serve`.
+"""Load test of the web API: 20 concurrent users x 25 questions (POST /api/ask) against `qa serve`.
 
 Each user asks a mix of questions (answerable, follow-ups with history, unanswerable, and bad input:
 "", "   ", a 5,000-character string, markup, control characters, history that is not JSON), every
@@ -245,14 +245,26 @@ class Result:
 
 def run(concurrency: int, corpus: Path, index: Path, workdir: Path, users: int, per_user: int,
         budget_s: float, rows: list[dict], articles: dict, seed: int) -> Result:
-    from gradio_client import Client
+    import httpx
+
+    class Client:
+        """One user: POST /api/ask on a kept-alive connection; the answer, or {"error": …} for a 4xx."""
+
+        def __init__(self, url: str):
+            self.http = httpx.Client(base_url=url, timeout=120)
+
+        def predict(self, question, history) -> dict:
+            reply = self.http.post("/api/ask", json={"question": question, "history": history})
+            if reply.status_code >= 500:
+                raise RuntimeError(f"HTTP {reply.status_code}: {reply.text[:200]}")
+            return reply.json()
 
     server = Server(corpus, index, concurrency, workdir / f"serve-c{concurrency}.log")
     result = Result(concurrency, users, users * per_user)
     try:
         result.startup_s = server.wait_ready()
         server.watch_memory()
-        clients = [Client(server.url + "/", verbose=False) for _ in range(users)]
+        clients = [Client(server.url) for _ in range(users)]
         plans = [user_items(u, per_user, rows, random.Random(seed * 1000 + u)) for u in range(users)]
         lock = threading.Lock()
         start_gate = threading.Barrier(users)
@@ -272,7 +284,7 @@ def run(concurrency: int, corpus: Path, index: Path, workdir: Path, users: int, 
                     history = [{"role": "user", "content": previous[0]}, {"role": "assistant", "content": previous[1]}]
                 t0 = time.perf_counter()
                 try:
-                    reply = client.predict(item.question, history, api_name="/ask")
+                    reply = client.predict(item.question, history)
                 except Exception as exc:  # noqa: BLE001 - every failure counts
                     with lock:
                         result.errors.append(f"user {u} {item.kind}: {type(exc).__name__}: {exc}"[:300])
@@ -350,7 +362,7 @@ def report(results: list[Result], args, load_before: tuple[float, float, float],
         f"of corpus/ ({os.cpu_count()} cores, shared; load average before the run "
         f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f}; {total_s:.0f} s in all).",
         "",
-        f"{args.users} gradio_client users at once, {args.questions} requests each, one after another per user: "
+        f"{args.users} users at once (POST /api/ask, one kept-alive connection each), {args.questions} requests each, one after another per user: "
         "answerable questions, follow-ups sent with that user's previous question and answer as history, "
         "unanswerable questions, and bad input (`\"\"`, `\"   \"`, a 5,000-character string, markup, control "
         "characters, history that is not JSON). Each request carries its own marker word "

@@ -399,13 +399,13 @@ def collection_info(corpus_dir: Path) -> dict:
 
 
 def cmd_serve(args) -> int:
-    from qa.web.server import serve
+    from qa.web.server import Site, serve
 
     settings = serving_settings(args)
     info = collection_info(settings.corpus_dir)
     examples = args.example or [str(q) for q in info.get("examples") or []] or None
-    serve(settings, host=args.host, port=args.port, examples=examples, title=args.title or info.get("title"),
-          allowed_hosts=args.allowed_host, evaluation=args.evaluation)
+    serve(settings, Site(args.host, args.port, tuple(args.allowed_host), args.evaluation), examples=examples,
+          title=args.title or info.get("title"))
     return 0
 
 

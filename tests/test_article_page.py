@@ -372,20 +372,13 @@ def test_user_message_is_literal_text():
     assert user_message_html("1. first\n\n# second") == "1\\. first  \\# second"
 
 
-def test_normalize_history():
-    from qa.web.history import normalize_history
-    from qa.web.limits import MAX_HISTORY_MESSAGES
+def test_checked_text_refuses_unpaired_surrogates():
     from qa.errors import UsageError
+    from qa.web.escape import checked_text
 
-    turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
-    assert normalize_history(turns) == turns
-    assert normalize_history('[{"role": "user", "content": "a"}]') == turns[:1]
-    assert normalize_history(None) == [] and normalize_history("") == []
-    assert normalize_history([{"role": "system", "content": "x"}, {"role": "user"}, "x", 3]) == []
-    assert len(normalize_history([{"role": "user", "content": str(i)} for i in range(100)])) == MAX_HISTORY_MESSAGES
-    for bad in ["not json", "{}", "3", 5]:
-        with pytest.raises(UsageError):
-            normalize_history(bad)
+    assert checked_text("café ✓") == "café ✓"
+    with pytest.raises(UsageError, match="unpaired surrogate"):
+        checked_text("caf\ud800?")
 
 
 def test_default_examples_and_summary_come_from_the_articles():
@@ -404,6 +397,6 @@ def test_app_module_does_not_import_gradio():
     import subprocess
     import sys
 
-    code = "import sys, qa.web.render, qa.web.article_page, qa.web.history, qa.web.limits, qa.web.gate, qa.web.middleware, qa.web.catalog, qa.web.escape, qa.web.hosts, qa.web.uploads, qa.web.gradio_routes; print('gradio' in sys.modules)"
+    code = "import sys, qa.web.render, qa.web.article_page, qa.web.limits, qa.web.gate, qa.web.middleware, qa.web.catalog, qa.web.escape, qa.web.hosts, qa.web.uploads, qa.web.gradio_routes, qa.web.api; print('gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

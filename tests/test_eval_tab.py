@@ -256,6 +256,10 @@ def _six_questions(path: Path) -> Path:
     return path
 
 
+def files_in(folder):
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
 @pytest.mark.model
 def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
     from qa.web.server import build_app
@@ -280,9 +284,10 @@ def test_eval_tab_runs_with_the_real_engine(engine, tmp_path):
     path = _six_questions(tmp_path / "six.jsonl")
     status, *_ = fns["run_upload"].fn(str(path))  # a file the server did not receive as an upload
     assert "upload the file again" in status and path.exists()
-    stored = uploads.claim(uploads.save("six.jsonl", path.read_bytes()))
-    status, results, summary, metrics, plot, by_type, failures_title, failures = fns["run_upload"].fn(stored)
-    assert not stored.exists()  # deleted once evaluated
+    reference = uploads.save("six.jsonl", path.read_bytes())  # what the upload route replies
+    status, results, summary, metrics, plot, by_type, failures_title, failures = fns["run_upload"].fn(reference)
+    assert uploads.count() == 0 and files_in(uploads.root) == []  # deleted once evaluated
+    assert "upload the file again" in fns["run_upload"].fn(reference)[0]  # used once
     assert status.startswith("Finished in") and results["visible"] is True
     assert summary.startswith("**6 questions** (5 answerable, 1 unanswerable) from six.jsonl")
 

@@ -294,9 +294,9 @@ def test_changed_article_is_served_after_qa_index_without_restart(base, tmp_path
     app = build_app(served, examples=[], reload_interval=0.05)
 
     def ask_app(question: str) -> dict:
-        r = client.post("/gradio_api/run/ask", json={"data": [question, []]})
+        r = client.post("/api/ask", json={"question": question})
         assert r.status_code == 200
-        return r.json()["data"][0]
+        return r.json()
 
     with TestClient(app, base_url="http://127.0.0.1") as client:  # runs the app's lifespan: its reload thread
         before = ask_app(NEW_QUESTION)

@@ -265,7 +265,7 @@ def test_request_bodies_over_the_limit_get_413(app):
 
     client = TestClient(app, base_url="http://127.0.0.1")  # a Host the app serves
     big = b"x" * (MAX_REQUEST_BYTES + 1)
-    r = client.post("/gradio_api/call/ask", content=big, headers={"content-type": "application/json"})
+    r = client.post("/api/ask", content=big, headers={"content-type": "application/json"})
     assert r.status_code == 413
 
     def chunks():  # no Content-Length: counted as it arrives
@@ -276,7 +276,7 @@ def test_request_bodies_over_the_limit_get_413(app):
     assert r.status_code == 413
     r = client.post("/gradio_api/upload", files={"files": ("q.jsonl", b"x" * MAX_REQUEST_BYTES)})
     assert r.status_code == 413  # uploads too: a multipart body is the file and then some
-    r = client.post("/gradio_api/call/ask", json={"data": ["x" * 50_000, []]})
+    r = client.post("/api/ask", json={"question": "x" * 9_000, "history": [{"role": "user", "content": "y" * 9_000}]})
     assert r.status_code == 200  # a long question is within the limit
 
 

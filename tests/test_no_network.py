@@ -1,5 +1,5 @@
 """Nothing leaves the machine: build an index, answer, and serve the web app (uvicorn on
-127.0.0.1, gradio_client, plain HTTP) while every non-loopback connection raises."""
+127.0.0.1, plain HTTP) while every non-loopback connection raises."""
 
 from __future__ import annotations
 
@@ -105,7 +105,6 @@ def test_the_guard_blocks_the_internet_and_allows_loopback(no_network):
 
 def test_index_answer_and_web_app_stay_on_this_machine(no_network, tmp_path):
     import uvicorn
-    from gradio_client import Client
 
     from qa.web.server import build_app
     from qa.config import Settings
@@ -140,10 +139,6 @@ def test_index_answer_and_web_app_stay_on_this_machine(no_network, tmp_path):
         page_url = f"{base}/articles/{first.article_id}?start={first.start}&end={first.end}"
         with urllib.request.urlopen(page_url, timeout=30) as r:
             assert r.status == 200 and "<mark" in r.read().decode("utf-8")
-        client = Client(base + "/", verbose=False)
-        result = client.predict(QUESTION, [], api_name="/ask")
-        assert result["answer"] == answer.answer
-        assert client.predict("", [], api_name="/ask").keys() == {"error"}
         for path in ("/config", "/theme.css", "/gradio_api/info", "/api/health", "/api/docs", "/api/openapi.json",
                      "/api/articles"):
             with urllib.request.urlopen(base + path, timeout=30) as r:

@@ -63,19 +63,24 @@ def status_text(messages) -> str:
 
 
 def test_upload_event_reads_no_file_the_server_did_not_receive(web_server, tmp_path):
-    """Posting a server path to the upload handler (as the page would post an uploaded file) must read
-    nothing: not /etc/passwd, not a question-shaped file elsewhere, and not say whether a path exists."""
+    """Posting a server path to the upload handler (where the page posts an upload's reference, a plain
+    string) must read nothing: not /etc/passwd, not a question-shaped file elsewhere, and not say whether
+    a path exists; nor when the path comes as Gradio's file object, as it did when the tab had a
+    Gradio upload button."""
     secret = tmp_path / "secret.jsonl"
     secret.write_text(question_line("s1", f"{MARKER} what is here?") + "\n", "utf-8")
     fn = web_server.fn_index("run_upload")
     outcomes = {}
     for path in ["/etc/passwd", str(secret), str(tmp_path / "missing.jsonl"), "../../../../etc/passwd",
                  f"{secret.parent}/./{secret.name}", "http://192.0.2.1/q.jsonl"]:
-        messages = web_server.queue_call(fn, [file_data(path)])
+        messages = web_server.queue_call(fn, [path])
         text = outcome(messages)
         assert MARKER not in text and "root:" not in text and str(tmp_path) not in text, (path, text)
         outcomes[path] = text
+        as_file = web_server.queue_call(fn, [file_data(path)])  # Gradio's file object: refused before Gradio
+        assert not isinstance(as_file, list) and as_file.status == 422 and "no files" in as_file.json()["error"]
     assert len(set(outcomes.values())) == 1, outcomes  # the same refusal whether the file exists or not
+    assert not [p for p in files_under(web_server.tmp) if p.name in ("passwd", "secret.jsonl")]
     assert "upload" in next(iter(outcomes.values())).lower()
     assert "Traceback" not in web_server.log()
 
@@ -87,7 +92,7 @@ def test_the_upload_button_stays_guarded_after_an_event_updates_it(web_server):
     start = web_server.post_json("/gradio_api/run/predict", {"data": [], "fn_index": web_server.fn_index("start_1"),
                                                              "session_hash": session})
     assert start.status == 200 and start.json()["data"][1]["interactive"] is False
-    messages = web_server.queue_call(web_server.fn_index("run_upload"), [file_data("/etc/passwd")], session=session)
+    messages = web_server.queue_call(web_server.fn_index("run_upload"), ["/etc/passwd"], session=session)
     text = outcome(messages)
     assert "root:" not in text and "upload" in text.lower()
     assert not [p for p in files_under(web_server.tmp) if p.name == "passwd"]  # not copied into Gradio's cache
@@ -99,7 +104,7 @@ def test_chat_events_read_no_server_file(web_server):
     fn = web_server.fn_index("answer")
     message = {"role": "user", "content": [{"type": "file", "file": file_data("/etc/hostname", "hostname")}]}
     messages = web_server.queue_call(fn, ["", [message], [], "", "", [], False])  # the filter controls too
-    text = json.dumps(messages)
+    text = json.dumps(messages) if isinstance(messages, list) else messages.text
     assert "/etc/hostname" not in text and "gradio_api/file=" not in text and "hostname" not in text
     for path in ["/gradio_api/file=/etc/hostname", "/gradio_api/file/etc/hostname"]:
         reply = web_server.get(path)
@@ -173,7 +178,7 @@ def test_one_evaluation_at_a_time_and_the_chat_keeps_answering(web_server, hosti
 
     def run_first():
         first["messages"] = web_server.queue_call(
-            web_server.fn_index("run_upload"), [file_data(reply.json()[0], "many.jsonl")],
+            web_server.fn_index("run_upload"), [reply.json()[0]],
             on_message=lambda m: asking.set() if m.get("msg") == "progress" else None)
 
     thread = threading.Thread(target=run_first)
@@ -185,9 +190,9 @@ def test_one_evaluation_at_a_time_and_the_chat_keeps_answering(web_server, hosti
         chat_seconds = []
         for _ in range(5):
             t0 = time.monotonic()
-            answer = web_server.post_json("/gradio_api/run/ask", {"data": [QUESTION, []]})
+            answer = web_server.post_json("/api/ask", {"question": QUESTION})
             chat_seconds.append(time.monotonic() - t0)
-            assert answer.status == 200 and answer.json()["data"][0]["citations"]
+            assert answer.status == 200 and answer.json()["citations"]
         assert max(chat_seconds) < 3, chat_seconds  # answered between the evaluation's questions
         assert thread.is_alive(), "the evaluation ended before the chat was tried; the test proves nothing"
     finally:
@@ -202,7 +207,7 @@ def test_an_evaluation_bounded_by_its_total_work_is_refused_at_once(web_server):
     assert reply.status == 200, reply.text
     t0 = time.monotonic()
     messages = web_server.queue_call(web_server.fn_index("run_upload"),
-                                     [file_data(reply.json()[0], "long-history.jsonl")], timeout=30)
+                                     [reply.json()[0]], timeout=30)
     assert time.monotonic() - t0 < 10
     text = status_text(messages)
     assert "long-history.jsonl" in text and "at most" in text and "qa eval" in text
@@ -218,11 +223,11 @@ def test_upload_replies_name_no_server_path_and_the_file_is_deleted_once_evaluat
     (token,) = reply.json()
     assert not token.startswith("/") and str(web_server.tmp) not in reply.text and "/tmp" not in reply.text
     assert any(p.read_bytes() == content for p in files_under(web_server.tmp))
-    messages = web_server.queue_call(web_server.fn_index("run_upload"), [file_data(token, "mine.jsonl")])
+    messages = web_server.queue_call(web_server.fn_index("run_upload"), [token])
     assert status_text(messages).startswith("Finished in")
     assert "mine.jsonl" in json.dumps(messages) and str(web_server.tmp) not in json.dumps(messages)
     assert not any(p.read_bytes() == content for p in files_under(web_server.tmp))
-    again = web_server.queue_call(web_server.fn_index("run_upload"), [file_data(token, "mine.jsonl")])
+    again = web_server.queue_call(web_server.fn_index("run_upload"), [token])
     assert "upload" in outcome(again).lower() and "Finished" not in outcome(again)
 
 
@@ -247,7 +252,7 @@ def test_uploads_are_limited_in_size_count_and_origin(web_server):
         tokens.append(reply.json()[0])
     kept = [p for p in files_under(web_server.tmp) if p not in before]
     assert len(kept) == MAX_PENDING_UPLOADS  # the oldest waiting uploads make room
-    stale = web_server.queue_call(web_server.fn_index("run_upload"), [file_data(tokens[0], "q0.jsonl")])
+    stale = web_server.queue_call(web_server.fn_index("run_upload"), [tokens[0]])
     assert "upload" in outcome(stale).lower()
 
 
@@ -303,36 +308,34 @@ def test_article_pages_show_control_characters_without_emitting_them(web_server,
 # ------------------------------------------------------------------ 14. Gradio routes
 
 
-def test_gradio_api_mistakes_get_a_4xx_with_an_error_message(web_server):
+def test_gradio_event_mistakes_get_a_4xx_with_an_error_message(web_server):
+    """The page's own events (queue and run/predict) refuse what Gradio would answer with a 500, a
+    traceback or a silent {"error": null}; Gradio's API endpoints are gone (404)."""
     port_log_start = len(web_server.log())
+    answer = web_server.fn_index("answer")
     cases = [
-        ("POST", "/gradio_api/call/v2/ask", {"data": [QUESTION, []]}, "question"),
-        ("POST", "/gradio_api/call/v2/ask", {"question": QUESTION}, "history"),
-        ("POST", "/gradio_api/call/v2/nothing-here", {"question": QUESTION, "history": []}, "ask"),
-        ("POST", "/gradio_api/call/ask", {"data": [QUESTION]}, "history"),
-        ("POST", "/gradio_api/call/ask", {}, "data"),
-        ("POST", "/gradio_api/call/ask", {"data": None}, "data"),
-        ("POST", "/gradio_api/run/ask", {"data": []}, "data"),
-        ("POST", "/gradio_api/run/ask", {"data": [QUESTION]}, "history"),
+        ("/gradio_api/queue/join", {"data": [QUESTION], "fn_index": answer, "session_hash": "s1"}, "input value"),
+        ("/gradio_api/queue/join", {"data": [], "fn_index": 9999, "session_hash": "s1"}, "fn_index"),
+        ("/gradio_api/queue/join", {"data": [], "fn_index": "0", "session_hash": "s1"}, "fn_index"),
+        ("/gradio_api/queue/join", {"data": [QUESTION] * 7, "fn_index": answer, "session_hash": "a b"}, "session_hash"),
+        ("/gradio_api/queue/join", [1, 2], "object"),
+        ("/gradio_api/run/predict", {"data": None, "fn_index": answer}, "input value"),
+        ("/gradio_api/run/predict", {"data": [QUESTION] * 7, "fn_index": answer, "event_data": 3}, "event_data"),
+        ("/gradio_api/cancel", "x", "object"),
+        ("/gradio_api/call/ask", {"data": [QUESTION, []]}, "/api/"),
+        ("/gradio_api/call/v2/ask", {"question": QUESTION, "history": []}, "/api/"),
+        ("/gradio_api/run/ask", {"data": [QUESTION, []]}, "/api/"),
     ]
-    for method, path, payload, word in cases:
-        reply = web_server.request(method, path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
+    for path, payload, word in cases:
+        reply = web_server.request("POST", path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
         assert 400 <= reply.status < 500, (path, payload, reply.status, reply.text[:300])
         error = reply.json().get("error")
         assert isinstance(error, str) and word in error, (path, payload, error)
-    unknown = web_server.get(f"/gradio_api/call/ask/{uuid.uuid4().hex}")
-    assert unknown.status == 404 and isinstance(unknown.json()["error"], str)
+    for path in [f"/gradio_api/call/ask/{uuid.uuid4().hex}", f"/gradio_api/queue/data?session_hash={uuid.uuid4().hex}"]:
+        unknown = web_server.get(path)
+        assert unknown.status == 404 and isinstance(unknown.json()["error"], str)
     log = web_server.log()[port_log_start:]
     assert "Traceback" not in log and "Exception in ASGI application" not in log, log[-3000:]
-
-
-def test_the_documented_gradio_calls_still_answer(web_server):
-    joined = web_server.post_json("/gradio_api/call/v2/ask", {"question": QUESTION, "history": []})
-    assert joined.status == 200
-    stream = web_server.get(f"/gradio_api/call/v2/ask/{joined.json()['event_id']}").text
-    assert "event: complete" in stream and "adequate" in stream
-    ran = web_server.post_json("/gradio_api/run/ask", {"data": [QUESTION, []]})
-    assert ran.status == 200 and ran.json()["data"][0]["citations"]
 
 
 # ------------------------------------------------------------------ 8. and the rest, on another interface
@@ -376,26 +379,40 @@ def test_uploads_are_deleted_at_shutdown(hostile_corpus, hostile_index, tmp_path
 # ------------------------------------------------------------------ every input a client can send
 
 
+def test_no_event_input_can_make_gradio_copy_a_server_file(web_server):
+    """Gradio copies the file named by any FileData-shaped object in *any* input (a textbox's too) into
+    its cache before a handler runs, and skips its upload-folder check for a mounted app: every event
+    of the page, every input position, is refused such an object before Gradio sees it."""
+    deps = web_server.config()["dependencies"]
+    tried = 0
+    for dep in deps:
+        if dep.get("backend_fn") is False or not dep.get("inputs"):
+            continue
+        for i in range(len(dep["inputs"])):
+            data = [None] * len(dep["inputs"])
+            data[i] = file_data("/etc/hostname", "hostname")
+            for route in ("/gradio_api/queue/join", "/gradio_api/run/predict"):
+                reply = web_server.post_json(route, {"data": data, "fn_index": dep["id"], "session_hash": "f1le"})
+                assert reply.status == 422 and "no files" in reply.json()["error"], (dep.get("api_name"), i, route)
+                tried += 1
+    assert tried >= 10
+    assert not [p for p in files_under(web_server.tmp) if p.name == "hostname"]
+
+
 def test_no_event_takes_a_component_that_accepts_a_server_path(engine):
     """Gradio copies any path named in a file-carrying input into its cache before a handler runs.
-    Only the upload button (which maps its own references, nothing else) may carry files; the chat
-    log is server-side state."""
+    No event takes a file component at all: the Evaluation tab's upload reaches its handler as a
+    reference string, and the chat log is server-side state."""
     import gradio as gr
 
     from qa.web.server import build_app
 
     app = build_app(engine, examples=[])
     blocks = next(r.app for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks")).get_blocks()
-    textual = (gr.State, gr.Textbox, gr.Dropdown, gr.Checkbox, gr.components.api_component.Api)  # no files
+    textual = (gr.State, gr.Textbox, gr.Dropdown, gr.Checkbox)  # no files: the upload's reference is text
     for fn in blocks.fns.values():
         for block in fn.inputs:
-            if isinstance(block, gr.UploadButton):
-                from qa.web.uploads import _store_of
-
-                assert block.elem_id == "qa-eval-upload" and _store_of(block) is app.state.qa.uploads, fn.name
-                assert getattr(gr.UploadButton, "_qa_guarded", False)
-            else:
-                assert isinstance(block, textual), (fn.name, type(block).__name__)
+            assert isinstance(block, textual), (fn.name, type(block).__name__)
 
 
 # ------------------------------------------------------------------ issue 17 item 5, issue 16 item 6
@@ -451,12 +468,12 @@ def test_after_a_reload_the_header_and_articles_tab_show_the_new_index(hostile_c
 
 def test_an_unpaired_surrogate_is_refused_with_one_line_not_a_failure(web_server):
     """JSON's "\\ud800" decodes to text the engine's tokenizer cannot read (issue 14 item 9, web half)."""
-    body = '{"data": ["caf\\ud800?", []]}'
-    reply = web_server.request("POST", "/gradio_api/run/ask", body=body, headers={"Content-Type": "application/json"})
-    assert reply.status == 200 and "unpaired surrogate" in reply.json()["data"][0]["error"]
-    history = '{"data": ["What needed to change?", [{"role": "user", "content": "x\\udc80"}]]}'
-    reply = web_server.request("POST", "/gradio_api/run/ask", body=history, headers={"Content-Type": "application/json"})
-    assert "unpaired surrogate" in reply.json()["data"][0]["error"]
+    chat = web_server.post_json("/gradio_api/run/predict", {"data": ["caf\ud800?", []], "session_hash": "sur1",
+                                                            "fn_index": web_server.fn_index("add_question")})
+    assert chat.status == 200 and "unpaired surrogate" in chat.text
+    history = '{"question": "What needed to change?", "history": [{"role": "user", "content": "x\\udc80"}]}'
+    reply = web_server.request("POST", "/api/ask", body=history, headers={"Content-Type": "application/json"})
+    assert reply.status == 422 and "surrogate" in reply.json()["error"]
     api = web_server.request("POST", "/api/ask", body='{"question": "caf\\ud800?"}',
                              headers={"Content-Type": "application/json"})
     assert api.status == 422 and "surrogate" in api.json()["error"]

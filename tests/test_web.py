@@ -85,11 +85,28 @@ def server(corpus_copy, tmp_path_factory):
             proc.wait()
 
 
+class ApiClient:
+    """POST /api/ask over plain HTTP, as a script would: the answer, or {"error": …} for a 4xx."""
+
+    def __init__(self, server: str):
+        self.host = server.split("//", 1)[1].rstrip("/")
+
+    def predict(self, question, history, api_name: str = "/api/ask") -> dict:
+        conn = http.client.HTTPConnection(self.host, timeout=120)
+        try:
+            conn.request("POST", api_name, body=json.dumps({"question": question, "history": history}),
+                         headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            body = json.loads(response.read())
+        finally:
+            conn.close()
+        assert response.status == 200 or 400 <= response.status < 500, (response.status, body)
+        return body
+
+
 @pytest.fixture(scope="session")
 def client(server):
-    from gradio_client import Client
-
-    return Client(server + "/", verbose=False)
+    return ApiClient(server)
 
 
 def get(server: str, raw_path: str) -> tuple[int, dict[str, str], str]:
@@ -114,7 +131,7 @@ def marked_text(page: str, mark_id: str = "cite") -> str:
 
 
 def test_api_answer_has_the_documented_shape_and_exact_quotes(client, server, articles):
-    result = client.predict(QUESTION, [], api_name="/ask")
+    result = client.predict(QUESTION, [])
     assert set(result) == ANSWER_KEYS
     assert result["question"] == QUESTION
     assert result["abstained"] is False and result["message"] == ""
@@ -134,56 +151,47 @@ def test_api_answer_has_the_documented_shape_and_exact_quotes(client, server, ar
     json.dumps(result)  # plain JSON all the way down
 
 
-def test_api_takes_history_as_a_list_or_as_json_text(client):
-    first = client.predict(QUESTION, [], api_name="/ask")
+def test_api_takes_history_for_a_follow_up(client):
+    first = client.predict(QUESTION, [])
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": first["answer"]}]
-    as_list = client.predict(FOLLOW_UP, history, api_name="/ask")
-    as_text = client.predict(FOLLOW_UP, json.dumps(history), api_name="/ask")
-    assert set(as_list) == ANSWER_KEYS
-    assert as_list == as_text
-    assert QUESTION in as_list["query"]  # the follow-up was searched with its context
+    follow = client.predict(FOLLOW_UP, history)
+    assert set(follow) == ANSWER_KEYS
+    assert QUESTION in follow["query"]  # the follow-up was searched with its context
 
 
-def test_api_over_plain_http_as_in_the_readme(server, client):
-    """README's curl calls: POST the question, then read the result from the event stream."""
+def test_programs_use_the_json_api_and_gradio_offers_no_api_of_its_own(server, client):
+    """One ask API: Gradio's /ask endpoint (the curl two-step, gradio_client) is gone; the page links
+    /api/docs."""
     host = server.split("//", 1)[1].rstrip("/")
     conn = http.client.HTTPConnection(host, timeout=60)
-    conn.request("POST", "/gradio_api/call/ask", body=json.dumps({"data": [QUESTION, []]}),
-                 headers={"Content-Type": "application/json"})
-    response = conn.getresponse()
-    assert response.status == 200
-    event_id = json.loads(response.read())["event_id"]
-    conn.request("GET", f"/gradio_api/call/ask/{event_id}")
-    stream = conn.getresponse().read().decode()
+    for path in ["/gradio_api/call/ask", "/gradio_api/call/v2/ask", "/gradio_api/run/ask", "/gradio_api/call/answer"]:
+        conn.request("POST", path, body=json.dumps({"data": [QUESTION, []]}), headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 404 and "/api/" in json.loads(response.read())["error"], path
+    conn.request("GET", "/gradio_api/info")
+    info = json.loads(conn.getresponse().read())
     conn.close()
-    events = re.findall(r"^event: (\w+)\ndata: (.*)$", stream, flags=re.M)
-    assert events and events[-1][0] == "complete", stream[:500]
-    (result,) = json.loads(events[-1][1])
-    assert result == client.predict(QUESTION, [], api_name="/ask")
+    assert not info.get("named_endpoints") and not info.get("unnamed_endpoints")
+    assert client.predict(QUESTION, [])["citations"]
 
 
 def test_api_empty_question_is_an_error_not_a_search(client):
     for question in ["", "   \n\t "]:
-        result = client.predict(question, [], api_name="/ask")
+        result = client.predict(question, [])
         assert set(result) == {"error"}
         assert result["error"]
 
 
 def test_api_bad_history_is_an_error(client):
-    result = client.predict(QUESTION, "not json", api_name="/ask")
+    result = client.predict(QUESTION, "not json")
     assert set(result) == {"error"} and "history" in result["error"]
 
 
 def test_api_abstains_clearly(client):
-    result = client.predict("What is the capital of France?", [], api_name="/ask")
+    result = client.predict("What is the capital of France?", [])
     assert result["abstained"] is True
     assert result["message"] == ABSTAIN
     assert result["citations"] == [] and result["answer"] == ""
-
-
-def test_api_lists_only_the_ask_endpoint(client):
-    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/ask"}
 
 
 # ------------------------------------------------------------------ article route
@@ -281,7 +289,7 @@ def test_chat_flow_in_the_browser(browser, server, client, articles):
     # a question whose answer is in the corpus: quote, marker, source card
     ask(page, QUESTION, 0)
     answer = page.locator("#qa-chat .qa-answer").nth(0)
-    expected = client.predict(QUESTION, [], api_name="/ask")
+    expected = client.predict(QUESTION, [])
     first = expected["citations"][0]
     quote = answer.locator(".qa-quote").first
     assert first["quote"] in quote.inner_text()
@@ -311,7 +319,7 @@ def test_chat_flow_in_the_browser(browser, server, client, articles):
     # a follow-up in the same session is asked with the conversation so far
     ask(page, FOLLOW_UP, 1)
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": expected["answer"]}]
-    with_history = client.predict(FOLLOW_UP, history, api_name="/ask")
+    with_history = client.predict(FOLLOW_UP, history)
     follow = page.locator("#qa-chat .qa-answer").nth(1)
     if with_history["abstained"]:
         assert ABSTAIN in follow.inner_text()
@@ -361,7 +369,7 @@ def test_history_is_per_session(browser, server, client):
             page.locator("#qa-question textarea").wait_for()
         ask(a, QUESTION, 0)
         ask(b, FOLLOW_UP, 0)
-        fresh = client.predict(FOLLOW_UP, [], api_name="/ask")
+        fresh = client.predict(FOLLOW_UP, [])
         shown = b.locator("#qa-chat .qa-answer").first.inner_text()
         if fresh["abstained"]:
             assert ABSTAIN in shown

@@ -15,6 +15,8 @@ import json
 import logging
 from typing import Annotated, Any, Literal
 
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 from starlette.requests import Request
 
@@ -244,9 +246,7 @@ class Health(_Strict):
 # ---------------------------------------------------------------- errors
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None):
-    from starlette.responses import JSONResponse
-
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
@@ -430,115 +430,121 @@ def api_checks(gate: Any) -> tuple:
     return (Check("POST", re.compile(rf"{API_PREFIX}/ask(/batch)?/?"), query_check=full),)
 
 
-def add_api(app: Any, state: Any) -> None:
-    """Add the /api/ routes and the JSON error handlers to ``app`` (a FastAPI app)."""
-    from fastapi import APIRouter, Query
-    from fastapi.responses import HTMLResponse, Response
+router = APIRouter(prefix=API_PREFIX, tags=["qa"])
+ERRORS = {400: {"model": ErrorOut, "description": "Not JSON"},
+          413: {"model": ErrorOut, "description": "Body over 1 MiB"},
+          415: {"model": ErrorOut, "description": "Not application/json"},
+          422: {"model": ErrorOut, "description": "A field to fix (named in the message)"},
+          503: {"model": ErrorOut, "description": "Busy (Retry-After) or an engine fault"}}
 
-    engine, gate, catalog, watcher = state.engine, state.gate, state.catalog, state.watcher
-    router = APIRouter(prefix=API_PREFIX, tags=["qa"])
-    errors = {400: {"model": ErrorOut, "description": "Not JSON"},
-              413: {"model": ErrorOut, "description": "Body over 1 MiB"},
-              415: {"model": ErrorOut, "description": "Not application/json"},
-              422: {"model": ErrorOut, "description": "A field to fix (named in the message)"},
-              503: {"model": ErrorOut, "description": "Busy (Retry-After) or an engine fault"}}
 
-    def busy(exc: Busy):
-        return error_response(503, str(exc), {"Retry-After": str(BUSY_RETRY_AFTER_S)})
+def _state(request: Request) -> Any:
+    return request.app.state.qa  # qa.web.server.WebState
 
-    async def run(fn: Any, *args: Any) -> Any:
-        return await asyncio.wrap_future(gate.submit(fn, *args))
 
-    @router.post("/ask", response_model=AnswerOut, responses=errors, summary="Answer a question",
-                 description="The answer object equals what `qa ask --json` prints for the same question.")
-    async def ask(body: AskRequest):
-        try:
-            return Response(await run(_ask_json, engine, body), media_type="application/json")
-        except Busy as exc:
-            return busy(exc)
-        except UsageError as exc:
-            return error_response(422, str(exc))
-        except QAError as exc:
-            return error_response(503, ENGINE_FAULT.format(exc))
-        except Exception:
-            log.exception("ask failed")
-            return error_response(503, ENGINE_FAULT.format("an unexpected error"))
+def _busy(exc: Busy) -> JSONResponse:
+    return error_response(503, str(exc), {"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
-    @router.post("/ask/batch", response_model=list[AnswerOut | ErrorOut], responses=errors,
-                 summary="Answer several questions",
-                 description=f"At most {MAX_BATCH} questions reading at most {MAX_REQUEST_WORDS} words in all "
-                             "(questions, and the earlier turn a follow-up is searched with), answered in order, "
-                             "one at a time between other clients' questions; a bad item gets its own "
-                             "{\"error\": …} in its place.")
-    async def ask_batch(body: BatchRequest):
-        items = [_batch_body(item) for item in body.questions]
-        words = sum(words_read(item) for item in items if isinstance(item, AskRequest))
-        if words > MAX_REQUEST_WORDS:
-            return error_response(422, f"this batch reads {words:,} words (questions, and the earlier turns "
-                                       f"follow-ups are searched with), over the {MAX_REQUEST_WORDS:,} one request may: "
-                                       "send fewer or shorter questions per call.")
-        answers = []
-        for item in items:
-            if isinstance(item, AskRequest):
-                answers.append(await answer_in_turn(gate, _batch_item, engine, item))
-            else:
-                answers.append(json.dumps(item, ensure_ascii=False).encode("utf-8"))
-        return Response(b"[" + b",".join(answers) + b"]", media_type="application/json")
 
-    @router.get("/articles", response_model=ArticleList, responses={422: errors[422]}, summary="List articles",
-                description="Newest first, a page at a time; q filters by title, id or publisher.")
-    def list_articles(offset: int = Query(0, ge=0, le=10**9), limit: int = Query(50, ge=1, le=MAX_ARTICLES_PAGE),
-                      q: str = Query("", max_length=200)):
-        page = catalog.page(query=q, offset=offset, limit=limit)
-        return ArticleList(total=page.total, offset=page.offset, limit=page.limit, query=page.query,
-                           articles=[ArticleSummary(id=a.id, title=a.title, date=a.date,
-                                                    date_approximate=a.date_approximate, source=a.source, url=a.url,
-                                                    sentences=a.sentences, chunks=a.chunks)
-                                     for a in page.articles])
+@router.post("/ask", response_model=AnswerOut, responses=ERRORS, summary="Answer a question",
+             description="The answer object equals what `qa ask --json` prints for the same question.")
+async def ask(body: AskRequest, request: Request):
+    state = _state(request)
+    try:
+        return Response(await asyncio.wrap_future(state.gate.submit(_ask_json, state.engine, body)),
+                        media_type="application/json")
+    except Busy as exc:
+        return _busy(exc)
+    except UsageError as exc:
+        return error_response(422, str(exc))
+    except QAError as exc:
+        return error_response(503, ENGINE_FAULT.format(exc))
+    except Exception:
+        log.exception("ask failed")
+        return error_response(503, ENGINE_FAULT.format("an unexpected error"))
 
-    @router.get("/articles/{article_id:path}", response_model=ArticleOut,
-                responses={404: {"model": ErrorOut, "description": "Not in the collection"}},
-                summary="One article (as `qa show ID --json`)")
-    def get_article(article_id: str):
-        article = engine.articles.get(article_id)
-        if article is None:
-            shown = article_id if len(article_id) <= 100 else article_id[:100] + "…"
-            return error_response(404, f"there is no article {shown!r}: list them at {API_PREFIX}/articles.")
-        return article.to_dict()
 
-    @router.get("/health", response_model=Health, summary="Ready, the index in use, and load",
-                description="Cheap enough to poll every second: no question is asked.")
-    async def health():
-        index = engine.index
-        manifest = getattr(index, "manifest", {}) or {}
-        counts = manifest.get("counts", {})
-        model = manifest.get("model", {})
-        return Health(ready=True, generation=getattr(getattr(index, "path", None), "name", None),
-                      created=manifest.get("created"),
-                      counts=Counts(articles=counts.get("articles", len(engine.articles)),
-                                    chunks=counts.get("chunks", 0), sentences=counts.get("sentences", 0)),
-                      model=Model(name=model.get("name"), dim=model.get("dim")),
-                      newer_index_on_disk=watcher.newer_index_on_disk(),
-                      answering=gate.admitted, capacity=gate.concurrency + gate.max_waiting)
+@router.post("/ask/batch", response_model=list[AnswerOut | ErrorOut], responses=ERRORS,
+             summary="Answer several questions",
+             description=f"At most {MAX_BATCH} questions reading at most {MAX_REQUEST_WORDS} words in all "
+                         "(questions, and the earlier turn a follow-up is searched with), answered in order, "
+                         "one at a time between other clients' questions; a bad item gets its own "
+                         "{\"error\": …} in its place.")
+async def ask_batch(body: BatchRequest, request: Request):
+    state = _state(request)
+    items = [_batch_body(item) for item in body.questions]
+    words = sum(words_read(item) for item in items if isinstance(item, AskRequest))
+    if words > MAX_REQUEST_WORDS:
+        return error_response(422, f"this batch reads {words:,} words (questions, and the earlier turns "
+                                   f"follow-ups are searched with), over the {MAX_REQUEST_WORDS:,} one request may: "
+                                   "send fewer or shorter questions per call.")
+    answers = []
+    for item in items:
+        if isinstance(item, AskRequest):
+            answers.append(await answer_in_turn(state.gate, _batch_item, state.engine, item))
+        else:
+            answers.append(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+    return Response(b"[" + b",".join(answers) + b"]", media_type="application/json")
 
-    @router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
-    def docs():
-        return HTMLResponse(_docs_page(app.openapi()), headers={"Content-Security-Policy": "default-src 'none'; "
-                                                                "style-src 'unsafe-inline'"})
 
+@router.get("/articles", response_model=ArticleList, responses={422: ERRORS[422]}, summary="List articles",
+            description="Newest first, a page at a time; q filters by title, id or publisher.")
+def list_articles(request: Request, offset: int = Query(0, ge=0, le=10**9),
+                  limit: int = Query(50, ge=1, le=MAX_ARTICLES_PAGE), q: str = Query("", max_length=200)):
+    page = _state(request).catalog.page(query=q, offset=offset, limit=limit)
+    return ArticleList(total=page.total, offset=page.offset, limit=page.limit, query=page.query,
+                       articles=[ArticleSummary(id=a.id, title=a.title, date=a.date,
+                                                date_approximate=a.date_approximate, source=a.source, url=a.url,
+                                                sentences=a.sentences, chunks=a.chunks)
+                                 for a in page.articles])
+
+
+@router.get("/articles/{article_id:path}", response_model=ArticleOut,
+            responses={404: {"model": ErrorOut, "description": "Not in the collection"}},
+            summary="One article (as `qa show ID --json`)")
+def get_article(article_id: str, request: Request):
+    article = _state(request).engine.articles.get(article_id)
+    if article is None:
+        shown = article_id if len(article_id) <= 100 else article_id[:100] + "…"
+        return error_response(404, f"there is no article {shown!r}: list them at {API_PREFIX}/articles.")
+    return article.to_dict()
+
+
+@router.get("/health", response_model=Health, summary="Ready, the index in use, and load",
+            description="Cheap enough to poll every second: no question is asked.")
+async def health(request: Request):
+    state = _state(request)
+    index = state.engine.index
+    manifest = index.manifest or {}
+    counts, model = manifest.get("counts", {}), manifest.get("model", {})
+    return Health(ready=True, generation=index.path.name, created=manifest.get("created"),
+                  counts=Counts(articles=counts.get("articles", len(state.engine.articles)),
+                                chunks=counts.get("chunks", 0), sentences=counts.get("sentences", 0)),
+                  model=Model(name=model.get("name"), dim=model.get("dim")),
+                  newer_index_on_disk=state.watcher.newer_index_on_disk(),
+                  answering=state.gate.admitted, capacity=state.gate.concurrency + state.gate.max_waiting)
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+def docs(request: Request):
+    return HTMLResponse(_docs_page(request.app.openapi()),
+                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+async def not_here(request: Request):
+    """Anything else under /api/: answered here, not by the Gradio app mounted at "/" behind it."""
+    path = request.url.path
+    allow = sorted({m for r in router.routes if r.path_regex.fullmatch(path) for m in (r.methods or ())})
+    if allow:
+        return error_response(405, f"{request.method} is not accepted at {path[:200]!r}: use "
+                                   f"{', '.join(allow)}.", {"Allow": ", ".join(allow)})
+    return error_response(404, f"there is nothing at {path[:200]!r}: the routes are listed at {API_PREFIX}/docs.")
+
+
+def add_api(app: Any) -> None:
+    """Add the /api/ routes and the JSON error handlers to ``app`` (a FastAPI app whose ``state.qa`` is
+    a ``qa.web.server.WebState``)."""
     app.include_router(router)
-
-    # Anything else under /api/ answers here, not in the Gradio app mounted at "/" behind it.
-    api_routes = list(router.routes)
-
-    async def not_here(request: Request):
-        path = request.url.path
-        allow = sorted({m for r in api_routes if r.path_regex.fullmatch(path) for m in (r.methods or ())})
-        if allow:
-            return error_response(405, f"{request.method} is not accepted at {path[:200]!r}: use "
-                                       f"{', '.join(allow)}.", {"Allow": ", ".join(allow)})
-        return error_response(404, f"there is nothing at {path[:200]!r}: the routes are listed at {API_PREFIX}/docs.")
-
     app.add_api_route(API_PREFIX + "/{rest:path}", not_here, include_in_schema=False,
                       methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
     add_error_handlers(app)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 
+from qa.errors import UsageError
+
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls. An article may hold them
 # (a scanned or pasted text): raw, they reach a terminal or an HTML parser as commands. Each becomes
 # one visible character (U+2400.. "control pictures", U+2421 for DEL, U+FFFD for C1), so every
@@ -31,3 +33,18 @@ def visible_controls(text: str) -> str:
 def escape_text(text: object, quote: bool = True) -> str:
     """HTML-escaped text with its control characters shown as stand-ins."""
     return html.escape(visible_controls(str(text)), quote=quote)
+
+
+def checked_text(value: str, what: str = "the question") -> str:
+    """``value`` when it is valid Unicode text.
+
+    Raises:
+        UsageError: it holds an unpaired surrogate (JSON's "\\ud800" decodes to one), which the
+            engine's tokenizer cannot read.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{what} holds an unpaired surrogate (\\u{ord(value[exc.start]):04x}) at character "
+                         f"{exc.start + 1}: send valid Unicode text.") from None
+    return value

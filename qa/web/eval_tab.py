@@ -26,6 +26,26 @@ MAX_CELL_CHARS = 280  # failure cells are cut here so one long answer does not s
 NOT_SHOWN = ("recall_curve",)  # plotted instead
 UPLOAD_TYPES = [".jsonl", ".json", ".txt"]
 FAILURE_HEADERS = ["id", "type", "question", "expected", "answer returned", "cited article", "reason"]
+# The upload button: the browser picks a file and posts it to this server's own upload route
+# (qa/web/uploads.py); the event's input is the reference it replies, a plain string, so no Gradio
+# file component (which would copy any server path a client names) is involved. "!" + the route's
+# error when it refused the file; "" when no file was picked.
+UPLOAD_JS = """async () => {
+  const input = document.createElement("input");
+  input.type = "file";
+  input.accept = "%s";
+  const file = await new Promise((resolve) => {
+    input.addEventListener("change", () => resolve(input.files[0] || null));
+    input.addEventListener("cancel", () => resolve(null));
+    input.click();
+  });
+  if (!file) return "";
+  const form = new FormData();
+  form.append("files", file, file.name);
+  const reply = await fetch("gradio_api/upload", {method: "POST", body: form});
+  const body = await reply.json().catch(() => ({error: "the upload failed (HTTP " + reply.status + ")"}));
+  return reply.ok ? body[0] : "!" + body.error;
+}""" % ",".join(UPLOAD_TYPES)
 
 _INTRO = (
     "Asks every test question with each retrieval method ({methods}) and scores passages, "
@@ -385,7 +405,6 @@ def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = No
     import gradio as gr
 
     from qa.evaluate import recall_plot
-    from qa.web.uploads import NOT_AN_UPLOAD, stored_upload_button
 
     runner = runner or EvaluationRunner(engine)
 
@@ -439,12 +458,15 @@ def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = No
     def run_default(progress=gr.Progress()) -> tuple:  # noqa: B008 (how Gradio injects progress)
         return run(default_questions_path(engine), shown_default, progress)
 
-    def run_upload(file: Any, progress=gr.Progress()) -> tuple:  # noqa: B008
-        if not file:
+    def run_upload(reference: Any, progress=gr.Progress()) -> tuple:  # noqa: B008
+        if not reference or not isinstance(reference, str):
             return failed("No file was uploaded.")
-        path = Path(file)
-        if not uploads.owns(path):  # the button only passes stored uploads; a direct call is checked too
-            return failed(NOT_AN_UPLOAD)
+        if reference.startswith("!"):  # the upload route's refusal, as UPLOAD_JS received it
+            return failed(reference[1:])
+        try:
+            path = uploads.claim(reference)  # a plain string: only an upload waiting in this server's store
+        except UsageError as exc:
+            return failed(str(exc))
         try:
             if path.suffix.lower() not in UPLOAD_TYPES:
                 return failed(f"{path.name} is not a questions file: upload JSON lines "
@@ -460,9 +482,9 @@ def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = No
             run_button = gr.Button(f"Run on {shown_default}", variant="primary", size="md",
                                    elem_id="qa-eval-run", interactive=default_path is not None,
                                    scale=0)
-            upload = stored_upload_button(uploads, label="Upload questions file…", file_types=UPLOAD_TYPES,
-                                          file_count="single", type="filepath", variant="secondary",
-                                          size="md", elem_id="qa-eval-upload", scale=0)
+            upload = gr.Button("Upload questions file…", variant="secondary", size="md", elem_id="qa-eval-upload",
+                               scale=0)
+            reference = gr.Textbox(visible=False, elem_id="qa-eval-reference")  # what UPLOAD_JS got back
         gr.Markdown(_UPLOAD_HINT, elem_id="qa-eval-hint")
         status = gr.Markdown("", elem_id="qa-eval-status", min_height=40, latex_delimiters=[])
         with gr.Column(visible=False, elem_id="qa-eval-results") as results:
@@ -505,5 +527,6 @@ def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = No
         private = dict(api_visibility="private", queue=False)
         run_button.click(start, None, [status, *buttons], **private).then(
             run_default, None, **event).then(finish, None, buttons, **private)
-        upload.upload(start, None, [status, *buttons], **private).then(
-            run_upload, [upload], **event).then(finish, None, buttons, **private)
+        upload.click(None, None, [reference], js=UPLOAD_JS, api_visibility="private").then(
+            start, None, [status, *buttons], **private).then(
+            run_upload, [reference], **event).then(finish, None, buttons, **private)

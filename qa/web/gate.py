@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from qa.errors import QAError
 from qa.web.limits import RELOAD_INTERVAL_S
@@ -16,6 +16,36 @@ from qa.web.limits import RELOAD_INTERVAL_S
 log = logging.getLogger(__name__)
 
 BUSY_RETRY_AFTER_S = 1  # what a refused caller is told to wait
+
+
+class WebIndex(Protocol):
+    """What the web layer reads of the index in use (``qa.index.backend.Store`` is one)."""
+
+    path: Path  # the generation's folder
+    manifest: dict
+
+    def entries(self) -> tuple: ...  # ArticleEntry per live article, no text read
+    def publishers(self) -> list[str]: ...
+
+
+class WebEngine(Protocol):
+    """What the web layer needs from the engine: ``qa.pipeline.Engine`` is one.
+
+    Usage example:
+        def build_app(engine: WebEngine, ...): ...
+    """
+
+    settings: Any  # qa.config.Settings: where the index lives (the reload check)
+
+    @property
+    def index(self) -> WebIndex: ...
+    @property
+    def articles(self) -> Mapping[str, Any]: ...  # qa.types.Article by id
+
+    def ask(self, question: str, history: Iterable = (), *, method: str = "hybrid", top_k: int | None = None,
+            filter: Any = None) -> Any: ...  # qa.types.Answer
+    def reload(self) -> list[str]: ...
+    def warm_up(self) -> None: ...
 
 
 class Busy(QAError):
@@ -27,7 +57,7 @@ class Busy(QAError):
 
 
 class EngineGate:
-    """Every question of the chat, of Gradio's /ask and of /api/ goes through here.
+    """Every question of the chat and of /api/ goes through here.
 
     ``concurrency`` worker threads answer (QA_CONCURRENCY); at most ``max_waiting`` more questions
     wait for one. Beyond that ``submit`` raises ``Busy`` at once instead of letting the wait grow.
@@ -39,7 +69,7 @@ class EngineGate:
         future = gate.submit(engine.ask, "Who led it?")          # from async code: asyncio.wrap_future
     """
 
-    def __init__(self, engine: Any, concurrency: int = 1, max_waiting: int = 32):
+    def __init__(self, engine: WebEngine, concurrency: int = 1, max_waiting: int = 32):
         self.engine = engine
         self.concurrency = concurrency
         self.max_waiting = max_waiting
@@ -107,7 +137,7 @@ class ReloadWatcher:
     loaded one and replaces it in one step, and each question reads one snapshot.
     """
 
-    def __init__(self, engine: Any, interval: float = RELOAD_INTERVAL_S,
+    def __init__(self, engine: WebEngine, interval: float = RELOAD_INTERVAL_S,
                  on_reload: Callable[[], None] | None = None):
         self.engine = engine
         self.interval = max(0.05, float(interval))

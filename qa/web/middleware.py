@@ -63,7 +63,6 @@ class Check:
     pattern: re.Pattern
     check: BodyCheck | None = None  # reads the body (buffered, then replayed to the app)
     query_check: Callable[[str, re.Match], "Refusal | None"] | None = None  # reads the query string
-    rewrite: Callable[[Any], Any] | None = None  # a body that passed ``check``, as the app is to see it
 
 
 @dataclass(frozen=True)
@@ -209,13 +208,6 @@ class Guard:
                 refusal = check.check(parsed, match)
                 if refusal is not None:
                     return await self._refuse(send, refusal)
-            rewrites = [c.rewrite for c, _ in body_checks if c.rewrite is not None]
-            if rewrites and parsed is not NOT_JSON:
-                for rewrite in rewrites:
-                    parsed = rewrite(parsed)
-                raw = json.dumps(parsed).encode("ascii")  # \u escapes: a lone surrogate stays what it was
-                scope = dict(scope, headers=[(k, v) for k, v in scope.get("headers") or () if k != b"content-length"]
-                             + [(b"content-length", str(len(raw)).encode())])
             replayed = False
 
             async def receive_buffered() -> Any:

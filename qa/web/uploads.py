@@ -1,20 +1,18 @@
-"""Uploaded questions files: this server's own upload route and store, and the upload button that
-accepts nothing else.
+"""Uploaded questions files: this server's own upload route and store.
 
 Gradio's upload route writes into a folder shared by every Gradio app on the machine, replies with
-the absolute path, and keeps the file; and Gradio's event processing copies *any* path a client
-names into its cache before a handler runs (a mounted app never counts as "launched", so its own
-upload-folder check is skipped). Here instead:
+the absolute path, and keeps the file; and Gradio's file components copy *any* path a client names
+into its cache before a handler runs. The Evaluation tab uses neither: its button posts the file
+from the page (``qa.web.eval_tab.UPLOAD_JS``) to
 
-* ``POST /gradio_api/upload`` (``upload_route``, in front of Gradio's) takes one file of at most
-  MAX_UPLOAD_BYTES, keeps it in a private folder made for this server (mode 0700), and replies with
-  an opaque reference ``"<32 hex>/<name>"``, not a path. At most MAX_PENDING_UPLOADS files wait; a
-  new one deletes the oldest waiting one, and any waits at most UPLOAD_TTL_S.
-* ``stored_upload_button`` makes an upload button that turns the reference a client sends back into
-  the stored file, once, and refuses anything else (a server path, a URL, a reused or made-up
-  reference) with one message.
-* The handler deletes the file when it is done (``UploadStore.discard``); ``close()`` at shutdown
-  deletes the folder.
+* ``POST /gradio_api/upload`` (``upload_route``, in front of Gradio's), which takes one file of at
+  most MAX_UPLOAD_BYTES, keeps it in a private folder made for this server (mode 0700), and replies
+  with an opaque reference ``"<32 hex>/<name>"``, not a path. At most MAX_PENDING_UPLOADS files wait;
+  a new one deletes the oldest waiting one, and any waits at most UPLOAD_TTL_S.
+* The tab's event receives that reference as a plain string and ``UploadStore.claim`` turns it into
+  the stored file, once, refusing anything else (a server path, a URL, a reused or made-up
+  reference) with one message. The handler deletes the file when it is done
+  (``UploadStore.discard``); ``close()`` at shutdown deletes the folder.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ import shutil
 import tempfile
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,14 +129,6 @@ class UploadStore:
             waiting.claimed = True
         return real
 
-    def owns(self, path: Path) -> bool:
-        """True when ``path`` (symlinks resolved) is a file of this store."""
-        try:
-            real = Path(path).resolve(strict=True)
-        except (OSError, RuntimeError):
-            return False
-        return real.parent.parent == self.root and real.is_file()
-
     def discard(self, path: Path) -> None:
         """Delete a claimed upload."""
         path = Path(path)
@@ -197,29 +186,3 @@ def upload_route(store: UploadStore):
         return JSONResponse([reference])
 
     return upload
-
-
-_STORES: "weakref.WeakValueDictionary[str, UploadStore]" = weakref.WeakValueDictionary()
-
-
-def _store_of(button: Any) -> UploadStore | None:
-    """The store a button was made for, by the marker class it carries (kept when Gradio rebuilds it)."""
-    for name in getattr(button, "elem_classes", None) or ():
-        store = _STORES.get(name)
-        if store is not None:
-            return store
-    return None
-
-
-def stored_upload_button(store: UploadStore, **kwargs: Any):
-    """A ``gr.UploadButton`` whose value can only be a file of ``store``; the handler receives its
-    ``Path`` (the file keeps the client's name) and must ``store.discard`` it. See
-    ``qa.web.gradio_patch.guard_upload_buttons`` for how."""
-    import gradio as gr
-
-    from qa.web.gradio_patch import guard_upload_buttons
-
-    guard_upload_buttons(_store_of)
-    marker = f"qa-upload-store-{id(store):x}"
-    _STORES[marker] = store
-    return gr.UploadButton(elem_classes=[marker], **kwargs)
