@@ -387,7 +387,8 @@ def test_default_examples_and_summary_come_from_the_articles():
 
     arts = {a.id: a for a in [make_article(id="x", title="Old", date="2010", date_approximate=True),
                               make_article(id="y", title="New", date="2024-12")]}
-    newest = Catalog(SimpleNamespace(articles=arts)).page(limit=3).articles
+    index = SimpleNamespace(path=None, manifest={}, entries=lambda: tuple(arts.values()))
+    newest = Catalog(SimpleNamespace(articles=arts, index=index)).page(limit=3).articles
     assert default_examples(newest) == ["What does “New” report?", "What does “Old” report?"]
     assert collection_summary(list(arts.values())) == "2 articles · approx. 2010 – December 2024"
     assert collection_summary([]) == "0 articles"

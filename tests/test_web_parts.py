@@ -133,7 +133,10 @@ def test_catalog_pages_newest_first_and_searches():
 
     arts = {f"a{i}": make_article(id=f"a{i}", title=f"Title {i}", date=f"20{10 + i}",
                                   source="Recorder" if i % 2 else None) for i in range(7)}
-    engine = SimpleNamespace(articles=arts, index=SimpleNamespace(path=Path("gen-1")))
+    def index(path, articles):  # what the web layer reads of an index (qa.web.gate.WebIndex)
+        return SimpleNamespace(path=Path(path), manifest={}, entries=lambda: tuple(articles.values()))
+
+    engine = SimpleNamespace(articles=arts, index=index("gen-1", arts))
     catalog = Catalog(engine)
     page = catalog.page(offset=0, limit=3)
     assert page.total == 7 and [a.id for a in page.articles] == ["a6", "a5", "a4"]
@@ -144,7 +147,7 @@ def test_catalog_pages_newest_first_and_searches():
     assert catalog.summary() == "7 articles · 2010 – 2016"
     # a reload is a new generation: the listing follows it
     engine.articles = {"b": make_article(id="b", title="Only")}
-    engine.index = SimpleNamespace(path=Path("gen-2"))
+    engine.index = index("gen-2", engine.articles)
     assert catalog.summary() == "1 article · January 2024" and catalog.count() == 1
 
 

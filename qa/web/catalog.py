@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa.web.article_page import format_date
+from qa.web.gate import WebEngine
 
 
 @dataclass(frozen=True)
@@ -53,22 +54,20 @@ class Catalog:
         print(page.total, [a.title for a in page.articles])
     """
 
-    def __init__(self, engine: Any):
+    def __init__(self, engine: WebEngine):
         self.engine = engine
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
 
     def _current(self) -> _Snapshot:
-        index = getattr(self.engine, "index", None)  # one generation for the whole call
-        key = (getattr(index, "path", None), (getattr(index, "manifest", None) or {}).get("created"))
+        index = self.engine.index  # one generation for the whole call
+        key = (index.path, (index.manifest or {}).get("created"))
         snapshot = self._snapshot
         if snapshot is None or snapshot.key != key:
             with self._lock:
                 snapshot = self._snapshot
                 if snapshot is None or snapshot.key != key:
-                    # an engine's index lists its entries without reading texts; a plain mapping its articles
-                    listing = getattr(index, "entries", None)
-                    entries = listing() if callable(listing) else tuple(self.engine.articles.values())
+                    entries = index.entries()  # no article text is read
                     order = tuple(sorted(entries, key=lambda a: (a.date or "", a.id), reverse=True))
                     snapshot = self._snapshot = _Snapshot(key, order, collection_summary(entries))
         return snapshot

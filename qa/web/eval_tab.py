@@ -390,6 +390,143 @@ def _shipped_columns(headers: list[str], result: Mapping[str, Any]) -> set[int]:
     return {i for i, h in enumerate(headers) if h == label or h.startswith(label + " ")}
 
 
+def _shown_default(engine: Any) -> str:
+    """How the Run button names the corpus's questions file."""
+    path = default_questions_path(engine)
+    if path is None:
+        return f"{QUESTIONS_FILE} in the corpus folder"
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _outputs_for(run: EvalRun, seconds: float) -> tuple:
+    """The tab's outputs for a finished run: status, results shown, summary, tables, plot, failures."""
+    import gradio as gr
+
+    from qa.evaluate import recall_plot
+
+    result = run.result
+    m_headers, t_headers = metrics_headers(result), by_type_headers(result)
+    failures = failures_table(result)
+    return (
+        f"Finished in {seconds:.1f} s.",
+        gr.update(visible=True),
+        summary_markdown(result, run.source),
+        _styled(m_headers, metrics_table(result), first_numeric=1, highlight=_shipped_columns(m_headers, result)),
+        recall_plot(result),
+        _styled(t_headers, by_type_table(result), first_numeric=1, highlight=_shipped_columns(t_headers, result)),
+        failures_heading(result),
+        gr.update(value={"headers": FAILURE_HEADERS, "data": failures}, visible=bool(failures)),
+    )
+
+
+def _failed(message: str) -> tuple:
+    import gradio as gr
+
+    return (error_markdown(message), gr.update(visible=False), *(gr.skip() for _ in range(6)))
+
+
+@dataclass(frozen=True)
+class EvalPage:
+    """What the Evaluation tab's events run: one method per event.
+
+    Usage example:
+        page = EvalPage(engine, UploadStore(), EvaluationRunner(engine))
+        status, *_ = page.run_upload(reference)   # the reference POST /gradio_api/upload replied
+    """
+
+    engine: Any
+    uploads: Any  # qa.web.uploads.UploadStore: the only files an upload event reads
+    runner: EvaluationRunner
+
+    def _run(self, path: Path | None, name: str, progress: Any) -> tuple:
+        def report(asked: int, total: int, method: str) -> None:
+            progress((asked, total), desc=f"Asking with {method}", unit="questions")
+
+        if path is None:
+            return _failed(f"There is no {QUESTIONS_FILE} in the corpus folder: upload a questions file.")
+        started = time.monotonic()
+        try:
+            progress(0, desc="Loading the questions")
+            evaluated = self.runner.run(path, name=name, progress=report)
+            return _outputs_for(evaluated, time.monotonic() - started)
+        except QAError as exc:
+            return _failed(str(exc))
+        except Exception:
+            log.exception("evaluation failed")
+            return _failed("The evaluation failed; the details are in the server log.")
+
+    def run_default(self, progress: Any) -> tuple:
+        return self._run(default_questions_path(self.engine), _shown_default(self.engine), progress)
+
+    def run_upload(self, reference: Any, progress: Any) -> tuple:
+        if not reference or not isinstance(reference, str):
+            return _failed("No file was uploaded.")
+        if reference.startswith("!"):  # the upload route's refusal, as UPLOAD_JS received it
+            return _failed(reference[1:])
+        try:
+            path = self.uploads.claim(reference)  # a plain string: only an upload waiting in this server's store
+        except UsageError as exc:
+            return _failed(str(exc))
+        try:
+            if path.suffix.lower() not in UPLOAD_TYPES:
+                return _failed(f"{path.name} is not a questions file: upload JSON lines ({', '.join(UPLOAD_TYPES)}).")
+            return self._run(path, path.name, progress)
+        finally:
+            self.uploads.discard(path)  # used once, then gone
+
+    def start(self) -> tuple:
+        import gradio as gr
+
+        return ("Running the evaluation…", gr.update(interactive=False), gr.update(interactive=False))
+
+    def finish(self) -> tuple:
+        import gradio as gr
+
+        return (gr.update(interactive=default_questions_path(self.engine) is not None), gr.update(interactive=True))
+
+
+def _with_progress(page: EvalPage) -> tuple:
+    """The two run events as Gradio wants them: it injects progress into a parameter whose default is
+    a gr.Progress (gradio is imported inside functions only)."""
+    import gradio as gr
+
+    def run_default(progress=gr.Progress()) -> tuple:  # noqa: B008 (how Gradio injects progress)
+        return page.run_default(progress)
+
+    def run_upload(reference: Any, progress=gr.Progress()) -> tuple:  # noqa: B008
+        return page.run_upload(reference, progress)
+
+    return run_default, run_upload
+
+
+def _results() -> dict[str, Any]:
+    """The results column (hidden until a run finishes), by name."""
+    import gradio as gr
+
+    c: dict[str, Any] = {}
+    with gr.Column(visible=False, elem_id="qa-eval-results") as c["results"]:
+        c["summary"] = gr.Markdown(elem_id="qa-eval-summary", latex_delimiters=[])
+        gr.Markdown("### Metrics per method")
+        c["metrics"] = gr.Dataframe(elem_id="qa-eval-metrics", interactive=False, show_label=False,
+                                    max_height=820, buttons=["copy"], latex_delimiters=[])
+        gr.Markdown("### Recall@k")
+        c["plot"] = gr.Plot(elem_id="qa-eval-plot", show_label=False, format="png")
+        gr.Markdown("### By question type")
+        c["by_type"] = gr.Dataframe(elem_id="qa-eval-by-type", interactive=False, show_label=False,
+                                    max_height=520, wrap=True, buttons=["copy"], latex_delimiters=[])
+        gr.Markdown("For unanswerable questions answer@1 is the share abstained on.", elem_classes=["qa-eval-note"])
+        c["failures_title"] = gr.Markdown(elem_id="qa-eval-failures-title", latex_delimiters=[])
+        c["failures"] = gr.Dataframe(
+            headers=FAILURE_HEADERS, elem_id="qa-eval-failures", interactive=False, show_label=False,
+            wrap=True, max_height=640, datatype="str", buttons=["copy"], latex_delimiters=[],
+            column_widths=["6%", "11%", "23%", "13%", "21%", "13%", "13%"],
+        )
+    return c
+
+
 def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = None) -> None:
     """The "Evaluation" tab; call inside ``gr.Tabs()`` of the app's Blocks.
 
@@ -404,129 +541,35 @@ def add_eval_tab(engine: Any, uploads: Any, runner: EvaluationRunner | None = No
     """
     import gradio as gr
 
-    from qa.evaluate import recall_plot
-
-    runner = runner or EvaluationRunner(engine)
-
-    default_path = default_questions_path(engine)
-    if default_path is not None:
-        try:
-            shown_default = default_path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except ValueError:
-            shown_default = default_path.name
-    else:
-        shown_default = f"{QUESTIONS_FILE} in the corpus folder"
-
-    def outputs_for(run: EvalRun, seconds: float) -> tuple:
-        result = run.result
-        m_headers = metrics_headers(result)
-        t_headers = by_type_headers(result)
-        failures = failures_table(result)
-        return (
-            f"Finished in {seconds:.1f} s.",
-            gr.update(visible=True),
-            summary_markdown(result, run.source),
-            _styled(m_headers, metrics_table(result), first_numeric=1,
-                    highlight=_shipped_columns(m_headers, result)),
-            recall_plot(result),
-            _styled(t_headers, by_type_table(result), first_numeric=1,
-                    highlight=_shipped_columns(t_headers, result)),
-            failures_heading(result),
-            gr.update(value={"headers": FAILURE_HEADERS, "data": failures}, visible=bool(failures)),
-        )
-
-    def failed(message: str) -> tuple:
-        return (error_markdown(message), gr.update(visible=False), *(gr.skip() for _ in range(6)))
-
-    def run(path: str | Path | None, name: str | None, progress: Any) -> tuple:
-        def report(asked: int, total: int, method: str) -> None:
-            progress((asked, total), desc=f"Asking with {method}", unit="questions")
-
-        if path is None:
-            return failed(f"There is no {QUESTIONS_FILE} in the corpus folder: upload a questions file.")
-        started = time.monotonic()
-        try:
-            progress(0, desc="Loading the questions")
-            evaluated = runner.run(Path(path), name=name or Path(path).name, progress=report)
-            return outputs_for(evaluated, time.monotonic() - started)
-        except QAError as exc:
-            return failed(str(exc))
-        except Exception:
-            log.exception("evaluation failed")
-            return failed("The evaluation failed; the details are in the server log.")
-
-    def run_default(progress=gr.Progress()) -> tuple:  # noqa: B008 (how Gradio injects progress)
-        return run(default_questions_path(engine), shown_default, progress)
-
-    def run_upload(reference: Any, progress=gr.Progress()) -> tuple:  # noqa: B008
-        if not reference or not isinstance(reference, str):
-            return failed("No file was uploaded.")
-        if reference.startswith("!"):  # the upload route's refusal, as UPLOAD_JS received it
-            return failed(reference[1:])
-        try:
-            path = uploads.claim(reference)  # a plain string: only an upload waiting in this server's store
-        except UsageError as exc:
-            return failed(str(exc))
-        try:
-            if path.suffix.lower() not in UPLOAD_TYPES:
-                return failed(f"{path.name} is not a questions file: upload JSON lines "
-                              f"({', '.join(UPLOAD_TYPES)}).")
-            return run(path, path.name, progress)
-        finally:
-            uploads.discard(path)  # used once, then gone
-
+    page = EvalPage(engine, uploads, runner or EvaluationRunner(engine))
+    run_default, run_upload = _with_progress(page)
     with gr.Tab("Evaluation", id="evaluation", elem_id="qa-eval"):
         gr.HTML(EVAL_STYLE, padding=False, container=False, elem_id="qa-eval-style")
         gr.Markdown(_INTRO.format(methods=", ".join(EVAL_METHODS)), elem_id="qa-eval-intro")
         with gr.Row(elem_id="qa-eval-actions"):
-            run_button = gr.Button(f"Run on {shown_default}", variant="primary", size="md",
-                                   elem_id="qa-eval-run", interactive=default_path is not None,
+            run_button = gr.Button(f"Run on {_shown_default(engine)}", variant="primary", size="md",
+                                   elem_id="qa-eval-run", interactive=default_questions_path(engine) is not None,
                                    scale=0)
             upload = gr.Button("Upload questions file…", variant="secondary", size="md", elem_id="qa-eval-upload",
                                scale=0)
             reference = gr.Textbox(visible=False, elem_id="qa-eval-reference")  # what UPLOAD_JS got back
         gr.Markdown(_UPLOAD_HINT, elem_id="qa-eval-hint")
         status = gr.Markdown("", elem_id="qa-eval-status", min_height=40, latex_delimiters=[])
-        with gr.Column(visible=False, elem_id="qa-eval-results") as results:
-            summary = gr.Markdown(elem_id="qa-eval-summary", latex_delimiters=[])
-            gr.Markdown("### Metrics per method")
-            metrics = gr.Dataframe(elem_id="qa-eval-metrics", interactive=False, show_label=False,
-                                   max_height=820, buttons=["copy"], latex_delimiters=[])
-            gr.Markdown("### Recall@k")
-            plot = gr.Plot(elem_id="qa-eval-plot", show_label=False, format="png")
-            gr.Markdown("### By question type")
-            by_type = gr.Dataframe(elem_id="qa-eval-by-type", interactive=False, show_label=False,
-                                   max_height=520, wrap=True, buttons=["copy"], latex_delimiters=[])
-            gr.Markdown("For unanswerable questions answer@1 is the share abstained on.",
-                        elem_classes=["qa-eval-note"])
-            failures_title = gr.Markdown(elem_id="qa-eval-failures-title", latex_delimiters=[])
-            failures = gr.Dataframe(
-                headers=FAILURE_HEADERS, elem_id="qa-eval-failures", interactive=False, show_label=False,
-                wrap=True, max_height=640, datatype="str", buttons=["copy"], latex_delimiters=[],
-                column_widths=["6%", "11%", "23%", "13%", "21%", "13%", "13%"],
-            )
-
-        event = dict(
-            outputs=[status, results, summary, metrics, plot, by_type, failures_title, failures],
-            # Four may reach the handlers at once so that a second run is refused at once (by the
-            # runner, which runs one) instead of waiting in Gradio's queue behind the first.
-            api_visibility="private", concurrency_id="evaluation", concurrency_limit=4,
-            show_progress="full", show_progress_on=[status],
-        )
-        buttons = [run_button, upload]
-
-        def start() -> tuple:
-            return ("Running the evaluation…", *(gr.update(interactive=False) for _ in buttons))
-
-        def finish() -> tuple:
-            return (gr.update(interactive=default_questions_path(engine) is not None),
-                    gr.update(interactive=True))
-
-        # Buttons are off while a run goes on, so one page starts one run at a time; a run started
-        # from another page meanwhile is refused with ALREADY_RUNNING.
-        private = dict(api_visibility="private", queue=False)
-        run_button.click(start, None, [status, *buttons], **private).then(
-            run_default, None, **event).then(finish, None, buttons, **private)
-        upload.click(None, None, [reference], js=UPLOAD_JS, api_visibility="private").then(
-            start, None, [status, *buttons], **private).then(
-            run_upload, [reference], **event).then(finish, None, buttons, **private)
+        c = _results()
+    event = dict(
+        outputs=[status, c["results"], c["summary"], c["metrics"], c["plot"], c["by_type"], c["failures_title"],
+                 c["failures"]],
+        # Four may reach the handlers at once so that a second run is refused at once (by the
+        # runner, which runs one) instead of waiting in Gradio's queue behind the first.
+        api_visibility="private", concurrency_id="evaluation", concurrency_limit=4,
+        show_progress="full", show_progress_on=[status],
+    )
+    buttons = [run_button, upload]
+    # Buttons are off while a run goes on, so one page starts one run at a time; a run started from
+    # another page meanwhile is refused with ALREADY_RUNNING.
+    private = dict(api_visibility="private", queue=False)
+    run_button.click(page.start, None, [status, *buttons], **private).then(
+        run_default, None, **event).then(page.finish, None, buttons, **private)
+    upload.click(None, None, [reference], js=UPLOAD_JS, api_visibility="private").then(
+        page.start, None, [status, *buttons], **private).then(
+        run_upload, [reference], **event).then(page.finish, None, buttons, **private)

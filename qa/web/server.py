@@ -151,7 +151,7 @@ def build_app(engine: WebEngine, examples: Sequence[str] | None = None, *, title
         from qa.web.uploads import upload_route
 
         # In front of Gradio's own /gradio_api/upload (routes of this app are matched before the mount).
-        app.add_route("/gradio_api/upload", upload_route(state.uploads), methods=["POST"], include_in_schema=False)
+        app.add_route("/gradio_api/upload", upload_route, methods=["POST"], include_in_schema=False)
 
     page = ChatPage(engine, state.gate, state.catalog, title or DEFAULT_TITLE)
     blocks = build_blocks(page, example_questions, concurrency=state.gate.concurrency,

@@ -149,40 +149,36 @@ class UploadStore:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def upload_route(store: UploadStore):
-    """``POST /gradio_api/upload`` as Gradio's page calls it: multipart field "files", one file;
-    replies ``["<reference>"]``; 4xx ``{"error": …}`` otherwise."""
+async def upload_route(request: Any) -> Any:
+    """``POST /gradio_api/upload`` into the app's store (``request.app.state.qa.uploads``): multipart
+    field "files", one file; replies ``["<reference>"]``; 4xx ``{"error": …}`` otherwise."""
     from starlette.concurrency import run_in_threadpool
     from starlette.datastructures import UploadFile
     from starlette.exceptions import HTTPException
     from starlette.formparsers import MultiPartException
     from starlette.responses import JSONResponse
 
-    async def upload(request: Any) -> JSONResponse:
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            return JSONResponse({"error": "send the file as multipart/form-data in the field 'files'."},
-                                status_code=415)
+    store: UploadStore = request.app.state.qa.uploads
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return JSONResponse({"error": "send the file as multipart/form-data in the field 'files'."}, status_code=415)
+    try:
+        form = await request.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
+    except (MultiPartException, HTTPException) as exc:
+        if getattr(exc, "status_code", 400) == 413:
+            raise  # the Guard's body limit: it answers
+        detail = str(getattr(exc, "detail", None) or getattr(exc, "message", None) or exc)
+        return JSONResponse({"error": "send one file per upload." if "Too many files" in detail else
+                             f"the upload is not valid multipart/form-data ({detail}): send one file in 'files'."},
+                            status_code=400)
+    try:
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        if len(files) != 1:
+            return JSONResponse({"error": "send one file per upload, in the field 'files'."}, status_code=400)
+        data = await files[0].read(store.max_bytes + 1)
         try:
-            form = await request.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
-        except (MultiPartException, HTTPException) as exc:
-            if getattr(exc, "status_code", 400) == 413:
-                raise  # the Guard's body limit: it answers
-            detail = str(getattr(exc, "detail", None) or getattr(exc, "message", None) or exc)
-            many = "Too many files" in detail
-            return JSONResponse({"error": "send one file per upload." if many else
-                                 f"the upload is not valid multipart/form-data ({detail}): send one file in "
-                                 "'files'."}, status_code=400)
-        try:
-            files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
-            if len(files) != 1:
-                return JSONResponse({"error": "send one file per upload, in the field 'files'."}, status_code=400)
-            data = await files[0].read(store.max_bytes + 1)
-            try:
-                reference = await run_in_threadpool(store.save, files[0].filename, data)
-            except UsageError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=413)
-        finally:
-            await form.close()
-        return JSONResponse([reference])
-
-    return upload
+            reference = await run_in_threadpool(store.save, files[0].filename, data)
+        except UsageError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
+    finally:
+        await form.close()
+    return JSONResponse([reference])
