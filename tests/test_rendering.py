@@ -86,6 +86,11 @@ def test_the_chat_and_its_source_cards_show_the_stored_text_exactly(browser, ren
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(render_server.url + "/", wait_until="load")
     page.locator("#qa-question textarea").wait_for()
+    # The example questions are built from the newest titles, this one's included: shown as text.
+    examples = page.locator("#qa-chat .examples")
+    examples.first.wait_for()
+    assert f"What does “{shown(TITLE)}” report?" in examples.first.text_content()
+    assert_nothing_interpreted(examples.first)
     for n, question in enumerate(QUESTIONS):
         page.fill("#qa-question textarea", question + " $$\\rule{20em}{20em}$$ *x*")
         page.keyboard.press("Enter")
