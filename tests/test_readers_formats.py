@@ -322,6 +322,26 @@ def test_size_bounds_hold_for_feeds_and_archived_pages(tmp_path):
     assert len(cut) == 5
 
 
+def test_a_feed_in_utf16_with_a_byte_order_mark_is_read(tmp_path):
+    feed = (FORMATS / "updates.atom").read_text("utf-8").replace('encoding="utf-8"', 'encoding="utf-16"')
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "updates.xml").write_bytes(feed.encode("utf-16"))
+    read = read_corpus(folder)
+    assert len(read.articles) == 2 and not read.skipped
+
+
+def test_a_feed_in_the_encoding_its_xml_declaration_names_is_read(tmp_path):
+    feed = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<rss version="2.0"><channel><title>Caf\xe9 news</title>'
+            "<item><title>Caf\xe9 opens</title><link>https://a.example/cafe</link><description>The caf\xe9 opened "
+            "on Monday, serving cr\xe8me br\xfbl\xe9e.</description></item></channel></rss>\n")
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "old.rss").write_bytes(feed.encode("latin-1"))
+    (a,) = read_corpus(folder).articles
+    assert a.title == "Café opens" and a.source == "Café news" and "crème brûlée" in a.text
+
+
 def test_a_truncated_feed_keeps_its_whole_entries_and_says_it_is_damaged(tmp_path):
     feed = (FORMATS / "news.rss").read_text("utf-8")
     folder = tmp_path / "c"

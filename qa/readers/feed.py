@@ -24,13 +24,13 @@ from qa.readers.dates import DateError, is_future, parse_date
 from qa.readers.options import CollectionOptions
 from qa.types import Article
 
-FEED_ROOT = re.compile(rb"<(?:[A-Za-z0-9_]+:)?(?:rss|feed|RDF)[\s>]")
-ENTITY = re.compile(rb"<!ENTITY", re.I)
+FEED_ROOT = re.compile(r"<(?:[A-Za-z0-9_]+:)?(?:rss|feed|RDF)[\s>]")
+ENTITY = re.compile(r"<!ENTITY", re.I)
 HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 MAX_ENTRIES = 100_000
 
 
-def is_feed(head: bytes) -> bool:
+def is_feed(head: str) -> bool:
     """Whether the start of an .xml file is an RSS, RDF or Atom document."""
     return bool(FEED_ROOT.search(head[:4096]))
 
@@ -42,11 +42,11 @@ def read(f: SourceFile, options: CollectionOptions) -> tuple[list[Article], list
         FileError: over max_file_mb, not a feed, entity declarations, or no entry with text.
     """
     raw = read_bytes(f, options.max_file_bytes)
-    decode(raw, f.rel, html=True)  # empty, binary, UTF-16 without a mark: the readers' one message
-    if not is_feed(raw):
+    text = _text_of(raw, f.rel)
+    if not is_feed(text):
         raise FileError(f.rel, "is XML but not an RSS or Atom feed (no <rss>, <feed> or <rdf:RDF> at its start): "
                                "move it out of the corpus folder, or give it its own suffix")
-    if ENTITY.search(raw):
+    if ENTITY.search(text):
         raise FileError(f.rel, "declares XML entities (<!ENTITY …>), which no feed needs and which can expand to "
                                "gigabytes: remove the declarations from its DOCTYPE")
     import feedparser
@@ -91,6 +91,29 @@ def read(f: SourceFile, options: CollectionOptions) -> tuple[list[Article], list
         first = next((x.reason for x in notices if isinstance(x, Skipped)), "")
         raise FileError(f.rel, f"no entry could be read (the first: {first})")
     return articles, notices
+
+
+XML_ENCODING = re.compile(rb"""\A\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]{2,40})["']""")
+
+
+def _text_of(raw: bytes, rel: str) -> str:
+    """The feed as text: UTF-8 or a byte-order mark, else the encoding its XML declaration names
+    (older feeds are often ISO-8859-1); empty, binary and undeclared files get the readers' one message."""
+    try:
+        return decode(raw, rel, html=True)
+    except FileError:
+        declared = XML_ENCODING.match(raw[:512])
+        if not declared:
+            raise
+    import codecs
+
+    name = declared.group(1).decode("ascii")
+    try:
+        return raw.decode(codecs.lookup(name).name)
+    except LookupError:
+        raise FileError(rel, f"declares the unknown encoding {name!r}: save it as UTF-8") from None
+    except UnicodeDecodeError as exc:
+        raise FileError(rel, f"is not valid {name} as it declares (byte {exc.start}): save it as UTF-8") from None
 
 
 def _entry(entry, n: int, base: str, publisher: str | None, options: CollectionOptions, rel: str
@@ -145,11 +168,16 @@ def _text(entry) -> tuple[str, bool]:
 
 
 def _as_text(value: str, kind: str) -> str:
-    if kind in HTML_TYPES or "<" in value:
+    """HTML with tags through the HTML reader; text (or HTML that is only text and entities) as paragraphs."""
+    if re.search(r"<[A-Za-z!/]", value):
         from qa.readers.html import fragment_text
 
         return fragment_text(value)
-    return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", value) if p.strip())
+    if kind in HTML_TYPES:
+        import html
+
+        value = html.unescape(value)
+    return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", value) if p.strip())
 
 
 def _date(entry, key: str):
