@@ -125,6 +125,20 @@ def test_layout_joins_hyphenated_words_and_drops_running_heads():
     assert len(layout(pages)) == 1
 
 
+def test_bullets_that_word_puts_in_a_pdf_become_list_lines():
+    from qa.readers.pdf import layout
+
+    lines = [("Inspectors found:", 50, 200, 690, 700),
+             ("\uf0b7 Children benefit from a good range of early", 60, 300, 678, 688),
+             ("help services.", 70, 140, 666, 676),
+             ("\uf0b7 Social workers know their children well.", 60, 280, 654, 664),
+             ("\u2022 Plans are variable.", 60, 180, 642, 652),
+             ("The report ended there.", 50, 190, 620, 630)]
+    assert layout([lines]) == ["Inspectors found:", "• Children benefit from a good range of early help services.\n"
+                               "• Social workers know their children well.\n• Plans are variable.",
+                               "The report ended there."]
+
+
 def test_a_scanned_or_protected_pdf_is_skipped_with_a_line_saying_so(tmp_path):
     folder = copy(tmp_path, "scanned.pdf", "protected.pdf")
     (folder / "good.md").write_text(GOOD, "utf-8")

@@ -23,6 +23,8 @@ MAX_PAGES = 5_000
 Line = tuple[str, float, float, float, float]
 PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(\[]?\s*\d{1,4}\s*[-–—)\]]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
 HYPHENS = ("\u2010", "\u00ad", "\x02")  # a word broken at a line end where the layout chose (a soft hyphen)
+# List bullets as PDFs carry them: Word's Symbol and Wingdings bullets come out in the private use area.
+BULLET = re.compile(r"^[\u2022\u25cf\u25aa\u25e6\u2023\u2219\u25a0\uf0b7\uf0a7\uf076\uf0d8\uf0fc\uf06e]\s*")
 BROWSER_PRINT = re.compile(r"skia/pdf|chrom|mozilla|webkit|wkhtmltopdf|cairo", re.I)  # made when printed
 
 
@@ -171,12 +173,24 @@ def layout(pages: list[list[Line]]) -> list[str]:
     paragraphs: list[list[str]] = []
     prev_page, prev = None, None
     for n, ln in body:
-        if prev is None or _breaks(prev, ln, prev_page != n, size, gap, rights.get((prev_page, round(prev[1])), prev[2])):
+        if prev is None or BULLET.match(ln[0].strip()) or _breaks(prev, ln, prev_page != n, size, gap,
+                                                                  rights.get((prev_page, round(prev[1])), prev[2])):
             paragraphs.append([])
         paragraphs[-1].append(ln[0].strip())
         prev_page, prev = n, ln
     vocabulary = set(re.findall(r"\w+", " ".join(" ".join(p) for p in paragraphs).casefold()))
-    return [t for t in (_join(p, vocabulary) for p in paragraphs) if t]
+    out: list[str] = []
+    for text in (_join(p, vocabulary) for p in paragraphs):
+        if not text:
+            continue
+        item = BULLET.match(text)
+        if item:
+            text = "• " + text[item.end():]
+            if out and out[-1].startswith("• "):  # a list is one block of "• " lines, as the other readers give it
+                out[-1] += "\n" + text
+                continue
+        out.append(text)
+    return out
 
 
 def _column_rights(pages: list[list[Line]]) -> dict[tuple[int, int], float]:
