@@ -496,6 +496,35 @@ def test_a_truncated_archive_keeps_its_whole_pages_and_names_the_cut_one(tmp_pat
     assert any("cut short" in s.reason or "damaged" in s.reason for s in read.skipped)
 
 
+def test_an_archive_is_streamed_record_by_record(tmp_path):
+    """A 300 MB video record between two pages (zeros, so the .warc.gz is small): read in bounded memory."""
+    import gzip as gz
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    big = 300 << 20
+    with open(folder / "crawl.warc.gz", "wb") as out:
+        out.write(gz.compress(_record("https://lib.example/hours", PAGE_HTML)))
+        http = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n\r\n"
+        head = (f"WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:{1:032x}>\r\nWARC-Date: "
+                f"2025-01-15T10:00:00Z\r\nWARC-Target-URI: https://lib.example/video.mp4\r\nContent-Type: "
+                f"application/http; msgtype=response\r\nContent-Length: {len(http) + big}\r\n\r\n").encode()
+        z = zlib.compressobj(6, zlib.DEFLATED, 31)  # one gzip member
+        out.write(z.compress(head + http))
+        block = bytes(1 << 20)
+        for _ in range(big >> 20):
+            out.write(z.compress(block))
+        out.write(z.compress(b"\r\n\r\n") + z.flush())
+        out.write(gz.compress(_record("https://lib.example/pool", page_html("Pool"))))
+    assert (folder / "crawl.warc.gz").stat().st_size < 2_000_000
+    me = psutil.Process()
+    before = me.memory_info().rss
+    read = read_corpus(folder)
+    assert me.memory_info().rss - before < 100 << 20
+    assert sorted(a.url for a in read.articles) == ["https://lib.example/hours", "https://lib.example/pool"]
+    assert any("1 non-HTML response" in n for n in read.notices)
+
+
 def test_an_undated_archived_page_takes_the_record_date_as_an_approximate_date(tmp_path):
     folder = tmp_path / "c"
     folder.mkdir()
