@@ -38,7 +38,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import REPO, bench_env, cpu_model, free_port, load_average, percentile  # noqa: E402
+from benchutil import REPO, bench_env, cpu_model, free_port, load_average, percentile, write_results  # noqa: E402
 from qa.config import setting  # noqa: E402
 
 QUESTIONS = REPO / "corpus" / "questions.jsonl"
@@ -384,7 +384,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     text = "\n".join(lines) + "\n"
-    args.out.write_text(text, "utf-8")
+    write_results(args.out, text)
     print(text)
     return 0
 

@@ -157,6 +157,16 @@ def write_section(name: str, markdown: str, data: dict[str, Any]) -> Path:
     return SECTIONS_DIR / f"{name}.md"
 
 
+NOTES_MARK = "<!-- notes kept by hand: the script that writes this file keeps everything below this line -->"
+
+
+def write_results(path: Path, markdown: str) -> None:
+    """Write a results file, keeping the notes recorded by hand below ``NOTES_MARK`` in the old one."""
+    old = path.read_text("utf-8") if path.exists() else ""
+    notes = old[old.index(NOTES_MARK):] if NOTES_MARK in old else ""
+    path.write_text(markdown.rstrip("\n") + "\n" + ("\n" + notes if notes else ""), "utf-8")
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> str:
     """A Markdown table; align is one of 'l'/'r' per column (default: first left, rest right)."""
     align = align or "l" + "r" * (len(header) - 1)

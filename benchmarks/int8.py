@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import external  # noqa: E402
+from benchutil import external, write_results  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate
 from qa.testset import load_questions
@@ -83,7 +83,7 @@ def main() -> int:
                      "(QA_QUERY_ENCODER=int8 embeds questions with int8 for those who prefer speed and memory)")
     lines += ["", "Rule: a variant passes when each metric stays within 0.5 points of fp32, either way, on both "
               "data sets.", "", f"Decision: {decision}."]
-    (HERE / "int8.md").write_text("\n".join(lines) + "\n", "utf-8")
+    write_results(HERE / "int8.md", "\n".join(lines))
     print("\n".join(lines))
     return 0
 

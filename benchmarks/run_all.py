@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import REPO, SECTIONS_DIR, bench_env, load_average, machine_facts, table, verdict  # noqa: E402
+from benchutil import REPO, SECTIONS_DIR, bench_env, load_average, machine_facts, table, verdict, write_results  # noqa: E402
 
 HERE = REPO / "benchmarks"
 RESULTS = HERE / "results.md"
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         SECTIONS_DIR.mkdir(parents=True, exist_ok=True)
         (SECTIONS_DIR / "run_all.json").write_text(
             json.dumps({"sections": sections, "invocations": invocations[-20:]}, indent=2), "utf-8")
-    args.out.write_text(assemble(sections, invocations), "utf-8")
+    write_results(args.out, assemble(sections, invocations))
     print(f"wrote {args.out} ({total / 60:.1f} min)" if total else f"wrote {args.out}", file=sys.stderr)
     failed = [n for n, r in runs.items() if r.get("status") not in ("ok", None)]
     return 1 if failed else 0

@@ -39,6 +39,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchutil import write_results  # noqa: E402
 from scale_real_common import (  # noqa: E402
     LATENCY_PARTS, PARTS, Paths, RECIPE, SCRIPT, SIZES, load_result, log, niced, run_measured, save,
     stamp
@@ -121,7 +122,7 @@ def main(argv=None) -> int:
     if "quality" in parts:
         run_part("quality", None, lambda: part_quality(paths, quality_n, "N1k" if q else "N10k"))
     if "report" in parts:
-        paths.md.write_text(render(paths, sizes if q else list(SIZES)), "utf-8")
+        write_results(paths.md, render(paths, sizes if q else list(SIZES)))
         log(f"wrote {paths.md}")
     return 0
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchutil import external  # noqa: E402
+from benchutil import external, write_results  # noqa: E402
 from squad_index import squad_engine  # noqa: E402
 
 from qa.evaluate import evaluate  # noqa: E402
@@ -64,7 +64,7 @@ def main() -> int:
     out[name] = {k: v for k, v in result.items() if k != "failures"}
     md.append(table(name, result))
     (HERE / "squad.json").write_text(json.dumps(out, indent=2), "utf-8")
-    (HERE / "squad.md").write_text("\n".join(md), "utf-8")
+    write_results(HERE / "squad.md", "\n".join(md))
     print("\n".join(md))
     return 0
 

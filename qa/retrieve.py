@@ -17,7 +17,7 @@ from qa.types import Passage
 
 @dataclass(frozen=True)
 class Weights:
-    """Fusion weights, chosen on tuning questions (benchmarks/tune.py, benchmarks/tune_answer.py; docs/figures.md)."""
+    """Fusion weights, chosen on tuning questions (benchmarks/tune.py, benchmarks/tune_answer.py; benchmarks/squad.md)."""
 
     dense: float = 0.5  # cosine of question and chunk
     sentence: float = 1.0  # the best cosine of a sentence inside the chunk: a chunk's vector blurs
