@@ -36,7 +36,7 @@ _OTHER_POOLINGS = (
 
 
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks.
+    """Hex SHA-256 of a file, read in blocks.
 
     Args:
         path: File to hash.
@@ -44,11 +44,8 @@ def sha256_file(path: Path) -> str:
     Returns:
         The lowercase hex digest.
     """
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _read_json(path: Path, what: str) -> Any:

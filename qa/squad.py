@@ -84,14 +84,14 @@ def _paragraphs(entry: Any, path: Path, n: int) -> list[dict]:
             at = f"{where}, question {j}"
             if not isinstance(qa, dict):
                 raise _bad(path, at, f"is {type(qa).__name__}, not an object")
+            at += f" (id {qa['id']!r})" if "id" in qa else ""
             if not isinstance(qa.get("question"), str) or not qa["question"].strip():
-                raise _bad(path, at + (f" (id {qa['id']!r})" if "id" in qa else ""), '"question" must be non-empty text')
+                raise _bad(path, at, '"question" must be non-empty text')
             answers = qa.get("answers", [])
             if not isinstance(answers, list) or not all(
                     isinstance(a, dict) and isinstance(a.get("text", ""), str)
                     and isinstance(a.get("answer_start", 0), int) for a in answers):
-                raise _bad(path, at + (f" (id {qa['id']!r})" if "id" in qa else ""),
-                           '"answers" must be a list of {"text": "…", "answer_start": N} objects')
+                raise _bad(path, at, '"answers" must be a list of {"text": "…", "answer_start": N} objects')
         out.append(p)
     return out
 

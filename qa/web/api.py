@@ -250,6 +250,15 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+def _not_found(path: str) -> JSONResponse:
+    return error_response(404, f"there is nothing at {path[:200]!r}: the routes are listed at {API_PREFIX}/docs.")
+
+
+def _not_allowed(method: str, path: str, allow: str) -> JSONResponse:
+    return error_response(405, f"{method} is not accepted at {path[:200]!r}: use {allow}.",
+                          {"Allow": allow} if allow else None)
+
+
 def _is_json(content_type: str | None) -> bool:
     media = (content_type or "").split(";", 1)[0].strip().lower()
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
@@ -319,13 +328,10 @@ def add_error_handlers(app: Any) -> None:
         return error_response(422, describe(errors))
 
     async def http_error(request: Any, exc: HTTPException):
-        path = request.url.path[:200]
         if exc.status_code == 404:
-            return error_response(404, f"there is nothing at {path!r}: the routes are listed at {API_PREFIX}/docs.")
+            return _not_found(request.url.path)
         if exc.status_code == 405:
-            allow = (exc.headers or {}).get("Allow", "")
-            return error_response(405, f"{request.method} is not accepted at {path!r}: use {allow}.",
-                                  {"Allow": allow} if allow else None)
+            return _not_allowed(request.method, request.url.path, (exc.headers or {}).get("Allow", ""))
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             return error_response(400, "the body is not valid JSON (it must be UTF-8): send one JSON object.")
         return error_response(exc.status_code, str(exc.detail), exc.headers)
@@ -535,10 +541,7 @@ async def not_here(request: Request):
     """Anything else under /api/: answered here, not by the Gradio app mounted at "/" behind it."""
     path = request.url.path
     allow = sorted({m for r in router.routes if r.path_regex.fullmatch(path) for m in (r.methods or ())})
-    if allow:
-        return error_response(405, f"{request.method} is not accepted at {path[:200]!r}: use "
-                                   f"{', '.join(allow)}.", {"Allow": ", ".join(allow)})
-    return error_response(404, f"there is nothing at {path[:200]!r}: the routes are listed at {API_PREFIX}/docs.")
+    return _not_allowed(request.method, path, ", ".join(allow)) if allow else _not_found(path)
 
 
 def add_api(app: Any) -> None:

@@ -216,10 +216,6 @@ class _CountingEngine:
         self._engine = engine
         self._report = report
 
-    @property
-    def articles(self) -> Any:
-        return self._engine.articles
-
     def ask(self, question: str, history: Any = (), *, method: str = "hybrid", top_k: int | None = None):
         try:
             return self._engine.ask(question, history, method=method, top_k=top_k)

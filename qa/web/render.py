@@ -57,14 +57,10 @@ def header_html(title: str, summary: str) -> str:
 
 
 def article_card_html(article: Article) -> str:
-    meta = [format_date(article.date, article.date_approximate)]
-    if article.source:
-        meta.append(article.source)
     return (
         '<div class="qa-card">'
         f'<a href="{_esc(article_link(article.id))}" target="_blank" rel="noopener">{_esc(article.title)}</a>'
-        f'<div class="qa-meta">{"".join(f"<span>{_esc(m)}</span>" for m in meta)}</div>'
-        "</div>"
+        f"{_meta_html(article.date, article.date_approximate, article.source)}</div>"
     )
 
 
@@ -136,6 +132,12 @@ def _meta_html(date: str | None, approximate: bool, source: str | None) -> str:
     return f'<div class="qa-meta">{"".join(f"<span>{_esc(m)}</span>" for m in meta)}</div>'
 
 
+def _open_html(article_id: str, start: int, end: int) -> str:
+    """The card's link to the article page, the span highlighted."""
+    return (f'<a class="qa-open" href="{_esc(article_link(article_id, start, end))}" target="_blank" '
+            'rel="noopener">Open in article ↗</a>')
+
+
 def _quote_html(citation: Mapping[str, Any], anchor: str) -> str:
     """The quote with its short answer (if any) in bold, then its marker."""
     quote_text = str(citation.get("quote", ""))
@@ -173,9 +175,7 @@ def _citation_card(citation: Mapping[str, Any], passage: Mapping[str, Any] | Non
         f'{_meta_html(citation.get("date"), bool(citation.get("date_approximate")), source)}'
         f"{excerpt}"
         f'{_scores_html(passage, citation.get("score"))}'
-        f'<a class="qa-open" href="{_esc(article_link(citation.get("article_id", ""), start, end))}" '
-        'target="_blank" rel="noopener">Open in article ↗</a>'
-        "</div>"
+        f'{_open_html(citation.get("article_id", ""), start, end)}</div>'
     )
 
 
@@ -194,9 +194,7 @@ def _passage_card(passage: Mapping[str, Any], article: Article | None, label: st
         f'{_meta_html(passage.get("date"), approximate, source)}'
         f'{_passage_html(str(passage.get("text", "")))}'
         f'{_scores_html(passage, passage.get("score"))}'
-        f'<a class="qa-open" href="{_esc(article_link(passage.get("article_id", ""), start, end))}" '
-        'target="_blank" rel="noopener">Open in article ↗</a>'
-        "</div>"
+        f'{_open_html(passage.get("article_id", ""), start, end)}</div>'
     )
 
 
