@@ -19,6 +19,7 @@ DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 MAX_LIST = 1000  # publishers or article ids in one filter
 MAX_TITLE_CHARS = 200
+FIELDS = ("since", "until", "sources", "articles", "title", "undated")
 
 
 def date_bounds(date: str) -> tuple[str, str]:
@@ -97,11 +98,10 @@ class Filter:
         if value is None or isinstance(value, Filter):
             return value if value is None or not value.empty else None
         if not isinstance(value, Mapping):
-            raise UsageError("the filter must be an object with since, until, sources, articles, title, undated.")
-        unknown = sorted(set(value) - {"since", "until", "sources", "articles", "title", "undated"})
+            raise UsageError(f"the filter must be an object with {', '.join(FIELDS)}.")
+        unknown = sorted(set(value) - set(FIELDS))
         if unknown:
-            raise UsageError(f"unknown filter field {', '.join(map(repr, unknown))}; the fields are since, until, "
-                             "sources, articles, title, undated.")
+            raise UsageError(f"unknown filter field {', '.join(map(repr, unknown))}; the fields are {', '.join(FIELDS)}.")
         made = cls(since=value.get("since"), until=value.get("until"), sources=value.get("sources") or (),
                    articles=value.get("articles") or (), title=value.get("title"),
                    undated=value.get("undated", False))
@@ -160,11 +160,10 @@ def allowed_articles(flt: Filter, *, dates, sources, ids, titles, live):
     if flt.dated:
         lo = date_bounds(flt.since)[0] if flt.since else "0000-00-00"
         hi = date_bounds(flt.until)[1] if flt.until else "9999-99-99"
-        starts = np.char.add(dates, np.where(np.char.str_len(dates) == 4, "-01-01",
-                                             np.where(np.char.str_len(dates) == 7, "-01", "")))
-        ends = np.char.add(dates, np.where(np.char.str_len(dates) == 4, "-12-31",
-                                           np.where(np.char.str_len(dates) == 7, "-31", "")))
-        undated = np.char.str_len(dates) == 0
+        length = np.char.str_len(dates)  # 4: a year, 7: a month, 10: a day, 0: undated (as date_bounds)
+        starts = np.char.add(dates, np.where(length == 4, "-01-01", np.where(length == 7, "-01", "")))
+        ends = np.char.add(dates, np.where(length == 4, "-12-31", np.where(length == 7, "-31", "")))
+        undated = length == 0
         in_range = (ends >= lo) & (starts <= hi) & ~undated
         keep &= in_range | (undated if flt.undated else False)
     if flt.sources:  # publishers match whatever their case
