@@ -78,14 +78,8 @@ class Retriever:
         dates = self.index.chunk_dates(chunk_rows)
         if latest and not years:
             return [self.weights.latest * self.recency[d] if d in self.recency else 0.0 for d in dates]
-        out = []
-        for year in (d[:4] if d else None for d in dates):
-            boost = 0.0
-            for y in years:
-                if year == y:
-                    boost = boost + self.weights.year
-            out.append(boost)
-        return out
+        return [sum((self.weights.year for y in years if y == year), 0.0)
+                for year in (d[:4] if d else None for d in dates)]
 
     def _best_sentence(self, vector: np.ndarray, cands) -> dict[int, float]:
         """chunk row -> the highest cosine of the question with one of its sentences."""
