@@ -3,8 +3,9 @@ the index recorded it, so an update reads only the files that changed."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -57,32 +58,6 @@ class FileRecord:
         pairs = [(i, k) for i, k in zip(self.ids, self.keys) if i not in dropped]
         return FileRecord(self.size, self.mtime_ns, tuple(i for i, _ in pairs), tuple(k for _, k in pairs))
 
-    def to_json(self) -> list:
-        return [self.size, self.mtime_ns, list(self.ids), [list(k) for k in self.keys]]
-
-    @classmethod
-    def from_json(cls, entry) -> "FileRecord | None":
-        """The record of a catalog entry ([size, mtime_ns, [ids], [[text hash, address] per id]]); None
-        when it is not one (an older or damaged catalog: the folder is then read whole)."""
-        try:
-            size, mtime_ns, ids, keys = entry
-            return cls(int(size), int(mtime_ns), tuple(str(i) for i in ids),
-                       tuple((str(t), u) for t, u in keys))
-        except (TypeError, ValueError):
-            return None
-
-
-def records_to_json(files: dict[str, FileRecord] | None) -> dict[str, list] | None:
-    return None if files is None else {rel: r.to_json() for rel, r in files.items()}
-
-
-def records_from_json(files) -> dict[str, FileRecord] | None:
-    """The catalog's files map as records; None when any entry is not a record."""
-    if not isinstance(files, dict):
-        return None
-    records = {rel: FileRecord.from_json(e) for rel, e in files.items()}
-    return None if any(r is None for r in records.values()) else records
-
 
 @dataclass
 class Changes:
@@ -91,8 +66,14 @@ class Changes:
 
     articles: list[Article]
     keep: dict[str, str] = field(default_factory=dict)
-    files: dict[str, FileRecord] | None = None  # None: not from a folder (no record kept)
+    # The records of the folder's files: all of them, or (with ``base``) those that changed, the rest
+    # being as the catalog ``base`` has them, less ``removed_files``. None: not from a folder.
+    files: dict[str, FileRecord] | None = None
     account: dict | None = None  # files, articles, skipped, notices, collection
+    unchanged: bool = False  # no file added, removed or touched: nothing read, not even the catalog
+    base: Path | None = None
+    removed_files: frozenset[str] = frozenset()
+    digest: str | None = None  # the folder's sizes and times (qa.index.layout.files_digest)
 
 
 @dataclass
@@ -108,11 +89,10 @@ class _Walk:
 
 @dataclass
 class _Record:
-    """What the index recorded of the folder: each file, the account, each article's hash."""
+    """What the index recorded of the folder: its catalog (qa.index.catalog.Catalog), the account."""
 
-    files: dict[str, FileRecord]
+    catalog: object
     account: dict
-    hashes: dict[str, str]
 
 
 def collection_stat(corpus_dir: Path) -> list[int] | None:
@@ -124,40 +104,49 @@ def collection_stat(corpus_dir: Path) -> list[int] | None:
 
 
 def changes(corpus_dir: Path, manifest: dict | None, *, strict: bool = False,
-            indexed: Callable[[str], Article | None] = lambda i: None) -> Changes:
-    """Compare the folder with the index's record (``manifest``; None: read everything).
+            indexed: Callable[[str], Article | None] = lambda i: None, catalog: Callable[[], object] | None = None
+            ) -> Changes:
+    """Compare the folder with the index's record (``manifest``, the light one; None: read everything).
 
-    Nothing changed: only stat() calls, the record reused. A few files changed: only those are read,
-    and their articles checked for copies among the unchanged ones (by text, address and id, read back
-    from the index through ``indexed``). Most changed, collection.yaml changed, or no record: the folder
-    is read whole.
+    Nothing changed (the walk's sizes and times hash to the record's digest): only stat() calls, and
+    not even the catalog is read. A few files changed: the catalog (``catalog()``: a
+    qa.index.catalog.Catalog, or None when there is none to use) gives every file's size and time, and
+    only the changed files are read, their articles checked for copies among the unchanged ones (by
+    text, address and id, looked up in the catalog and read back from the index through ``indexed``).
+    Most changed, collection.yaml changed, a damaged catalog, or no record: the folder is read whole.
     """
+    from qa.errors import IndexCorruptError
+    from qa.index.layout import files_digest
     from qa.readers import find_files
     from qa.readers.options import collection_problems
 
     corpus_dir = Path(corpus_dir)
     files, walk_skipped = find_files(corpus_dir)
-    recorded = records_from_json((manifest or {}).get("files"))
+    digest = files_digest((f.rel, f.size, f.mtime_ns) for f in files)
     account = (manifest or {}).get("read") or {}
-    hashes = (manifest or {}).get("corpus", {}).get("articles", {})
-    usable = (manifest is not None and recorded and account.get("collection") == collection_stat(corpus_dir)
-              and not (strict and account.get("skipped")))
-    if usable:
-        changed = [f for f in files if (r := recorded.get(f.rel)) is None or not r.matches(f)]
-        removed = set(recorded) - {f.rel for f in files}
-        if not changed and not removed:
-            keep = {i: hashes[i] for r in recorded.values() for i in r.ids if i in hashes}
-            if len(keep) == len(hashes):
-                return Changes([], keep, recorded, account)
-        elif len(changed) <= MOSTLY_CHANGED * len(files):
-            options, problems = collection_problems(corpus_dir)
-            if not problems:
-                return _partial(corpus_dir, _Walk(files, walk_skipped, changed, removed),
-                                _Record(recorded, account, hashes), options, indexed, strict)
-    return _whole(corpus_dir, strict)
+    if (manifest is None or catalog is None or account.get("collection") != collection_stat(corpus_dir)
+            or (strict and account.get("skipped"))):
+        return _whole(corpus_dir, strict, digest)
+    if manifest.get("files_digest") == digest:
+        return Changes([], account=account, unchanged=True, digest=digest)
+    try:
+        with contextlib.closing(catalog()) as record:
+            if not record.files_recorded:
+                return _whole(corpus_dir, strict, digest)
+            stats = record.stats()
+            changed = [f for f in files if stats.get(f.rel) != (f.size, f.mtime_ns)]
+            removed = set(stats) - {f.rel for f in files}
+            if len(changed) <= MOSTLY_CHANGED * len(files):
+                options, problems = collection_problems(corpus_dir)
+                if not problems:
+                    return _partial(corpus_dir, _Walk(files, walk_skipped, changed, removed), _Record(record, account),
+                                    options, indexed, strict, digest)
+    except IndexCorruptError:
+        pass  # a damaged catalog: read the folder whole
+    return _whole(corpus_dir, strict, digest)
 
 
-def _whole(corpus_dir: Path, strict: bool) -> Changes:
+def _whole(corpus_dir: Path, strict: bool, digest: str | None = None) -> Changes:
     from qa.readers.dedupe import keys
 
     read = read_corpus(corpus_dir, strict=strict)
@@ -171,28 +160,30 @@ def _whole(corpus_dir: Path, strict: bool) -> Changes:
     account = {"files": read.found, "articles": len(read.articles),
                "skipped": [[s.rel, s.reason] for s in read.skipped], "notices": list(read.notices),
                "collection": collection_stat(corpus_dir)}
-    return Changes(read.articles, {}, files, account)
+    return Changes(read.articles, {}, files, account, digest=digest)
 
 
 def _partial(corpus_dir: Path, walk: _Walk, record: _Record, options, indexed: Callable[[str], Article | None],
-             strict: bool) -> Changes:
+             strict: bool, digest: str) -> Changes:
     """Read the changed files alone; fold their articles with copies among the unchanged ones."""
     from qa.readers import SkippedFilesError, read_files
     from qa.readers.dedupe import keys, resolve
 
-    files, changed, account, hashes = walk.files, walk.changed, record.account, record.hashes
+    files, changed, account, catalog = walk.files, walk.changed, record.account, record.catalog
     changed_rels = {f.rel for f in changed}
     read = read_files(changed, [], options)
     stale = changed_rels | walk.removed
-    unchanged = {rel: r for rel, r in record.files.items() if rel not in stale}
-    by_id, by_text, by_url = {}, {}, {}
-    for rel, entry in unchanged.items():
-        for i, (text_key, url_key) in zip(entry.ids, entry.keys):
-            by_id[i] = rel
-            by_text.setdefault(text_key, i)
-            if url_key:
-                by_url.setdefault(url_key, []).append(i)
     new_keys = {id(a): keys(a) for a in read.articles}
+    by_id, by_text, by_url = {}, {}, {}
+    for rel, _, i, text_key, url_key in catalog.matching({a.id for a in read.articles},
+                                                         {k[0] for k in new_keys.values()},
+                                                         {k[1] for k in new_keys.values() if k[1]}):
+        if rel in stale:
+            continue
+        by_id[i] = rel
+        by_text.setdefault(text_key, i)
+        if url_key:
+            by_url.setdefault(url_key, []).append(i)
     involved = set()
     for a in read.articles:
         text_key, url_key = new_keys[id(a)]
@@ -219,18 +210,20 @@ def _partial(corpus_dir: Path, walk: _Walk, record: _Record, options, indexed: C
                                 "the index was not changed.")
     if skipped:
         _warn(corpus_dir, len(skipped))
-    keep = {i: hashes[i] for e in unchanged.values() for i in e.ids if i in hashes and i not in dropped}
-    new_files = dict(unchanged)
+    gone = {i for r in catalog.records(stale).values() for i in r.ids} | dropped
+    keep = {i: h for i, h in catalog.hashes().items() if i not in gone}
+    new_files = {}
     for f in changed:
         mine = [a for a in kept_new if a.path == f.rel]
         new_files[f.rel] = FileRecord(f.size, f.mtime_ns, tuple(a.id for a in mine),
                                       tuple(tuple(new_keys[id(a)]) for a in mine))
-    for rel, entry in unchanged.items():  # an unchanged article folded into a changed file's copy
-        if dropped & set(entry.ids):
-            new_files[rel] = entry.without(dropped)
+    folded = {by_id[i] for i in dropped if i in by_id}  # unchanged files whose article a changed file's copy replaced
+    for rel, entry in catalog.records(folded).items():
+        new_files[rel] = entry.without(dropped)
     old_skipped = [s for s in account.get("skipped", []) if s[0].split(" record ")[0] not in stale]
     account = {"files": len(files) + len(walk.skipped), "articles": len(keep) + len(kept_new),
                "skipped": old_skipped + [[s.rel, s.reason] for s in skipped],
                "notices": [n for n in account.get("notices", []) if not any(r in n for r in stale)] + notices,
                "collection": collection_stat(corpus_dir)}
-    return Changes(kept_new, keep, new_files, account)
+    return Changes(kept_new, keep, new_files, account, base=catalog.path, removed_files=frozenset(walk.removed),
+                   digest=digest)

@@ -18,8 +18,9 @@ from qa.conversation import read_question
 from qa.errors import IndexCorruptError, IndexMissingError, UsageError
 from qa.filters import Filter
 from qa.index import BuildOptions, BuildReport, BuildRunningError, SpaceError, build_index, check_manifest, current_dir
+from qa.index.build import up_to_date
 from qa.index.backend import BackendError, Store, open_store, same_backend
-from qa.index.layout import read_json, with_catalog
+from qa.index.layout import CATALOG, read_json, with_catalog
 from qa.embedding import RecentVectors
 from qa.retrieve import Retriever, Weights
 from qa.text import clean_question
@@ -49,15 +50,22 @@ def refresh_index(settings: Settings, options: BuildOptions = BuildOptions(), *,
     if current is not None and not same_backend(settings, current[1]):
         current = None  # moving to another backend (or server): every article is read and written
     changes = corpus_changes(settings, current, strict=strict)
-    report = build_index(changes, settings, options, rebuild=rebuild, known=current)
+    report = up_to_date(settings.index_dir, current[0]) if changes.unchanged else None
+    if report is None:
+        if changes.unchanged:  # another build replaced the generation meanwhile: compare with the new one
+            current = read_current(settings.index_dir)
+            changes = corpus_changes(settings, current, strict=strict)
+        if changes.unchanged:
+            changes = corpus_changes(settings, None, strict=strict)  # again: read it whole
+        report = build_index(changes, settings, options, rebuild=rebuild, known=current)
     return replace(report, corpus=changes.account, seconds=time.perf_counter() - start)  # reading included
 
 
 def read_current(index_dir: Path) -> tuple[Path, dict] | None:
-    """The current generation and its full manifest (catalog merged), or None when there is none to use."""
+    """The current generation and its manifest (without its catalog), or None when there is none to use."""
     try:
         gen = current_dir(index_dir)
-        return None if gen is None else (gen, with_catalog(gen, read_json(gen / "manifest.json")))
+        return None if gen is None else (gen, read_json(gen / "manifest.json"))
     except (IndexMissingError, IndexCorruptError):
         return None
 
@@ -71,7 +79,16 @@ def corpus_changes(settings: Settings, current: tuple[Path, dict] | None, *, str
     manifest = current[1] if current is not None else None
     if manifest is not None and check_manifest(manifest, settings, None):  # settings differ: all is embedded again
         manifest = None
-    return changes(settings.corpus_dir, manifest, strict=strict, indexed=lambda i: find_article(settings.index_dir, i))
+
+    catalog = None
+    if manifest is not None and manifest.get("catalog") == CATALOG:
+        def catalog():
+            from qa.index.catalog import Catalog
+
+            return Catalog(current[0] / CATALOG)
+
+    return changes(settings.corpus_dir, manifest, strict=strict, indexed=lambda i: find_article(settings.index_dir, i),
+                   catalog=catalog)
 
 
 class Engine:
@@ -187,8 +204,14 @@ class Engine:
     def stale_reasons(self) -> list[str]:
         """Why the loaded index no longer matches the corpus folder ([] = up to date); reads only files
         whose size or time changed."""
-        found = corpus_changes(self.settings, read_current(self.settings.index_dir))
-        hashes = found.keep | {a.id: a.sha256 for a in found.articles}
+        current = read_current(self.settings.index_dir)
+        found = corpus_changes(self.settings, current)
+        if found.unchanged:  # the folder is as the current generation recorded it
+            if current[0] == self.index.path:
+                return check_manifest(self.index.manifest, self.settings, None, check_chunking=False)
+            hashes = with_catalog(*current)["corpus"]["articles"]
+        else:
+            hashes = found.keep | {a.id: a.sha256 for a in found.articles}
         return check_manifest(self.index.full_manifest(), self.settings, hashes, check_chunking=False)
 
     # ------------------------------------------------------------ embedding

@@ -11,7 +11,8 @@ import pytest
 
 import qa.readers
 from qa.config import Settings
-from qa.index import BuildOptions, read_manifest
+from qa.index import BuildOptions, current_dir, read_manifest
+from qa.index.catalog import Catalog
 from qa.pipeline import refresh_index
 
 from test_index import HashEncoder  # noqa: E402  (tests/ is on sys.path)
@@ -45,6 +46,12 @@ def reads(monkeypatch):
     return seen
 
 
+def recorded_files(index_dir):
+    """Every file's record in the current generation's catalog."""
+    with Catalog(current_dir(index_dir) / "catalog.sqlite") as catalog:
+        return catalog.records(catalog.stats())
+
+
 def touch(path, text: str) -> None:
     path.write_text(text, "utf-8")
     later = time.time_ns() + 5_000_000_000
@@ -72,8 +79,8 @@ def test_a_new_copy_of_an_unchanged_article_is_folded_into_it(corpus, reads):
     report = update(corpus)
     assert reads == ["zz-copy.md"] and report.added == () and report.articles == 30
     assert any("the same article" in n and "zz-copy.md" in n for n in report.corpus["notices"])
-    files = read_manifest(corpus.index_dir)["files"]
-    assert files["zz-copy.md"][2] == [] and files["story-03.md"][2] == ["story-03"]
+    files = recorded_files(corpus.index_dir)
+    assert files["zz-copy.md"].ids == () and files["story-03.md"].ids == ("story-03",)
 
 
 def test_a_new_file_reusing_an_unchanged_articles_id_is_skipped(corpus, reads):
@@ -97,4 +104,5 @@ def test_partial_and_whole_reads_give_the_same_index(corpus, tmp_path):
     whole = read_manifest(whole_settings.index_dir)
     assert partial["corpus"]["articles"] == whole["corpus"]["articles"]
     assert "aa-copy" in partial["corpus"]["articles"] and "story-05" not in partial["corpus"]["articles"]
-    assert {k: v[2:] for k, v in partial["files"].items()} == {k: v[2:] for k, v in whole["files"].items()}
+    assert ({k: (v.ids, v.keys) for k, v in recorded_files(corpus.index_dir).items()}
+            == {k: (v.ids, v.keys) for k, v in recorded_files(whole_settings.index_dir).items()})

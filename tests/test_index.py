@@ -68,7 +68,10 @@ def test_manifest_records_what_built_the_index(small):
     assert len(m["corpus"]["articles"]) == 3 and m["counts"]["articles"] == 3
     assert m["encoder"]["sha256"] and m["libraries"]["faiss-cpu"] and m["created"]
     assert len(m["segments"]) == 1 and m["segments"][0]["deleted"] == []
-    assert sorted(m["files"]) == sorted(p.name for p in small.corpus_dir.glob("*.md"))
+    from qa.index.catalog import Catalog
+
+    with Catalog(current_dir(small.index_dir) / "catalog.sqlite") as catalog:
+        assert sorted(catalog.stats()) == sorted(p.name for p in small.corpus_dir.glob("*.md"))
 
 
 @model
@@ -503,9 +506,10 @@ def test_an_engine_loaded_before_a_build_still_answers_its_first_question(small)
 
 @model
 def test_answering_and_reloading_never_read_the_catalog(small, capsys):
-    """Each file's stats and each article's hash sit in the generation's catalog.json, apart from the
-    manifest: loading, answering and reloading do without it (damaged here); a staleness check reads
-    it, and `qa index` with a damaged catalog reads the folder whole and rebuilds instead of failing."""
+    """Each file's stats and each article's hash sit in the generation's catalog.sqlite, apart from the
+    manifest: loading, answering, reloading and a `qa index` that finds nothing changed do without it
+    (damaged here); a staleness check reads it, and `qa index` with a damaged catalog and a changed file
+    reads the folder whole and rebuilds instead of failing."""
     from qa.pipeline import Engine
 
     gen = current_dir(small.index_dir)
@@ -515,12 +519,14 @@ def test_answering_and_reloading_never_read_the_catalog(small, capsys):
     f = sorted(small.corpus_dir.glob("*.md"))[0]
     f.write_text(f.read_text("utf-8") + "\nOne more sentence.\n", "utf-8")
     assert main(["index", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
-    (current_dir(small.index_dir) / "catalog.json").write_text("{not json", "utf-8")
+    (current_dir(small.index_dir) / "catalog.sqlite").write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)
     assert engine.reload() == ["1 article changed"]  # as the build recorded it
     assert engine.ask("Who carried out the inspection?").passages
-    with pytest.raises(IndexCorruptError, match="catalog.json"):
+    with pytest.raises(IndexCorruptError, match="catalog.sqlite"):
         engine.index.full_manifest()
     capsys.readouterr()
+    assert main(["index", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
+    assert "up to date" in capsys.readouterr().out  # nothing changed: the catalog is not read
     f.write_text(f.read_text("utf-8") + "\nAnd another.\n", "utf-8")
     assert main(["index", "--corpus", str(small.corpus_dir), "--index", str(small.index_dir)]) == 0
     assert "3 articles added" in capsys.readouterr().out  # the record was unusable: built again whole

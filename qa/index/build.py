@@ -25,7 +25,7 @@ from qa.config import Settings
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.index.layout import (CATALOG, SEGMENTS, build_lock, clear_leftovers, current_dir, folder_bytes, fsync_dir,
                              out_of_space, prune, publish, read_manifest, segment_dir, space_error, split_catalog,
-                             write_json)
+                             with_catalog, write_json)
 from qa.index.manifest import FORMAT, check_manifest, corpus_digest, describe_diff, diff_articles
 from qa.index.segment import Segment, SegmentWriter
 from qa.progress import Progress
@@ -94,7 +94,7 @@ def previous_manifest(index_dir: Path, rebuild: bool, known: tuple[Path, dict] |
     with contextlib.suppress(IndexMissingError, IndexCorruptError):
         gen = current_dir(index_dir)
         if gen is not None and known is not None and known[0] == gen:
-            return known[1]
+            return with_catalog(gen, known[1])
         return read_manifest(index_dir)
     return None
 
@@ -195,7 +195,7 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
     ``known``: the current generation and its full manifest, as the caller read them (not parsed again
     when CURRENT still names that generation).
     """
-    from qa.corpus import Changes, records_to_json
+    from qa.corpus import Changes
     from qa.index.backend import backend_of, wanted_backend
 
     if wanted_backend(settings, known) == "milvus":
@@ -205,8 +205,9 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     changes = corpus if isinstance(corpus, Changes) else Changes(list(corpus))
+    if changes.unchanged:
+        raise ValueError("an unchanged folder needs no build: see qa.pipeline.refresh_index (up_to_date)")
     articles, keep, log = changes.articles, changes.keep, options.log
-    files = records_to_json(changes.files)
     with build_lock(index_dir):
         previous = previous_manifest(index_dir, rebuild, known)  # under the lock: no build moves it now
         if previous is not None and backend_of(previous) != "segments":
@@ -217,8 +218,8 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
             # A build killed after publishing and before pruning left a third generation (or folders):
             # clear them now, keeping what a finished build keeps.
             tidy(index_dir, manifest)
-            if files is not None and (manifest.get("files") != files or manifest.get("read") != changes.account):
-                _rewrite_manifest(index_dir, manifest | {"files": files, "read": changes.account})
+            if record_differs(manifest, changes):
+                _rewrite_manifest(index_dir, manifest, changes)
             m = manifest["counts"]
             return BuildReport(m["articles"], m["chunks"], m["sentences"], time.perf_counter() - t0, unchanged=True,
                                path=str(current_dir(index_dir)), segments=len(manifest.get("segments", [])))
@@ -231,16 +232,10 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
         written: list[Path] = []
         try:
             manifest = _write(plan, settings, tmp, written, options)
-            manifest["files"] = files
-            manifest["read"] = changes.account
-            manifest["corpus"]["articles"] = {a.id: a.sha256 for a in articles} | keep
-            manifest["corpus"]["digest"] = corpus_digest(manifest["corpus"]["articles"])
             # What a server reloading this generation reports, without reading the catalog.
             manifest["previous"] = previous_gen.name if previous_gen is not None else None
             manifest["changes"] = describe_diff(list(plan.changed), list(plan.added), list(plan.removed))
-            light, catalog = split_catalog(manifest)
-            write_json(tmp / CATALOG, catalog)
-            write_json(tmp / "manifest.json", light)  # last: its presence means complete
+            write_record(tmp, manifest, changes, plan.previous)
             fsync_dir(tmp)
             final = publish(index_dir, tmp, gen_name)
         except BaseException as exc:
@@ -258,6 +253,24 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
                            merged=len(plan.merge))
 
 
+def up_to_date(index_dir: Path, gen: Path) -> BuildReport | None:
+    """The report of a build that finds nothing to do, when the corpus folder is as generation ``gen``
+    recorded it (qa.corpus.changes found the same files, sizes and times): under the build lock, only
+    its light manifest read and leftovers cleared. None when ``gen`` is no longer the current one."""
+    t0 = time.perf_counter()
+    with build_lock(Path(index_dir)):
+        try:
+            if current_dir(index_dir) != gen:
+                return None
+            manifest = read_manifest(index_dir, full=False)
+        except (IndexMissingError, IndexCorruptError):
+            return None
+        tidy(index_dir, manifest)
+        m = manifest["counts"]
+        return BuildReport(m["articles"], m["chunks"], m["sentences"], time.perf_counter() - t0, unchanged=True,
+                           path=str(gen), segments=len(manifest.get("segments", [])))
+
+
 def tidy(index_dir: Path, manifest: dict) -> None:
     """Prune to the current generation and the one it replaced (two small manifests read, a few
     folders listed), and clear half-written folders."""
@@ -268,13 +281,41 @@ def tidy(index_dir: Path, manifest: dict) -> None:
     clear_leftovers(index_dir)
 
 
-def _rewrite_manifest(index_dir: Path, manifest: dict) -> None:
-    """Update the current generation's manifest and catalog in place, each atomically (new file stats,
-    same index): the catalog first, so a crash between leaves at worst an account read again next time."""
+def record_differs(manifest: dict, changes: "Changes") -> bool:
+    """Whether the folder's record (files, account) must be written again though no article changed
+    (a file touched, a copy added)."""
+    return changes.digest is not None and bool(
+        manifest.get("files_digest") != changes.digest or manifest.get("read") != changes.account
+        or changes.files or changes.removed_files)
+
+
+def write_record(folder: Path, manifest: dict, changes: "Changes", previous: dict | None) -> None:
+    """Write a new generation's catalog (qa.index.catalog: each article's hash, each file's record)
+    and then its manifest, whose presence means the generation is complete. ``previous``: the full
+    manifest of the generation it replaces (its articles' hashes: only those that differ are written)."""
+    from qa.index.catalog import write_catalog
+
+    articles = {a.id: a.sha256 for a in changes.articles} | changes.keep
+    manifest["read"] = changes.account
+    manifest["files_digest"] = changes.digest
+    manifest["corpus"]["articles"] = articles
+    manifest["corpus"]["digest"] = corpus_digest(articles)
+    light, _ = split_catalog(manifest)
+    write_catalog(folder / CATALOG, articles, changes, previous["corpus"]["articles"] if previous else None)
+    write_json(folder / "manifest.json", light)
+
+
+def _rewrite_manifest(index_dir: Path, manifest: dict, changes: "Changes") -> None:
+    """Update the current generation's record of the folder in place (new file stats, same articles),
+    catalog then manifest, each atomically: a crash between leaves at worst a folder read again."""
+    from qa.index.catalog import write_catalog
+
     gen = current_dir(index_dir)
-    light, catalog = split_catalog(manifest)
+    articles = manifest["corpus"]["articles"]
     with contextlib.suppress(OSError):
-        write_json(gen / CATALOG, catalog)
+        if changes.files or changes.removed_files or changes.base is None:
+            write_catalog(gen / CATALOG, articles, changes, articles)
+        light, _ = split_catalog(manifest | {"read": changes.account, "files_digest": changes.digest})
         write_json(gen / "manifest.json", light)
 
 

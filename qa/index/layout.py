@@ -1,8 +1,9 @@
 """Where an index lives on disk: the CURRENT pointer, generations, shared segments, the build lock.
 
     index/CURRENT            names the complete generation (replaced atomically)
-    index/gen-<time>/        manifest.json (written last), catalog.json (each file's size, time and
-                             articles, each article's hash: for `qa index`, not for answering),
+    index/gen-<time>/        manifest.json (written last), catalog.sqlite (each file's size, time and
+                             articles, each article's hash: for `qa index`, not for answering; read only
+                             when a file changed),
                              encoder/ (the ONNX query encoder)
     index/segments/seg-<id>/ immutable segments that generations share (see segment.py)
 """
@@ -20,7 +21,8 @@ from qa.errors import IndexCorruptError, IndexMissingError, QAError
 
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
-CATALOG = "catalog.json"
+CATALOG = "catalog.sqlite"
+LEGACY_CATALOG = "catalog.json"  # indexes written before the catalog was a table
 
 
 def current_dir(index_dir: Path) -> Path | None:
@@ -51,26 +53,44 @@ def read_manifest(index_dir: Path, *, full: bool = True) -> dict:
 
 
 def with_catalog(gen: Path, manifest: dict) -> dict:
-    """The manifest with the maps its catalog holds (``files``, ``corpus.articles``). They are apart so
-    that answering and reloading never parse them (at 100,000 articles they are 25 MB of JSON)."""
+    """The manifest with each article's hash (``corpus.articles``) from its catalog (qa.index.catalog;
+    an index written before the catalog was a table has ``files`` too). They are apart so that
+    answering, reloading and a `qa index` that finds nothing changed never read them."""
     name = manifest.get("catalog")
-    if name is None:  # written before the catalog existed: everything is in the manifest
-        return manifest
-    if name != CATALOG:
+    if name is None or "articles" in manifest.get("corpus", {}):
+        return manifest  # written before the catalog existed, or already merged
+    if name == CATALOG:
+        from qa.index.catalog import Catalog
+
+        with Catalog(gen / CATALOG) as catalog:
+            return manifest | {"corpus": manifest.get("corpus", {}) | {"articles": catalog.hashes()}}
+    if name == LEGACY_CATALOG:
+        catalog = read_json(gen / LEGACY_CATALOG)
+        articles, files = catalog.get("articles"), catalog.get("files")
+    else:
         raise IndexCorruptError(f"{gen / 'manifest.json'} names a catalog {name!r}: run `qa index --rebuild`.")
-    catalog = read_json(gen / CATALOG)
-    articles, files = catalog.get("articles"), catalog.get("files")
     if not isinstance(articles, dict) or not isinstance(files, (dict, type(None))):
-        raise IndexCorruptError(f"{gen / CATALOG} is not an index catalog: run `qa index --rebuild`.")
+        raise IndexCorruptError(f"{gen / name} is not an index catalog: run `qa index --rebuild`.")
     return manifest | {"files": files, "corpus": manifest.get("corpus", {}) | {"articles": articles}}
 
 
 def split_catalog(manifest: dict) -> tuple[dict, dict]:
-    """(the manifest without the big maps, naming its catalog; the catalog)."""
+    """(the manifest without each article's hash, naming its catalog; article id -> sha256)."""
     corpus = dict(manifest.get("corpus", {}))
-    catalog = {"articles": corpus.pop("articles", {}), "files": manifest.get("files")}
+    articles = corpus.pop("articles", {})
     light = {k: v for k, v in manifest.items() if k != "files"} | {"corpus": corpus, "catalog": CATALOG}
-    return light, catalog
+    return light, articles
+
+
+def files_digest(stats) -> str:
+    """One hash of (path, size, mtime_ns) triples, in any order: equal to the record's when no file of
+    the corpus folder was added, removed or touched."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for rel, size, mtime_ns in sorted(stats):
+        h.update(f"{rel}\0{size}\0{mtime_ns}\n".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def write_json(path: Path, data: dict) -> None:

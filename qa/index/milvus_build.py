@@ -22,10 +22,10 @@ from pathlib import Path
 from qa import __version__
 from qa.config import Settings
 from qa.index.build import (BuildReport, _batches, _embedder, _estimate_texts, _library_versions, _old_encoder,
-                            chunk_embedding_text, plan_build, previous_manifest, tidy, _rewrite_manifest)
-from qa.index.layout import CATALOG, build_lock, clear_leftovers, current_dir, fsync_dir, prune, publish, split_catalog, \
-    write_json
-from qa.index.manifest import FORMAT, corpus_digest, describe_diff
+                            chunk_embedding_text, plan_build, previous_manifest, record_differs, tidy,
+                            write_record, _rewrite_manifest)
+from qa.index.layout import build_lock, clear_leftovers, current_dir, fsync_dir, prune, publish
+from qa.index.manifest import FORMAT, describe_diff
 from qa.index.milvus_schema import (PIECE_CHARS, PIECES, BackendError, collection_names, connect, create_collections,
                                     env_uri, explain, resolve_uri, token)
 from qa.index.milvus_store import date_number, signed
@@ -113,14 +113,13 @@ class _Writer:
 
 def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, known=None) -> BuildReport:
     """build_index for an index on Milvus (same arguments and report; see the module docstring)."""
-    from qa.corpus import Changes, records_to_json
+    from qa.corpus import Changes
     from qa.index.backend import backend_of
 
     t0 = time.perf_counter()
     index_dir = Path(settings.index_dir)
     changes = corpus if isinstance(corpus, Changes) else Changes(list(corpus))
     articles, keep, log = changes.articles, changes.keep, options.log
-    files, corpus = records_to_json(changes.files), changes.account
     uri_wanted = wanted_uri(settings)
     with build_lock(index_dir):
         previous = previous_manifest(index_dir, rebuild, known)
@@ -130,8 +129,8 @@ def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, 
         plan = plan_build(list(articles), keep, settings, previous, log)
         if plan is None:
             tidy(index_dir, previous)
-            if files is not None and (previous.get("files") != files or previous.get("read") != corpus):
-                _rewrite_manifest(index_dir, previous | {"files": files, "read": corpus})
+            if record_differs(previous, changes):
+                _rewrite_manifest(index_dir, previous, changes)
             m = previous["counts"]
             return BuildReport(m["articles"], m["chunks"], m["sentences"], time.perf_counter() - t0, unchanged=True,
                                path=str(current_dir(index_dir)))
@@ -148,15 +147,9 @@ def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, 
         try:
             manifest = _write(client, uri, names, old, plan, settings, tmp, options)
             manifest["backend"]["uri"] = uri_wanted
-            manifest["files"] = files
-            manifest["read"] = corpus
-            manifest["corpus"]["articles"] = {a.id: a.sha256 for a in articles} | keep
-            manifest["corpus"]["digest"] = corpus_digest(manifest["corpus"]["articles"])
             manifest["previous"] = previous_gen.name if previous_gen is not None else None
             manifest["changes"] = describe_diff(list(plan.changed), list(plan.added), list(plan.removed))
-            light, catalog = split_catalog(manifest)
-            write_json(tmp / CATALOG, catalog)
-            write_json(tmp / "manifest.json", light)  # last: its presence means complete
+            write_record(tmp, manifest, changes, plan.previous)  # the manifest last: its presence means complete
             fsync_dir(tmp)
             final = publish(index_dir, tmp, gen_name)
         except BaseException as exc:
