@@ -10,7 +10,7 @@ from typing import Protocol
 from qa.types import Article, Chunk, Sentence
 
 # A line that starts with a bullet: the marker is layout, not part of the sentence.
-BULLET_RE = re.compile(r"[ \t]*(?:[•●▪◦·‣∙*–—-]|\d{1,3}[.)])[ \t]+")
+BULLET_RE = re.compile(r"(?<![ \t])[ \t]*(?:[•●▪◦·‣∙*–—-]|\d{1,3}[.)])[ \t]+")
 
 
 class Encoding(Protocol):

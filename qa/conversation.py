@@ -24,7 +24,7 @@ REFERS_TO_ANSWER_RE = re.compile(
     re.I)
 
 
-TAG_RE = re.compile(r"<[^>]+>")
+TAG_RE = re.compile(r"<[^<>]+>")  # not [^>]: a text of many "<" would be read to its end from each
 
 
 HISTORY_TURN_CHARS = 2000
@@ -77,7 +77,7 @@ def followup_parts(question: str, history: Iterable) -> tuple[str, ...]:
         # replaces the earlier one
         for clause in context_words(previous):
             previous = previous.replace(clause, " ")
-        previous = re.sub(r"\s*,\s*(?=[?.!]|$)", "", " ".join(YEAR_RE.sub(" ", previous).split()))
+        previous = re.sub(r"(?<!\s)\s*,\s*(?=[?.!]|$)", "", " ".join(YEAR_RE.sub(" ", previous).split()))
     parts = [question, previous]
     answers = [t for r, t in turns if r == "assistant"]
     if answers and REFERS_TO_ANSWER_RE.search(question):

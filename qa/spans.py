@@ -110,7 +110,7 @@ VAGUE_RE = re.compile(rf"(?:a\s+|the\s+)?(?:{VAGUE_QUANTITIES})", re.I)
 TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century)"
 
 
-TIME_SPAN_RE = re.compile(rf"\s*(?:-\s*)?{TIME_UNITS}\b", re.I)
+TIME_SPAN_RE = re.compile(rf"(?<!\s)\s*(?:-\s*)?{TIME_UNITS}\b", re.I)
 
 
 WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"

@@ -13,7 +13,8 @@ from qa.types import Article
 # "---" on its own line, the YAML (possibly nothing: "---\n---"), then "---" on its own line.
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(?:(.*?)\r?\n)??---[ \t]*(?:\r?\n|\Z)", re.S)
 HTML_START_RE = re.compile(r"\A\s*(?:<!--.*?-->\s*)*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html[\s>])", re.I | re.S)
-ATX_RE = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+# The closing #s are cut in heading(): "(.+?)(?:[ \t]+#+)?[ \t]*$" backtracked quadratically on a long run of spaces
+ATX_RE = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.+)$")
 SETEXT_RE = re.compile(r"^[ ]{0,3}(=+|-+)[ \t]*$")
 TITLE_CHARS = 120
 
@@ -126,14 +127,23 @@ def first_heading(body: str, *, markdown: bool = True) -> str:
         for line in lines[:200]:
             m = ATX_RE.match(line)
             if m and len(m.group(1)) == 1:
-                return _clip(m.group(2))
+                return _clip(heading(m.group(2)))
         m = ATX_RE.match(first)
         if m:
-            return _clip(m.group(2))
+            return _clip(heading(m.group(2)))
         nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
         if len(nonblank) > 1 and nonblank[1] == nonblank[0] + 1 and SETEXT_RE.match(lines[nonblank[1]]):
             return _clip(first)
     return _clip(first)
+
+
+def heading(text: str) -> str:
+    """An ATX heading's text without its closing #s ("Title ##") and trailing blanks."""
+    text = text.rstrip(" \t")
+    body = text.rstrip("#")
+    if body != text and body.rstrip(" \t") and body[-1] in " \t":
+        text = body.rstrip(" \t")
+    return text
 
 
 def _clip(title: str) -> str:

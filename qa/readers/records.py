@@ -32,7 +32,7 @@ CONVENTIONS: dict[str, tuple[str, ...]] = {
 # Where a .json export keeps its list of records, when it is not the top level.
 LIST_KEYS = ("articles", "items", "results", "data", "records", "entries", "posts", "stories", "docs", "documents",
              "hits")
-HTML_TAG_RE = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|li|span|a|strong|em|b|i|blockquote|figure|img|table)\b[^>]*>",
+HTML_TAG_RE = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|li|span|a|strong|em|b|i|blockquote|figure|img|table)\b[^<>]*>",
                          re.I)
 MAX_BAD_IN_A_ROW = 50  # then the file is not what its name says: stop reading it
 
@@ -213,7 +213,7 @@ def read_json(f: SourceFile, options: CollectionOptions) -> tuple[list[Article],
     """A .json export: a list of records, or an object holding one (articles, results…; see records:)."""
     raw = read_bytes(f, options.max_file_bytes)
     text = decode(raw, f.rel)
-    if re.match(r"\s*<", text):
+    if text.lstrip().startswith("<"):
         raise FileError(f.rel, "is an HTML page, not JSON: rename it .html, or export the data again")
     try:
         data = json.loads(text)
