@@ -104,3 +104,32 @@ def test_yaml_aliases_are_refused_before_expansion_in_front_matter_and_collectio
     assert "too long" in line and len(line) < 200
     assert "indexed 1 article from 8 files; skipped 8" in done.out
     assert len(done.err) < 2000
+
+
+# ---------------------------------------------------------------- item 12: CSV dialect sniffing
+
+
+def test_sniffing_a_hostile_csv_reads_a_bounded_sample():
+    """The Sniffer's quote pattern is quadratic in its sample: 64 KB of ',"' took 20 s per file (three
+    such files: qa index 59 s). The reader sniffs the first lines, at most SNIFF_CHARS characters:
+    the work bound is the sample's size, not a time."""
+    from qa.readers import records
+
+    for text in (',"' * 32_000, "id,text\n" + "1,x\n" * 10_000, "id,text\n" + "a," * 40_000):
+        sample = records._sniff_sample(text[:65536])
+        assert len(sample) <= records.SNIFF_CHARS and text.startswith(sample)
+    lines = "id,text\n" + "1,x\n" * 10_000
+    assert records._sniff_sample(lines).endswith("1,x")  # cut at a line end
+
+
+@pytest.mark.model
+def test_three_hostile_csv_files_index_quickly_and_the_rest_is_indexed(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, "utf-8")
+    for i in range(3):
+        (corpus / f"q{i}.csv").write_text(',"' * 32_000, "utf-8")
+    (corpus / "ok.csv").write_text("id,title,text\nrow1,Budget,The budget was approved in March.\n", "utf-8")
+    done = qa("index", "--corpus", corpus, "--index", index, timeout=60)  # before: 59 s in the Sniffer
+    no_traceback(done)
+    assert done.returncode == 0 and "indexed 2 articles from 5 files; skipped 3" in done.out, done.out + done.err
