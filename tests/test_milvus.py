@@ -208,6 +208,46 @@ def test_a_collection_deleted_or_a_connection_dropped_under_a_running_engine_is_
     assert "\n" not in str(caught.value) and "Milvus Lite database" in str(caught.value)
 
 
+def test_a_connection_dropped_mid_build_is_one_line_and_the_next_build_clears_what_it_left(tmp_path, monkeypatch):
+    import qa.index.milvus_build
+
+    s = milvus_settings(tmp_path)
+    articles = synthetic(40)
+    build(articles[:20], s)
+    real_connect = qa.index.milvus_build.connect
+
+    class Dropping:
+        """The real client, whose connection is closed after its first insert (as a server going away)."""
+
+        def __init__(self, client):
+            self.client, self.inserts = client, 0
+
+        def insert(self, *args, **kwargs):
+            self.inserts += 1
+            if self.inserts == 2:
+                self.client.close()
+            return self.client.insert(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.client, name)
+
+    monkeypatch.setattr(qa.index.milvus_build, "connect", lambda uri, token: Dropping(real_connect(uri, token)))
+    monkeypatch.setattr(qa.index.milvus_build, "INSERT_ROWS", 16)
+    with pytest.raises(BackendError) as caught:
+        build(articles, s)
+    assert "\n" not in str(caught.value) and "while writing" in str(caught.value)
+    monkeypatch.undo()
+    engine = milvus_engine(s)  # the previous generation answers
+    assert len(engine.articles) == 20 and engine.ask(QUESTION).passages
+    # what the dropped build inserted is still there (it could not delete it), hidden from the generation
+    assert rows_in(engine.index, "chunks") > engine.index.manifest["counts"]["chunks"]
+    del engine
+    build(articles, s)
+    engine = milvus_engine(s)
+    assert len(engine.articles) == 40 and rows_in(engine.index, "articles") == 40
+    assert rows_in(engine.index, "chunks") == engine.index.manifest["counts"]["chunks"]
+
+
 def qa(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "qa", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
