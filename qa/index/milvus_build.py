@@ -255,6 +255,11 @@ def _write(client, uri: str, names: dict[str, str], old: dict | None, plan, sett
     _embed_into(writer, plan.todo, settings, embedder, options.progress)
     writer.flush()
     _vocab(client, uri, names["vocab"], writer.vocab, fresh=old is None)
+    try:  # sealed and persisted before the manifest that names them is written
+        for name in names.values():
+            client.flush(name)
+    except Exception as exc:
+        raise explain(exc, uri, "flushing the collections") from None
     counts.update(writer.counts)
     dates = Counter(old.get("dates", {}) if old else {}) + Counter()
     dates.update(writer.dates)
