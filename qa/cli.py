@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_folders(args) -> None:
     """--corpus and --index name folders; a file there is a mistake worth one clear line."""
+    from qa.index.layout import check_index_folder
+
+    if getattr(args, "command", None) in ("index", "ask", "eval", "serve") and args.index is not None:
+        check_index_folder(args.index)  # these may build it: nothing is written beside other files
     for flag, path in (("--corpus", args.corpus), ("--index", args.index)):
         if path is not None and path.exists() and not path.is_dir():
             raise UsageError(f"{flag} {path} is a file, not a folder: pass a folder"
@@ -352,6 +356,13 @@ def _check_output(flag: str, path: Path | None) -> None:
     """An output file named on the command line must be writable before minutes of evaluation run."""
     if path is None:
         return
+    try:
+        _check_writable(flag, path)
+    except OSError as exc:  # a name too long to stat
+        raise UsageError(f"{flag} {str(path)[:80]}{'…' * (len(str(path)) > 80)} cannot be written ({exc.strerror}): choose another path.") from None
+
+
+def _check_writable(flag: str, path: Path) -> None:
     if path.is_dir():
         raise UsageError(f"{flag} {path} is a folder: name a file in it, e.g. {path / 'results'}"
                          f"{'.md' if flag == '--report' else '.json'}.")
@@ -360,6 +371,12 @@ def _check_output(flag: str, path: Path | None) -> None:
                          "somewhere that exists.")
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"{flag} {path} cannot be written (permission denied): choose another path.")
+    # what os.access cannot tell (a root user in /proc, a name too long): try it, leaving nothing
+    if path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+    else:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        os.unlink(path)
 
 
 def cmd_eval(args) -> int:
@@ -367,6 +384,8 @@ def cmd_eval(args) -> int:
 
     _check_output("--json", args.json)
     _check_output("--report", args.report)
+    if args.report is not None:
+        _check_output("--report", args.report.with_suffix(".png"))  # its plot is written beside it
     if args.external:
         settings = _settings(args)
         result = evaluate.run_external(args.external, settings, sample=args.sample, seed=args.seed)

@@ -133,3 +133,30 @@ def test_three_hostile_csv_files_index_quickly_and_the_rest_is_indexed(tmp_path)
     done = qa("index", "--corpus", corpus, "--index", index, timeout=60)  # before: 59 s in the Sniffer
     no_traceback(done)
     assert done.returncode == 0 and "indexed 2 articles from 5 files; skipped 3" in done.out, done.out + done.err
+
+
+# ---------------------------------------------------------------- item 13: index and output paths
+
+
+def test_index_and_output_paths_are_checked_before_any_work(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, "utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "notes.txt").write_text("mine", "utf-8")
+    long_name = tmp_path / ("x" * 300)
+    for command in ("index", "ask"):
+        for target, says in ((home, "holds other files (notes.txt), not an index"),
+                             (long_name, "File name too long"), (Path("/proc/qa-index"), "cannot be written"),
+                             (corpus / "good.md" / "x", "cannot hold a new folder")):
+            args = [command] + (["Who?"] if command == "ask" else []) + ["--corpus", corpus, "--index", target]
+            done = qa(*args, timeout=60)
+            no_traceback(done)
+            assert done.returncode in (1, 2) and says in done.err and len(done.err.strip().splitlines()) == 1, done.err
+    assert sorted(p.name for p in home.iterdir()) == ["notes.txt"]  # nothing written beside the user's files
+    for target, says in ((Path("/proc/qa-report.md"), "cannot be written"),
+                         (tmp_path / ("r" * 300 + ".md"), "File name too long")):
+        done = qa("eval", "--report", target, "--corpus", corpus, "--index", tmp_path / "never", timeout=60)
+        no_traceback(done)
+        assert done.returncode == 2 and says in done.err and not (tmp_path / "never").exists(), done.err

@@ -17,7 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
-from qa.errors import IndexCorruptError, IndexMissingError, QAError
+from qa.errors import IndexCorruptError, IndexMissingError, QAError, UsageError
 
 CURRENT = "CURRENT"
 SEGMENTS = "segments"
@@ -41,6 +41,36 @@ def current_dir(index_dir: Path) -> Path | None:
             f"{pointer} names {name!r}, which is not a complete index: run `qa index --rebuild`."
         )
     return gen
+
+
+INDEX_ENTRIES = (CURRENT, f".{CURRENT}.tmp", ".lock", SEGMENTS)
+
+
+def check_index_folder(index_dir: Path) -> None:
+    """That ``index_dir`` can hold an index: missing (it is created), empty, or an index already.
+
+    Raises:
+        UsageError: one line: the path cannot be used (too long, in /proc, a file on the way…), or it is a
+            folder holding other files (``--index /`` would write beside them).
+    """
+    index_dir = Path(index_dir)
+    try:
+        if not index_dir.exists():
+            parent = next((p for p in index_dir.absolute().parents if p.exists()), None)
+            if parent is not None and (not parent.is_dir() or not os.access(parent, os.W_OK)):
+                raise UsageError(f"--index {index_dir}: {parent} cannot hold a new folder: choose another path.")
+            return
+        if not index_dir.is_dir():
+            return  # the CLI names a file given as a folder itself
+        other = sorted(e.name for e in os.scandir(index_dir)
+                       if e.name not in INDEX_ENTRIES and not e.name.startswith(("gen-", ".tmp-")))
+    except OSError as exc:
+        raise UsageError(f"--index {str(index_dir)[:80]}{'…' if len(str(index_dir)) > 80 else ''} cannot be used "
+                      f"({exc.strerror}): choose another folder.") from None
+    if other:
+        shown = ", ".join(other[:3]) + (f" and {len(other) - 3:,} more" if len(other) > 3 else "")
+        raise UsageError(f"--index {index_dir} holds other files ({shown}), not an index: pass an empty or new "
+                      "folder (nothing was written).")
 
 
 def read_manifest(index_dir: Path, *, full: bool = True) -> dict:
@@ -127,8 +157,13 @@ def build_lock(index_dir: Path):
     """Held while a build writes index_dir; a second build is told to wait."""
     import fcntl
 
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "w")
+    except OSError as exc:
+        raise QAError(f"the index folder {str(index_dir)[:80]} cannot be written ({exc.strerror}): choose another "
+                      "folder with --index.") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
