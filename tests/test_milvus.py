@@ -318,6 +318,64 @@ def test_an_unreachable_server_is_one_line_and_changes_nothing(tmp_path):
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 
+@pytest.fixture
+def milvus_server(tmp_path):
+    """A real Milvus server on a local port: milvus-lite's gRPC server (the protocol pymilvus speaks to
+    standalone and clusters), in a child process that a test may kill."""
+    from webserver import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "server"),
+                               "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert "listening" in server.stdout.readline()
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_server_going_away_mid_question_is_one_line_and_a_refresh_keeps_the_index_server(tmp_path, milvus_server):
+    from qa.pipeline import refresh_index
+
+    server, uri = milvus_server
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Council budget\n\nThe council met on Monday to discuss the housing budget. "
+                                 "It agreed to fund 40 new homes.\n", "utf-8")
+    s = replace(milvus_settings(tmp_path), corpus_dir=corpus, milvus_uri=uri)
+    options = BuildOptions(embedder_factory=lambda _: HashEncoder())
+    assert len(refresh_index(s, options).added) == 1
+    assert read_manifest(s.index_dir)["backend"]["uri"] == uri
+    # `qa ask --corpus` refreshes with no backend named: the index stays on its server, nothing to do
+    assert refresh_index(replace(s, backend=None, milvus_uri=None), options).added == ()
+    engine = milvus_engine(s)
+    assert engine.ask("How many homes did the council fund?").passages
+    server.kill()
+    server.wait()
+    with pytest.raises(BackendError) as caught:
+        engine.ask("How many homes did the council fund?")
+    line = str(caught.value)
+    assert "\n" not in line and f"Milvus at {uri} cannot be reached" in line and "QA_MILVUS_URI" in line
+
+
+def test_a_wrong_uri_names_the_fix(tmp_path):
+    import http.server
+    import threading
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:  # a port that answers, but not as Milvus
+        with pytest.raises(BackendError, match=r"cannot be reached .*check the URI"):
+            build(synthetic(3), replace(milvus_settings(tmp_path), milvus_uri=f"http://127.0.0.1:{web.server_port}"))
+    finally:
+        web.shutdown()
+        web.server_close()
+    with pytest.raises(BackendError, match=r"URI htp:/x is not valid .*http\(s\)://host:port"):
+        build(synthetic(3), replace(milvus_settings(tmp_path), milvus_uri="htp:/x"))
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
 def test_the_question_path_of_a_segmented_index_imports_nothing_of_milvus(tmp_path):
     code = ("import sys; sys.path.insert(0, 'tests'); from pathlib import Path; "
             "from test_index import synthetic, synthetic_engine; "

@@ -123,6 +123,8 @@ def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, 
     uri_wanted = wanted_uri(settings)
     with build_lock(index_dir):
         previous = previous_manifest(index_dir, rebuild, known)
+        if previous is not None and backend_of(previous) == "milvus" and not settings.backend:
+            uri_wanted = previous["backend"].get("uri")  # a refresh (`qa ask --corpus`) keeps the index's server
         if previous is not None and (backend_of(previous) != "milvus"
                                      or previous["backend"].get("uri") != uri_wanted):
             previous = None

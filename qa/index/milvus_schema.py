@@ -76,6 +76,10 @@ def explain(exc: BaseException, uri: str, doing: str = "") -> BackendError:
         return BackendError(f"{where} could not be opened{doing}: another process holds it (a running "
                             "`qa serve` or `qa index`?), or it is not a Milvus Lite file. Stop the other "
                             "process, or serve the index from a Milvus server (qa index --milvus-uri http://…).")
+    if "is illegal" in lower or "illegal uri" in lower:
+        return BackendError(f"the Milvus URI {uri} is not valid ({text}): give http(s)://host:port for a server "
+                            "(qa index --milvus-uri, or QA_MILVUS_URI), or leave it out for Milvus Lite inside "
+                            "the index folder.")
     if any(w in lower for w in ("auth", "credential", "token", "permission", "denied", "unauthenticated")):
         return BackendError(f"{where} refused the credentials{doing} ({text}): set QA_MILVUS_TOKEN to "
                             "user:password or an API key.")
