@@ -112,6 +112,17 @@ def segmented_filter(fields):
     return Filter.of(fields)
 
 
+def test_a_question_wanting_more_sentence_rows_than_the_cache_keeps_gets_them_all(pair, monkeypatch):
+    """SQuAD's long articles asked for more sentence rows at once than the row cache holds: the rows read
+    first were evicted by the last and the question failed with 'sentence rows are missing'."""
+    import qa.index.milvus_store
+
+    segmented, milvus = pair
+    monkeypatch.setattr(qa.index.milvus_store, "ROW_CACHE", 8)
+    rows = list(range(40))
+    assert np.array_equal(milvus.index.sentence_vectors_at(rows), segmented.index.sentence_vectors_at(rows))
+
+
 def test_a_filter_keeping_nothing_is_said_plainly_and_a_bad_one_names_the_fix(pair):
     _, engine = pair
     answer = engine.ask("What about the budget?", filter={"since": "2030"})

@@ -391,11 +391,15 @@ class MilvusStore:
 
     # -------------------------------------------------------- sentences
     def _rows(self, rows: Sequence[int]) -> list[dict]:
-        missing = [r for r in dict.fromkeys(rows) if r not in self._sentence_rows]
+        # the rows are answered from what was read, not from the bounded cache: a question may want more
+        # rows than it keeps (long articles), and remembering the last ones would evict the first
+        have = {r: hit for r in dict.fromkeys(rows) if (hit := self._sentence_rows.get(r)) is not None}
+        missing = [r for r in dict.fromkeys(rows) if r not in have]
         if missing:
             for hit in self._by_rows("sentences", "row", missing, ["row"] + SENTENCE_FIELDS):
+                have[hit["row"]] = hit
                 self._remember(self._sentence_rows, hit["row"], hit, ROW_CACHE)
-        found = [self._sentence_rows.get(r) for r in rows]
+        found = [have.get(r) for r in rows]
         if any(f is None for f in found):
             raise IndexCorruptError(f"sentence rows are missing from {self.names['sentences']}: "
                                     "run `qa index --rebuild`.")
