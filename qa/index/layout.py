@@ -43,7 +43,8 @@ def current_dir(index_dir: Path) -> Path | None:
     return gen
 
 
-INDEX_ENTRIES = (CURRENT, f".{CURRENT}.tmp", ".lock", SEGMENTS)
+# milvus.db: the Milvus Lite database of an index on Milvus (qa.index.milvus_schema.LITE_FILE)
+INDEX_ENTRIES = (CURRENT, f".{CURRENT}.tmp", ".lock", SEGMENTS, "milvus.db")
 
 
 def check_index_folder(index_dir: Path) -> None:
