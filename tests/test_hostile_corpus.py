@@ -160,3 +160,40 @@ def test_index_and_output_paths_are_checked_before_any_work(tmp_path):
         done = qa("eval", "--report", target, "--corpus", corpus, "--index", tmp_path / "never", timeout=60)
         no_traceback(done)
         assert done.returncode == 2 and says in done.err and not (tmp_path / "never").exists(), done.err
+
+
+# ---------------------------------------------------------------- item 14: a damaged index
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("damage", [{"counts": "x"}, {"segments": None}, {"model": {"dim": "x"}},
+                                    {"segments": [{"name": 7}]}, "article_years.npz"])
+def test_a_damaged_index_is_named_or_rebuilt_never_a_traceback(tmp_path, damage):
+    import json
+    import shutil
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, "utf-8")
+    assert qa("index", "--corpus", corpus, "--index", index).returncode == 0
+    gen = index / (index / "CURRENT").read_text("utf-8").strip()
+    if damage == "article_years.npz":
+        for seg in (index / "segments").iterdir():
+            (seg / "article_years.npz").write_bytes(b"PK\x03\x04 garbage" * 100)
+    else:
+        manifest = json.loads((gen / "manifest.json").read_text("utf-8"))
+        (gen / "manifest.json").write_text(json.dumps(manifest | damage), "utf-8")
+    from qa.index.layout import read_json
+    from qa.errors import IndexCorruptError
+
+    if damage != "article_years.npz":  # the one check of a manifest's shape names the file and the fix
+        with pytest.raises(IndexCorruptError, match="manifest.json is damaged .*qa index --rebuild"):
+            read_json(gen / "manifest.json")
+    for args in (["show", "good"], ["ask", "How was the council rated?"], ["index", "--rebuild"],
+                 ["ask", "How was the council rated?"]):
+        done = qa(*args, "--corpus", corpus, "--index", index)
+        no_traceback(done)
+        named = done.err.strip().splitlines()[-1:] if done.returncode else []  # one line: the file and the fix
+        assert done.returncode == 0 or (named and "qa index --rebuild" in named[0] and str(index) in named[0])
+    assert done.returncode == 0 and "rated good" in done.out  # qa index --rebuild repaired it
+    shutil.rmtree(index)

@@ -144,7 +144,44 @@ def read_json(path: Path) -> dict:
         raise IndexCorruptError(f"{path} is unreadable or truncated: run `qa index --rebuild`.") from None
     if not isinstance(data, dict):
         raise IndexCorruptError(f"{path} is not an index file: run `qa index --rebuild`.")
+    if path.name == "manifest.json":
+        problem = manifest_problem(data)
+        if problem:
+            raise IndexCorruptError(f"{path} is damaged ({problem}): run `qa index --rebuild`.")
     return data
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# key -> (the types it may have, a check of its value): the one place a manifest's shape is checked
+MANIFEST_SHAPE = {
+    "format": (int, _is_int),
+    "model": (dict, lambda m: isinstance(m.get("name"), (str, type(None))) and _is_int(m.get("dim", 0))),
+    "segments": (list, lambda xs: all(isinstance(e, dict) and isinstance(e.get("name"), str)
+                                      and isinstance(e.get("deleted", []), list)
+                                      and all(isinstance(d, str) for d in e.get("deleted", [])) for e in xs)),
+    "counts": (dict, lambda c: all(_is_int(c.get(k)) for k in ("articles", "chunks", "sentences"))),
+    "corpus": (dict, lambda c: isinstance(c.get("articles", {}), dict)),
+    "chunking": (dict, None), "tokenizer": (dict, None), "encoder": ((dict, type(None)), None),
+    "query_encoder": ((dict, type(None)), None), "catalog": ((str, type(None)), None),
+    "previous": ((str, type(None)), None), "changes": ((str, type(None)), None),
+    "read": ((dict, type(None)), None), "files": ((dict, type(None)), None),
+}
+
+
+def manifest_problem(manifest: dict) -> str | None:
+    """What is wrong with a manifest's shape ("counts is text"), or None."""
+    for key, (types, check) in MANIFEST_SHAPE.items():
+        if key not in manifest:
+            if key in ("format", "model", "segments", "counts"):
+                return f"{key} is missing"
+            continue
+        value = manifest[key]
+        if not isinstance(value, types) or isinstance(value, bool) or (check is not None and not check(value)):
+            return f"{key} is not what an index holds"
+    return None
 
 
 def segment_dir(index_dir: Path, name: str) -> Path:

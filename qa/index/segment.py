@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import zipfile
 import zlib
 from array import array
 from dataclasses import dataclass, fields
@@ -307,7 +308,7 @@ class Segment:
             with np.load(self.folder / "article_years.npz", allow_pickle=False) as z:
                 self.mentions, self.mention_ptr = z["mentions"], z["mention_ptr"]
                 self.reports, self.report_ptr = z["reports"], z["report_ptr"]
-        except (OSError, ValueError, KeyError, EOFError, zlib.error):
+        except (OSError, ValueError, KeyError, EOFError, zlib.error, zipfile.BadZipFile):
             raise self._corrupt("article_years.npz") from None
         if len(self.mention_ptr) != info.articles + 1 or len(self.report_ptr) != info.articles + 1:
             raise self._corrupt("article_years.npz")
