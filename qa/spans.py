@@ -58,17 +58,17 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
         r"|\b(?:1[5-9]|20)\d\d(?:\s*[-–/]\s*(?:\d{4}|\d{2}))?(?:s\b)?\b"
     ),
     "amount": re.compile(
-        r"[£$€¥]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
-        r"|\b\d[\d,]*(?:\.\d+)?\s?(?:million|billion|trillion)?\s?(?:pounds|dollars|euros|yen|pence|cents)\b",
+        r"[£$€¥]\s?\d[\d,]{0,40}(?:\.\d+)?(?:\s?(?:million|billion|trillion|bn|m|k)\b)?"
+        r"|\b\d[\d,]{0,40}(?:\.\d+)?\s?(?:million|billion|trillion)?\s?(?:pounds|dollars|euros|yen|pence|cents)\b",
         re.I,
     ),
     "percent": re.compile(
-        r"\b\d[\d,]*(?:\.\d+)?\s?(?:%|per ?cent\b|percent\b)|%\s?\d[\d,]*(?:\.\d+)?"
+        r"\b\d[\d,]{0,40}(?:\.\d+)?\s?(?:%|per ?cent\b|percent\b)|%\s?\d[\d,]{0,40}(?:\.\d+)?"
         r"|\b(?:half|a third|a quarter|two[- ]thirds|three[- ]quarters)\b",
         re.I,
     ),
     "number": re.compile(
-        rf"\b\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per ?cent|percent))?(?:\s(?:million|billion|thousand|hundred))?"
+        rf"\b\d[\d,]{{0,40}}(?:\.\d+)?(?:\s?(?:%|per ?cent|percent))?(?:\s(?:million|billion|thousand|hundred))?"
         rf"|\b(?:{NUMBER_WORDS})(?:[- ](?:{NUMBER_WORDS}))*(?:\s+out\s+of\s+(?:{NUMBER_WORDS}|\d+))?\b"
         rf"|\b(?:{VAGUE_QUANTITIES})\b",
         re.I,
@@ -78,7 +78,7 @@ SPAN_PATTERNS: dict[str, re.Pattern] = {
     ),
     "place": re.compile(r"(?:(?<=\bin )|(?<=\bat )|(?<=\bfrom )|(?<=\bnear )|(?<=\bto )|(?<=\bof ))[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,3}"),
     "phone": re.compile(r"(?<!\w)(?:\+?\d[\d ()-]{7,}\d)(?!\w)"),
-    "email": re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b"),
+    "email": re.compile(r"\b[\w.+-]{1,64}@[\w-]+\.[\w.-]+\b"),  # 64: the longest local part
     "url": re.compile(r"\bhttps?://\S+|\bwww\.[\w-]+\.\S+", re.I),
 }
 
@@ -110,6 +110,8 @@ VAGUE_RE = re.compile(rf"(?:a\s+|the\s+)?(?:{VAGUE_QUANTITIES})", re.I)
 TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century)"
 
 
+# (?<!\s): a match starts where a run of spaces does (a span never ends in one), so a search over a
+# long run of spaces is not quadratic
 TIME_SPAN_RE = re.compile(rf"(?<!\s)\s*(?:-\s*)?{TIME_UNITS}\b", re.I)
 
 

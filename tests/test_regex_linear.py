@@ -158,20 +158,7 @@ def test_every_pattern_of_qa_is_found():
     assert markdown.ATX_RE.pattern in sources and len(PATTERNS) > 80  # the audit covers the whole package
 
 
-def _known_quadratic() -> set:
-    """Answer spans still quadratic on a run like ",1,1,1…" (each digit starts a scan to the run's end).
-    Bounding them ([\\d,]{0,40}) moved 3 of the 1,146 golden answers, so that fix waits for its own change."""
-    from qa.spans import SPAN_PATTERNS
-
-    return {SPAN_PATTERNS[k].pattern for k in ("amount", "percent", "email")}
-
-
-KNOWN = _known_quadratic()
-
-
-@pytest.mark.parametrize("pattern", [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="issue 23 item 10: "
-                                                                            "left for a change that moves answers"))
-                                     if p.pattern in KNOWN else p for p in PATTERNS], ids=lambda p: str(p.pattern)[:40])
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: str(p.pattern)[:40])
 def test_no_pattern_backtracks_super_linearly(pattern):
     def growth(short: str, long: str, repeat: int) -> float:
         a, b = cost(pattern, short, repeat), cost(pattern, long, repeat)

@@ -21,7 +21,8 @@ from qa.types import Article
 MAX_PAGES = 5_000
 # (text, x0, x1, bottom, top) in PDF points, y upwards; pages of them are what the child sends back.
 Line = tuple[str, float, float, float, float]
-PAGE_NUMBER = re.compile(r"^(?:page\s*)?[-–—(\[]?\s*\d{1,4}\s*[-–—)\]]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
+# \s*+ (possessive): a line of one digit then many blanks was tried quadratically (issue 23, item 10)
+PAGE_NUMBER = re.compile(r"^(?:page\s*+)?[-–—(\[]?\s*+\d{1,4}\s*+[-–—)\]]?(?:\s*+(?:of|/)\s*+\d{1,4})?$", re.I)
 HYPHENS = ("\u2010", "\u00ad", "\x02")  # a word broken at a line end where the layout chose (a soft hyphen)
 # List bullets as PDFs carry them: Word's Symbol and Wingdings bullets come out in the private use area.
 BULLET = re.compile(r"^[\u2022\u25cf\u25aa\u25e6\u2023\u2219\u25a0\uf0b7\uf0a7\uf076\uf0d8\uf0fc\uf06e]\s*")
@@ -225,7 +226,7 @@ def _join(lines: list[str], vocabulary: set[str]) -> str:
         elif out.endswith(HYPHENS):
             out = out[:-1] + line  # a word broken where the layout put a soft hyphen
         elif re.search(r"[^\W\d_][-\ufffe]$", out) and line[:1].islower():
-            word = re.findall(r"\w+$", out[:-1])
+            word = re.findall(r"(?<!\w)\w+$", out[:-1])  # (?<!\w): tried once per word, not per letter
             rest = re.match(r"\w+", line)
             whole = (word[0] + rest.group(0)).casefold() if word and rest else ""
             out = out[:-1] + ("" if whole in vocabulary else "-") + line  # "recog-\nnised" vs "gang-\nrelated"

@@ -59,7 +59,7 @@ def allowed_host_names(bind_host: str, extra: Iterable[str] = ()) -> frozenset[s
 # "a b" are not hosts, so no two parsers (ours, Starlette's, a proxy's) can read them differently.
 _AUTHORITY = re.compile(r"(?:\[(?P<literal>[0-9a-f:.]{2,45})\]|(?P<name>[a-z0-9_](?:[a-z0-9_.\-]{0,252}[a-z0-9_])?\.?))"
                         r"(?::(?P<port>[0-9]{1,5}))?")
-_ORIGIN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<authority>[^/?#]*)")
+_ORIGIN = re.compile(r"(?<![a-z0-9+.\-])(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<authority>[^/?#]*)")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
