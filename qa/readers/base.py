@@ -393,6 +393,17 @@ def clip_title(title: str | None) -> str | None:
 
 
 # ------------------------------------------------------------------ bounded text
+def within_max_chars(text: str, sha256: str | None, where: str, max_chars: int) -> tuple[str, str | None, list[str]]:
+    """The text cut to max_chars (see cut), its hash marked with the limit when cut (so raising the limit
+    re-reads the article), and the notice saying so: (text, sha256, notices)."""
+    if len(text) <= max_chars:
+        return text, sha256, []
+    full, text = len(text), cut(text, max_chars)
+    if sha256 is not None:
+        sha256 = hashlib.sha256(f"{sha256}:max_chars={max_chars}".encode()).hexdigest()
+    return text, sha256, [f"{where}: cut to its first {len(text):,} of {full:,} characters (max_chars in collection.yaml)"]
+
+
 def cut(text: str, max_chars: int) -> str:
     """The longest prefix of at most max_chars characters that ends at a paragraph, line, sentence or
     word boundary (a prefix, so every offset stays exact)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.readers.base import FileError, SourceFile, clip_title, cut, file_id
+from qa.readers.base import FileError, SourceFile, clip_title, file_id, within_max_chars
 from qa.readers.dates import MONTHS, DateError, is_future, parse_date
 from qa.readers.options import CollectionOptions
 from qa.types import Article
@@ -94,13 +94,8 @@ def article(f: SourceFile, paragraphs: list[str], props: Properties, options: Co
         if found is not None and not is_future(found):
             date, origin = found, props.date_origin
     text = "\n\n".join(paras)
-    if len(text) > options.max_chars:
-        full = len(text)
-        text = cut(text, options.max_chars)
-        notices.append(f"{f.rel}: cut to its first {len(text):,} of {full:,} characters (max_chars in collection.yaml)")
-        import hashlib
-
-        sha256 = hashlib.sha256(f"{sha256}:max_chars={options.max_chars}".encode()).hexdigest()
+    text, sha256, cut_notice = within_max_chars(text, sha256, f.rel, options.max_chars)
+    notices += cut_notice
     if not title:
         first = paras[0].split("\n", 1)[0]
         title = first if len(first) <= 120 else first[:120].rsplit(" ", 1)[0] + "…"

@@ -18,8 +18,8 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
-from qa.readers.base import (FileError, Skipped, SourceFile, as_author, as_text, as_url, check_id, clip_title, cut,
-                             decode, file_id, read_bytes, record_hash, slug)
+from qa.readers.base import (FileError, Skipped, SourceFile, as_author, as_text, as_url, check_id, clip_title, decode,
+                             file_id, read_bytes, record_hash, slug, within_max_chars)
 from qa.readers.dates import DateError, is_future, parse_date
 from qa.readers.options import CollectionOptions
 from qa.types import Article
@@ -122,11 +122,7 @@ def _entry(entry, n: int, base: str, publisher: str | None, options: CollectionO
     text, summary_only = _text(entry)
     if not text.strip():
         raise FileError(where, "has no text (no content and no summary): check the feed")
-    notices: list[str] = []
-    if len(text) > options.max_chars:
-        full = len(text)
-        text = cut(text, options.max_chars)
-        notices.append(f"{where}: cut to its first {len(text):,} of {full:,} characters (max_chars in collection.yaml)")
+    text, _, notices = within_max_chars(text, None, where, options.max_chars)  # the hash is of what is kept
     guid = entry.get("id") or entry.get("link") or ""
     article_id = stable_id(base, guid, n)
     try:

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from qa.readers.base import (FileError, SourceFile, as_author, as_text, as_url, clip_title, cut, decode, file_id,
-                             read_bytes)
+from qa.readers.base import (FileError, SourceFile, as_author, as_text, as_url, clip_title, decode, file_id,
+                             read_bytes, within_max_chars)
 from qa.readers.dates import DateError, is_future, parse_date
 from qa.readers.options import CollectionOptions
 from qa.types import Article
@@ -69,12 +69,8 @@ def read_page(f: SourceFile, raw: bytes, text: str, options: CollectionOptions, 
     notices = []
     if page.future_date:
         notices.append(f"{f.rel}: the page's date {page.future_date} is in the future: indexed as undated")
-    body = page.text
-    if len(body) > options.max_chars:
-        full = len(body)
-        body = cut(body, options.max_chars)
-        notices.append(f"{f.rel}: cut to its first {len(body):,} of {full:,} characters (max_chars in collection.yaml)")
-        sha256 = hashlib.sha256(f"{sha256}:max_chars={options.max_chars}".encode()).hexdigest()
+    body, sha256, cut_notice = within_max_chars(page.text, sha256, f.rel, options.max_chars)
+    notices += cut_notice
     title = clip_title(page.title) or _first_line(body)
     return [Article(
         id=file_id(f.rel), title=title, date=page.date, source=page.source, url=page.url, text=body,

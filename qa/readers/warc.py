@@ -14,7 +14,8 @@ import codecs
 import hashlib
 import re
 
-from qa.readers.base import (FileError, Skipped, SourceFile, as_url, clip_title, cut, decode, file_id, open_regular)
+from qa.readers.base import (FileError, Skipped, SourceFile, as_url, clip_title, decode, file_id, open_regular,
+                             within_max_chars)
 from qa.readers.dates import DateError, is_future, parse_date
 from qa.readers.feed import stable_id
 from qa.readers.options import CollectionOptions
@@ -137,13 +138,7 @@ def _page(f: SourceFile, record, n: int, base: str, options: CollectionOptions) 
     sha256 = hashlib.sha256(raw).hexdigest()
     if options.drop:
         sha256 = hashlib.sha256(f"{sha256}:drop={options.drop!r}".encode()).hexdigest()
-    notices = []
-    body = page.text
-    if len(body) > options.max_chars:
-        full = len(body)
-        body = cut(body, options.max_chars)
-        notices.append(f"{where}: cut to its first {len(body):,} of {full:,} characters (max_chars in collection.yaml)")
-        sha256 = hashlib.sha256(f"{sha256}:max_chars={options.max_chars}".encode()).hexdigest()
+    body, sha256, notices = within_max_chars(page.text, sha256, where, options.max_chars)
     date, precision, origin, note = page.date, page.date_precision, page.date_origin, None
     if date is None:
         archived = _archived(record)
