@@ -197,3 +197,21 @@ def test_a_damaged_index_is_named_or_rebuilt_never_a_traceback(tmp_path, damage)
         assert done.returncode == 0 or (named and "qa index --rebuild" in named[0] and str(index) in named[0])
     assert done.returncode == 0 and "rated good" in done.out  # qa index --rebuild repaired it
     shutil.rmtree(index)
+
+
+# ---------------------------------------------------------------- item 11: one file's skipped records
+
+
+@pytest.mark.model
+def test_one_csv_of_many_bad_rows_is_summarised_not_stored_row_by_row(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "good.md").write_text(GOOD, "utf-8")
+    (corpus / "rows.csv").write_text("id,title,text\nr1,Budget,The budget was approved in March.\n" + "a,b,\n" * 50_000,
+                                     "utf-8")
+    done = qa("index", "--corpus", corpus, "--index", index, timeout=300)
+    no_traceback(done)
+    assert done.returncode == 0 and "indexed 2 articles" in done.out, done.out + done.err
+    stored = sum(p.stat().st_size for p in index.rglob("*") if p.is_file() and p.suffix in (".json", ".sqlite"))
+    assert stored < 2_000_000, stored  # before: every one of the 50,000 skips stored (500,000 rows: 57 MB)
+    assert "50,000 in all" in done.out + done.err and len(done.err) < 10_000, done.err[-2000:]

@@ -35,6 +35,7 @@ LIST_KEYS = ("articles", "items", "results", "data", "records", "entries", "post
 HTML_TAG_RE = re.compile(r"<(?:p|div|br|h[1-6]|ul|ol|li|span|a|strong|em|b|i|blockquote|figure|img|table)\b[^<>]*>",
                          re.I)
 MAX_BAD_IN_A_ROW = 50  # then the file is not what its name says: stop reading it
+MAX_SKIPS_LISTED = 20  # of one file; the rest are counted in one line (500,000 bad rows made a 57 MB manifest)
 
 
 def _key(name: object) -> str:
@@ -107,6 +108,7 @@ class Reader:
         self.articles: list[Article] = []
         self.notices: list = []  # str notices and Skipped records
         self.no_text = 0
+        self.skipped = 0
         self.bad_in_a_row = 0
         folder = PurePosixPath(file_id(f.rel)).parent
         self.prefix = "" if str(folder) == "." else f"{folder}/"
@@ -123,7 +125,9 @@ class Reader:
             self.skip(exc.rel, exc.reason)
 
     def skip(self, where: str, reason: str) -> None:
-        self.notices.append(Skipped(where, reason))
+        self.skipped += 1
+        if self.skipped <= MAX_SKIPS_LISTED:
+            self.notices.append(Skipped(where, reason))
         self.bad_in_a_row += 1
         if self.bad_in_a_row >= MAX_BAD_IN_A_ROW and not self.articles:
             raise FileError(self.f.rel, f"its first {MAX_BAD_IN_A_ROW} records cannot be read (the first: {reason}): "
@@ -185,9 +189,12 @@ class Reader:
                        file_type=self.file_type, record=n)
 
     def result(self) -> tuple[list[Article], list]:
-        if not self.articles and self.no_text and self.no_text == sum(isinstance(x, Skipped) for x in self.notices):
+        if not self.articles and self.no_text and self.no_text == self.skipped:
             raise FileError(self.f.rel, f"no record has a text field (looked for {self.mapper.tried('text')}): name "
                                         "the field text, or map it in collection.yaml, e.g. fields: {text: story}")
+        if self.skipped > MAX_SKIPS_LISTED:
+            self.notices.append(f"{self.f.rel}: {self.skipped - MAX_SKIPS_LISTED:,} more records skipped after the first "
+                                f"{MAX_SKIPS_LISTED} listed ({self.skipped:,} in all): fix the file")
         return self.articles, self.notices
 
 
