@@ -147,7 +147,7 @@ def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, 
         names = old["collections"] if old else collection_names(PREFIX, gen_name.replace("-", "_"))
         created = old is None
         try:
-            manifest = _write(client, uri, names, old, plan, settings, tmp, options)
+            manifest = _write(client, uri, names, plan, settings, tmp, options)
             manifest["backend"]["uri"] = uri_wanted
             manifest["previous"] = previous_gen.name if previous_gen is not None else None
             manifest["changes"] = describe_diff(list(plan.changed), list(plan.added), list(plan.removed))
@@ -226,10 +226,11 @@ def _soon_kept(index_dir: Path, name: str) -> bool:
     return any(name.startswith(f"{PREFIX}_{p.name[5:].replace('-', '_')}") for p in index_dir.glob(".tmp-gen-*"))
 
 
-def _write(client, uri: str, names: dict[str, str], old: dict | None, plan, settings: Settings, tmp: Path,
-           options) -> dict:
+def _write(client, uri: str, names: dict[str, str], plan, settings: Settings, tmp: Path, options) -> dict:
     """Embed and write the plan's articles; the new manifest (without its corpus map)."""
     from qa.index.encoder import place_encoder
+
+    old = plan.previous["backend"] if plan.previous is not None else None  # the generation updated, if any
 
     index_dir, log = Path(settings.index_dir), options.log
     encoder_info = query_info = None
