@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from qa.errors import CorpusError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """A file found by `find_files`, which only stat()s: no file has been opened yet."""
 
@@ -36,7 +36,11 @@ class SourceFile:
 def suffix_of(name: str) -> str:
     """".md", ".pdf"…, lower case; ".warc.gz" for a compressed web archive."""
     lower = name.lower()
-    return ".warc.gz" if lower.endswith(".warc.gz") else PurePosixPath(lower).suffix
+    if lower.endswith(".warc.gz"):
+        return ".warc.gz"
+    base = lower.rpartition("/")[2]  # PurePosixPath(lower).suffix, without a Path per file (1.5 s of 100,000)
+    dot = base.rfind(".")
+    return base[dot:] if 0 < dot < len(base) - 1 else ""
 
 
 @dataclass(frozen=True)
