@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from qa.readers import read_corpus
+from qa.readers.stream import ArticleStream
 from qa.types import Article
 
 log = logging.getLogger("qa.corpus")
@@ -64,7 +65,7 @@ class Changes:
     """What to index: the articles read (new or changed files), the ids (with hashes) of those kept
     unread, the files as the next run will compare them, and the account of what the folder holds."""
 
-    articles: list[Article]
+    articles: "list[Article] | ArticleStream"  # a folder read whole: refs, each file read again when iterated
     keep: dict[str, str] = field(default_factory=dict)
     # The records of the folder's files: all of them, or (with ``base``) those that changed, the rest
     # being as the catalog ``base`` has them, less ``removed_files``. None: not from a folder.
@@ -147,16 +148,16 @@ def changes(corpus_dir: Path, manifest: dict | None, *, strict: bool = False,
 
 
 def _whole(corpus_dir: Path, strict: bool, digest: str | None = None) -> Changes:
-    from qa.readers.dedupe import keys
+    """Every file read, its articles kept as refs (qa.readers.stream): the build reads them again in turn."""
+    from qa.readers import scan_corpus
+    from qa.readers.stream import by_file
 
-    read = read_corpus(corpus_dir, strict=strict)
+    read = scan_corpus(corpus_dir, strict=strict)
     if read.skipped:
         _warn(corpus_dir, len(read.skipped))
-    by_file: dict[str, list[Article]] = {}
-    for a in read.articles:
-        by_file.setdefault(a.path or "", []).append(a)
-    files = {f.rel: FileRecord(f.size, f.mtime_ns, tuple(a.id for a in by_file.get(f.rel, [])),
-                               tuple(tuple(keys(a)) for a in by_file.get(f.rel, []))) for f in read.files}
+    per_file = by_file(read.articles)
+    files = {f.rel: FileRecord(f.size, f.mtime_ns, tuple(i for i, _ in per_file.get(f.rel, [])),
+                               tuple(k for _, k in per_file.get(f.rel, []))) for f in read.files}
     account = {"files": read.found, "articles": len(read.articles),
                "skipped": [[s.rel, s.reason] for s in read.skipped], "notices": list(read.notices),
                "collection": collection_stat(corpus_dir)}

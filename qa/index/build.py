@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from qa import __version__
 from qa.config import Settings
@@ -78,7 +78,7 @@ class Plan:
     """What a build keeps, deletes and embeds."""
 
     segments: list[dict]  # the previous generation's segments kept: {"name", "deleted": [...]}
-    todo: list[Article]  # to chunk and embed
+    todo: "list[Article] | ArticleStream"  # to chunk and embed
     changed: list[str]
     added: list[str]
     removed: list[str]
@@ -99,15 +99,18 @@ def previous_manifest(index_dir: Path, rebuild: bool, known: tuple[Path, dict] |
     return None
 
 
-def plan_build(articles: list[Article], keep: dict[str, str], settings: Settings, previous: dict | None,
-               log: Callable[[str], None]) -> Plan | None:
+def plan_build(articles: "list[Article] | ArticleStream", keep: dict[str, str], settings: Settings,
+               previous: dict | None, log: Callable[[str], None]) -> Plan | None:
     """Compare the corpus with ``previous``, the current generation's manifest (previous_manifest).
     None: nothing to do.
 
-    ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest).
+    ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest);
+    ``articles`` may be an ArticleStream (qa.readers.stream): its texts are read only when embedded.
     """
+    from qa.readers.stream import article_ids, ids_hashes, only
+
     index_dir = Path(settings.index_dir)
-    hashes = {a.id: a.sha256 for a in articles} | keep
+    hashes = ids_hashes(articles) | keep
     if previous is not None and not check_manifest(previous, settings, hashes):
         return None
     if previous is not None and (reasons := check_manifest(previous, settings, None)):
@@ -118,19 +121,21 @@ def plan_build(articles: list[Article], keep: dict[str, str], settings: Settings
     old = previous["corpus"]["articles"] if previous else {}
     changed, added, removed = diff_articles(old, hashes)
     if previous is None:
-        missing = set(keep) - {a.id for a in articles}
+        missing = set(keep) - set(article_ids(articles))
         if missing:  # cannot happen from the CLI: a full build reads every file
             raise IndexCorruptError("the index to update is gone: run `qa index --rebuild`.")
-        return Plan([], list(articles), changed, added, removed, None)
+        return Plan([], articles, changed, added, removed, None)
     gone = set(changed) | set(removed)
     todo_ids = set(changed) | set(added)
     segments = []
+    from qa.index.store import read_segment_info
+
     for entry in previous["segments"]:
-        ids = _segment_ids(index_dir, entry["name"])
-        deleted = sorted(set(entry.get("deleted", [])) | (gone & set(ids)))
-        segments.append({"name": entry["name"], "deleted": deleted, "articles": len(ids)})
-    plan = Plan(segments, [a for a in articles if a.id in todo_ids], changed, added, removed, previous)
-    plan.merge = _merge_choice(index_dir, plan.segments, new_segment=bool(plan.todo))
+        deleted = sorted(set(entry.get("deleted", [])) | set(_segment_rows(index_dir, entry["name"], gone)))
+        segments.append({"name": entry["name"], "deleted": deleted,
+                         "articles": read_segment_info(index_dir, entry["name"])["articles"]})
+    plan = Plan(segments, only(articles, todo_ids), changed, added, removed, previous)
+    plan.merge = _merge_choice(index_dir, plan.segments, new_segment=bool(len(plan.todo)))
     return plan
 
 
@@ -142,15 +147,21 @@ def _segments_readable(index_dir: Path, manifest: dict) -> bool:
         return False
 
 
-def _segment_ids(index_dir: Path, name: str) -> list[str]:
+def _segment_rows(index_dir: Path, name: str, ids: Iterable[str]) -> dict[str, int]:
+    """Article id -> row in segment ``name``, for those of ``ids`` it holds (read by key: an update
+    reads what it changes, not every id of a large segment)."""
     import sqlite3
 
     path = segment_dir(index_dir, name) / "articles.sqlite"
+    ids, out = list(ids), {}
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)) as db:
-            return [r[0] for r in db.execute("SELECT id FROM articles ORDER BY row")]
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                out.update(db.execute(f"SELECT id, row FROM articles WHERE id IN ({','.join('?' * len(part))})", part))
     except sqlite3.Error:
         raise IndexCorruptError(f"{path} is unreadable: run `qa index --rebuild`.") from None
+    return out
 
 
 def _merge_choice(index_dir: Path, segments: list[dict], new_segment: bool) -> list[dict]:
@@ -197,6 +208,7 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
     """
     from qa.corpus import Changes
     from qa.index.backend import backend_of, wanted_backend
+    from qa.readers.stream import article_ids
 
     if wanted_backend(settings, known) == "milvus":
         from qa.index.milvus_build import build_milvus
@@ -212,7 +224,7 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
         previous = previous_manifest(index_dir, rebuild, known)  # under the lock: no build moves it now
         if previous is not None and backend_of(previous) != "segments":
             previous = None  # another backend's index: this build writes everything
-        plan = plan_build(list(articles), keep, settings, previous, log)
+        plan = plan_build(articles, keep, settings, previous, log)
         if plan is None:
             manifest = previous
             # A build killed after publishing and before pruning left a third generation (or folders):
@@ -249,7 +261,7 @@ def build_index(corpus: "list[Article] | Changes", settings: Settings, options: 
         c = manifest["counts"]
         return BuildReport(c["articles"], c["chunks"], c["sentences"], time.perf_counter() - t0,
                            tuple(plan.changed), tuple(plan.added), tuple(plan.removed),
-                           tuple(a.id for a in plan.todo), path=str(final), segments=len(manifest["segments"]),
+                           tuple(article_ids(plan.todo)), path=str(final), segments=len(manifest["segments"]),
                            merged=len(plan.merge))
 
 
@@ -294,8 +306,9 @@ def write_record(folder: Path, manifest: dict, changes: "Changes", previous: dic
     and then its manifest, whose presence means the generation is complete. ``previous``: the full
     manifest of the generation it replaces (its articles' hashes: only those that differ are written)."""
     from qa.index.catalog import write_catalog
+    from qa.readers.stream import ids_hashes
 
-    articles = {a.id: a.sha256 for a in changes.articles} | changes.keep
+    articles = ids_hashes(changes.articles) | changes.keep
     manifest["read"] = changes.account
     manifest["files_digest"] = changes.digest
     manifest["corpus"]["articles"] = articles
@@ -359,7 +372,7 @@ def _write(plan: Plan, settings: Settings, tmp: Path, written: list[Path], optio
         seg, dim = _merge(index_dir, plan.merge, written)
         if seg is not None:  # None: nothing of them was left to keep
             segments.append({"name": seg, "deleted": []})
-    if plan.todo:
+    if len(plan.todo):
         with _build_embedder(settings, tmp, encoder_info, options) as embedder:
             for seg, dim in _embed_and_write(plan.todo, settings, embedder, index_dir, written, options.progress):
                 segments.append({"name": seg, "deleted": []})
@@ -516,7 +529,9 @@ def _embed_and_write(todo: list[Article], settings: Settings, embedder, index_di
 
 def _estimate_texts(todo: list[Article]) -> int:
     """About how many texts the articles will give (a sentence per ~120 characters, a chunk per ~900)."""
-    chars = sum(len(a.text) for a in todo)
+    from qa.readers.stream import total_chars
+
+    chars = total_chars(todo)
     return max(len(todo), chars // 120 + chars // 900)
 
 
@@ -580,14 +595,11 @@ def _counts(index_dir: Path, segments: list[dict]) -> dict[str, int]:
             chunks += info["chunks"]
             sentences += info["sentences"]
             continue
-        folder = segment_dir(index_dir, s["name"])
-        ids = _segment_ids(index_dir, s["name"])
-        table = np.load(folder / "articles.npy", mmap_mode="r", allow_pickle=False)
-        deleted = set(s["deleted"])
-        live = np.array([i not in deleted for i in ids], dtype=bool)
-        articles += int(live.sum())
-        sentences += int(table[live, 1].sum())
-        chunks += int(table[live, 3].sum())
+        table = np.load(segment_dir(index_dir, s["name"]) / "articles.npy", mmap_mode="r", allow_pickle=False)
+        gone = np.array(sorted(_segment_rows(index_dir, s["name"], s["deleted"]).values()), dtype=np.int64)
+        articles += info["articles"] - len(gone)
+        sentences += info["sentences"] - int(table[gone, 1].sum())
+        chunks += info["chunks"] - int(table[gone, 3].sum())
     return {"articles": articles, "chunks": chunks, "sentences": sentences}
 
 

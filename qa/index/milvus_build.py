@@ -32,6 +32,7 @@ from qa.index.milvus_store import date_number, signed
 from qa.index.segment import QUOTED_MIN_CHARS, quote_key
 from qa.progress import Progress
 from qa.quotes import speakers
+from qa.readers.stream import article_ids
 from qa.text import reported_years, terms, years
 from qa.types import Article
 
@@ -128,7 +129,7 @@ def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, 
         if previous is not None and (backend_of(previous) != "milvus"
                                      or previous["backend"].get("uri") != uri_wanted):
             previous = None
-        plan = plan_build(list(articles), keep, settings, previous, log)
+        plan = plan_build(articles, keep, settings, previous, log)
         if plan is None:
             tidy(index_dir, previous)
             if record_differs(previous, changes):
@@ -167,7 +168,7 @@ def build_milvus(corpus, settings: Settings, options, *, rebuild: bool = False, 
         c = manifest["counts"]
         return BuildReport(c["articles"], c["chunks"], c["sentences"], time.perf_counter() - t0,
                            tuple(plan.changed), tuple(plan.added), tuple(plan.removed),
-                           tuple(a.id for a in plan.todo), path=str(final))
+                           tuple(article_ids(plan.todo)), path=str(final))
 
 
 def _close(client) -> None:

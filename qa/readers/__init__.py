@@ -22,12 +22,13 @@ from qa.readers import html, markdown, records
 from qa.readers.base import FileError, Skipped, SkippedFilesError, SourceFile
 from qa.readers.dedupe import resolve
 from qa.readers.options import CollectionOptions, collection_problems
+from qa.readers.stream import stop_child
 from qa.readers.walk import SUFFIXES, accepted, find_files
 from qa.types import Article
 
 __all__ = ["SourceFile", "Skipped", "CollectionOptions", "CorpusRead", "find_files", "read_file", "read_corpus",
            "READERS", "SUFFIXES", "FileError", "SkippedFilesError", "NothingReadableError", "summary_line",
-           "read_files"]
+           "read_files", "scan_corpus", "read_one"]
 
 log = logging.getLogger("qa.corpus")
 
@@ -144,7 +145,11 @@ def read_corpus(corpus_dir: Path, *, strict: bool = False) -> CorpusRead:
             _LAST[root] = (key, result)
         else:
             _LAST.pop(root, None)
-    if not result.articles:
+    return _checked(corpus_dir, result, strict)
+
+
+def _checked(corpus_dir: Path, result: CorpusRead, strict: bool) -> CorpusRead:
+    if not len(result.articles):
         raise NothingReadableError(_nothing_readable(corpus_dir, result), result)
     if strict and result.skipped:
         raise SkippedFilesError(result, f"--strict: {len(result.skipped):,} file{'s' * (len(result.skipped) != 1)} or record"
@@ -164,26 +169,45 @@ def _read(files: list[SourceFile], skipped: list[Skipped], options: CollectionOp
     notices: list[str] = []
     skipped = list(skipped)
     for f in files:
-        try:
-            found, notes = read_file(f, options)
-        except FileError as exc:
-            skipped.append(Skipped(exc.rel, exc.reason))
-            continue
-        except CorpusError as exc:
-            skipped.append(Skipped(f.rel, str(exc)))
-            continue
-        except Exception as exc:  # noqa: BLE001 - a library's bug on one odd file must not stop the rest
-            skipped.append(Skipped(f.rel, f"could not be read ({type(exc).__name__}: {str(exc)[:120]}): check the "
-                                          "file; if it looks fine, report this message"))
-            continue
+        found, notes = read_one(f, options, skipped)
         articles += found
         for n in notes:
             (skipped if isinstance(n, Skipped) else notices).append(n)
-    if "qa.readers.isolated" in sys.modules:  # the PDF child lives for one corpus read, not for the process
-        sys.modules["qa.readers.isolated"].stop()
+    stop_child()
     articles, dup_notices, dup_skipped = resolve(articles)
     return CorpusRead(articles=articles, skipped=sorted(skipped + dup_skipped, key=_skip_order),
                       notices=notices + dup_notices, files=files)
+
+
+def read_one(f: SourceFile, options: CollectionOptions, skipped: list[Skipped]) -> tuple[list[Article], list]:
+    """read_file, with a file that cannot be read added to ``skipped`` (and nothing returned for it)."""
+    try:
+        return read_file(f, options)
+    except FileError as exc:
+        skipped.append(Skipped(exc.rel, exc.reason))
+    except CorpusError as exc:
+        skipped.append(Skipped(f.rel, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a library's bug on one odd file must not stop the rest
+        skipped.append(Skipped(f.rel, f"could not be read ({type(exc).__name__}: {str(exc)[:120]}): check the "
+                                      "file; if it looks fine, report this message"))
+    return [], []
+
+
+def scan_corpus(corpus_dir: Path, *, strict: bool = False) -> CorpusRead:
+    """read_corpus without holding the articles: its ``articles`` is a qa.readers.stream.ArticleStream,
+    which reads each file again when iterated (a from-scratch build; nothing is cached).
+
+    Raises:
+        CorpusError, SkippedFilesError: as read_corpus.
+    """
+    from qa.readers.stream import scan
+
+    corpus_dir = Path(corpus_dir)
+    files, skipped = find_files(corpus_dir)
+    options, problems = collection_problems(corpus_dir)
+    articles, notices, skipped = scan(files, skipped + problems, options)
+    return _checked(corpus_dir, CorpusRead(articles=articles, skipped=sorted(skipped, key=_skip_order),
+                                           notices=notices, files=files), strict)
 
 
 def _skip_order(s: Skipped):

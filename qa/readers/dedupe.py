@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from qa.readers.base import Skipped
@@ -62,29 +63,32 @@ def _shingles(words: list[str], n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
+EMPTY_KEY = "da39a3ee5e6b4b0d3255bfef95601890afd80709"  # sha1 of no text: keys() of an article without words
+
+
 @dataclass
 class _Copy:
-    article: Article
+    article: Article  # or an ArticleRef (qa.readers.stream): id, path, record and file_type, without the text
     order: int
     text_key: str  # sha1 of the normalised text ("" when it has no words): not the text, so that a
     #                corpus of 100,000 articles is not held twice more (as normalised text and as words)
     url_key: str | None
+    chars: int  # len(text)
+    text: Callable[[], str]  # the text, for the few copies compared by their words (read again when not held)
     why: str | None = None  # how it was found to repeat an earlier copy
     _shingles: set | None = None
 
     @classmethod
     def of(cls, article: Article, order: int) -> "_Copy":
-        import hashlib
-
-        text = normal_text(article.text)
-        key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest() if text else ""
-        return cls(article, order, key, normal_url(article.url))
+        text_key, url_key = keys(article)
+        return cls(article, order, "" if text_key == EMPTY_KEY else text_key, url_key, len(article.text),
+                   lambda: article.text)
 
     @property
     def shingles(self) -> set:
         """Only for copies that share an address or an id (few): computed when first compared."""
         if self._shingles is None:
-            self._shingles = _shingles(normal_text(self.article.text).split())
+            self._shingles = _shingles(normal_text(self.text()).split())
         return self._shingles
 
 
@@ -101,7 +105,12 @@ def resolve(articles: list[Article]) -> tuple[list[Article], list[str], list[Ski
     shingles): a page whose canonical link points at the home page is not merged with every other.
     Input order is file order; the result keeps it.
     """
-    copies = [_Copy.of(a, i) for i, a in enumerate(articles)]
+    kept, notices, skipped = resolve_copies([_Copy.of(a, i) for i, a in enumerate(articles)])
+    return [c.article for c in kept], notices, skipped
+
+
+def resolve_copies(copies: list[_Copy]) -> tuple[list[_Copy], list[str], list[Skipped]]:
+    """resolve() on copies that may not hold their texts (qa.readers.stream): the copies kept, in order."""
     ranked = sorted(copies, key=lambda c: (RANK.get(c.article.file_type or "", 1), c.order))
     parent = list(range(len(ranked)))  # union-find over ranked positions: a copy joins every group it matches
 
@@ -139,8 +148,8 @@ def resolve(articles: list[Article]) -> tuple[list[Article], list[str], list[Ski
     kept: list[_Copy] = []
     notices: list[str] = []
     for group in groups:
-        longest = max(len(c.article.text) for c in group)
-        keeper = next(c for c in group if len(c.article.text) >= SHORT * longest)
+        longest = max(c.chars for c in group)
+        keeper = next(c for c in group if c.chars >= SHORT * longest)
         kept.append(keeper)
         others = [c for c in group if c is not keeper]
         if others:
@@ -160,4 +169,4 @@ def resolve(articles: list[Article]) -> tuple[list[Article], list[str], list[Ski
         owner[c.article.id] = c
         result.append(c)
     result.sort(key=lambda c: c.order)
-    return [c.article for c in result], notices, skipped
+    return result, notices, skipped
