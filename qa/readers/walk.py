@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
+from operator import attrgetter
 from stat import S_ISREG
 from pathlib import Path
 
@@ -134,7 +135,9 @@ def _listing(folder: str, rel_folder: str, skipped: list[Skipped]):
     """(an iterator over a folder's entries sorted by name, the folder's rel, its lower-case names on demand)."""
     try:
         with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: text_name(e.name) or safe_name(e.name))
+            entries = list(it)
+        plain = all(e.name.isascii() for e in entries)  # then the name is the text: sorted in C
+        entries.sort(key=attrgetter("name") if plain else lambda e: text_name(e.name) or safe_name(e.name))
     except OSError as exc:
         skipped.append(Skipped(rel_folder + "/", f"folder cannot be listed ({exc.strerror}): check its "
                                                  "permissions"))
