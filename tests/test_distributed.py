@@ -115,3 +115,50 @@ def test_no_dask_on_the_question_path(plain):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                          env=os.environ | {"PYTHONPATH": str(ROOT)})
     assert out.returncode == 0 and "Q: Which council" in out.stdout and "DASK []" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_lost_scheduler_is_one_line_and_the_previous_index_stays(tmp_path):
+    """`qa index --scheduler` against a scheduler and worker in their own processes; the scheduler is killed
+    once the first batch's vectors are being written: one line, a non-zero exit, the previous generation
+    current and nothing of the new one left."""
+    import socket
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "first.md").write_text("# First\n\nThe council rated the library.\n", "utf-8")
+    index = tmp_path / "index"
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    qa_index = [sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--index", str(index)]
+    assert subprocess.run(qa_index, capture_output=True, env=env, cwd=ROOT, timeout=300).returncode == 0
+    before = (index / "CURRENT").read_text()
+    for a in synthetic(60, sentences=25):
+        (corpus / f"{a.id}.md").write_text(f"# {a.title}\n\n{a.text}\n", "utf-8")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dask = str(Path(sys.executable).parent / "dask")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": tmp_path}
+    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 **quiet)
+    worker = build = None
+    try:
+        worker = subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1", "--nworkers", "1",
+                                   "--no-dashboard"], **quiet)
+        build = subprocess.Popen(qa_index + ["--scheduler", f"tcp://127.0.0.1:{port}"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        deadline = time.monotonic() + 240
+        while build.poll() is None and time.monotonic() < deadline:
+            if list((index / "segments").glob(".tmp-seg-*")):  # the first batch is back and being written
+                scheduler.kill()
+                break
+            time.sleep(0.05)
+        out, err = build.communicate(timeout=240)
+    finally:
+        for p in (scheduler, worker, build):
+            if p is not None and p.poll() is None:
+                p.kill()
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(("embedding", "exporting"))]
+    assert build.returncode != 0 and len(lines) == 1, err
+    assert "Dask cluster was lost mid-build" in lines[0] and "run `qa index` again" in lines[0], lines
+    assert (index / "CURRENT").read_text() == before
+    assert not list(index.glob(".tmp-*")) and not list((index / "segments").glob(".tmp-*"))

@@ -13,6 +13,7 @@ what it wrote). Nothing here is imported unless one of those flags is given: Das
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections import deque
@@ -77,6 +78,12 @@ class ClusterEmbedder:
             where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
             raise ClusterError(f"could not reach {where} ({str(exc).splitlines()[0][:200]}): check the address "
                                "and that the scheduler runs, or run `qa index` without --scheduler.") from None
+        # A lost scheduler is our one line (ClusterError), not Dask's tracebacks.
+        loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict)
+                   if n.split(".")[0] == "distributed"]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL)
         try:
             yield cls(client, encoder_dir, cluster)
         finally:
@@ -85,6 +92,8 @@ class ClusterEmbedder:
             if cluster is not None:
                 with contextlib.suppress(Exception):
                     cluster.close()
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
 
     def _threads(self) -> int:
         """ONNX threads per worker: the machine's cores shared among the local workers."""
