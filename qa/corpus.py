@@ -123,7 +123,8 @@ def changes(corpus_dir: Path, manifest: dict | None, *, strict: bool = False,
 
     corpus_dir = Path(corpus_dir)
     files, walk_skipped = find_files(corpus_dir)
-    digest = files_digest((f.rel, f.size, f.mtime_ns) for f in files)
+    found = [(f.rel, f.size, f.mtime_ns) for f in files]
+    digest = files_digest(found)
     account = (manifest or {}).get("read") or {}
     if (manifest is None or catalog is None or account.get("collection") != collection_stat(corpus_dir)
             or (strict and account.get("skipped"))):
@@ -134,9 +135,10 @@ def changes(corpus_dir: Path, manifest: dict | None, *, strict: bool = False,
         with contextlib.closing(catalog()) as record:
             if not record.files_recorded:
                 return _whole(corpus_dir, strict, digest)
-            stats = record.stats()
-            changed = [f for f in files if stats.get(f.rel) != (f.size, f.mtime_ns)]
-            removed = set(stats) - {f.rel for f in files}
+            recorded = record.stats()
+            new = set(found) - recorded  # added or touched: compared as sets of (path, size, time), in C
+            changed = [f for f, t in zip(files, found) if t in new]
+            removed = {rel for rel, _, _ in recorded} - {rel for rel, _, _ in found}
             if len(changed) <= MOSTLY_CHANGED * len(files):
                 options, problems = collection_problems(corpus_dir)
                 if not problems:

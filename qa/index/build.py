@@ -111,15 +111,15 @@ def plan_build(articles: "list[Article] | ArticleStream", keep: dict[str, str], 
 
     index_dir = Path(settings.index_dir)
     hashes = ids_hashes(articles) | keep
-    if previous is not None and not check_manifest(previous, settings, hashes):
+    reasons = check_manifest(previous, settings, None) if previous is not None else []
+    changed, added, removed = diff_articles(previous["corpus"]["articles"] if previous else {}, hashes)
+    if previous is not None and not reasons and not (changed or added or removed):
         return None
-    if previous is not None and (reasons := check_manifest(previous, settings, None)):
+    if reasons:
         log("settings changed since the last build: " + "; ".join(reasons))
+    if previous is not None and (reasons or not _segments_readable(index_dir, previous)):
         previous = None
-    if previous is not None and not _segments_readable(index_dir, previous):
-        previous = None
-    old = previous["corpus"]["articles"] if previous else {}
-    changed, added, removed = diff_articles(old, hashes)
+        changed, added, removed = diff_articles({}, hashes)
     if previous is None:
         missing = set(keep) - set(article_ids(articles))
         if missing:  # cannot happen from the CLI: a full build reads every file

@@ -35,6 +35,7 @@ CREATE INDEX file_articles_url ON file_articles (url_key);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 """
 _IN = 500  # keys per IN (...) list
+_LAST_HASHES: dict = {}  # the last catalog's article hashes read, by the file's identity (one at a time)
 
 
 class Catalog:
@@ -42,7 +43,7 @@ class Catalog:
 
     Usage example:
         with Catalog(gen / "catalog.sqlite") as catalog:
-            stats = catalog.stats()  # {"2019/council.md": (1234, 1700000000000000000), ...}
+            stats = catalog.stats()  # {("2019/council.md", 1234, 1700000000000000000), ...}
     """
 
     def __init__(self, path: Path):
@@ -74,12 +75,21 @@ class Catalog:
         return out
 
     def hashes(self) -> dict[str, str]:
-        """Article id -> sha256, every article of the index."""
-        return dict(self._rows("SELECT id, sha256 FROM articles"))
+        """Article id -> sha256, every article of the index (a copy of the last read of this file: an
+        update asks twice, for the articles it keeps and for the previous generation's record)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            raise self._damaged() from None
+        key = (str(self.path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if _LAST_HASHES.get("key") != key:
+            _LAST_HASHES.clear()
+            _LAST_HASHES.update(key=key, hashes=dict(self._rows("SELECT id, sha256 FROM articles")))
+        return dict(_LAST_HASHES["hashes"])
 
-    def stats(self) -> dict[str, tuple[int, int]]:
-        """Path -> (size, mtime_ns) of every file recorded."""
-        return {rel: (size, mtime) for rel, size, mtime in self._rows("SELECT rel, size, mtime_ns FROM files")}
+    def stats(self) -> set[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every file recorded."""
+        return set(self._rows("SELECT rel, size, mtime_ns FROM files"))
 
     def records(self, rels: Iterable[str]) -> dict[str, "FileRecord"]:
         """The records of the files ``rels`` (those recorded)."""
@@ -137,8 +147,7 @@ def write_catalog(path: Path, articles: dict[str, str], changes: "Changes",
             db.executemany("INSERT INTO articles VALUES (?, ?)", articles.items())
         else:
             db.executemany("DELETE FROM articles WHERE id = ?", ((i,) for i in old_articles.keys() - articles.keys()))
-            db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?)",
-                           ((i, h) for i, h in articles.items() if old_articles.get(i) != h))
+            db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?)", articles.items() - old_articles.items())
         files = changes.files or {}
         for rel in (set(files) | set(changes.removed_files)) if changes.base is not None else ():
             db.execute("DELETE FROM files WHERE rel = ?", (rel,))

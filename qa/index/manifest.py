@@ -11,18 +11,14 @@ FORMAT = 3
 
 
 def corpus_digest(hashes: dict[str, str]) -> str:
-    h = hashlib.sha256()
-    for article_id in sorted(hashes):
-        h.update(f"{article_id}\0{hashes[article_id]}\n".encode())
-    return h.hexdigest()
+    return hashlib.sha256("".join([f"{i}\0{hashes[i]}\n" for i in sorted(hashes)]).encode()).hexdigest()
 
 
 def diff_articles(old: dict[str, str], new: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
     """(changed, added, removed) article ids between two id -> sha256 maps."""
-    changed = sorted(a for a in new if a in old and old[a] != new[a])
-    added = sorted(a for a in new if a not in old)
-    removed = sorted(a for a in old if a not in new)
-    return changed, added, removed
+    differ = new.items() - old.items()  # set operations on the views: C loops, not Python ones (100k ids)
+    changed = sorted(a for a, _ in differ if a in old)
+    return changed, sorted(new.keys() - old.keys()), sorted(old.keys() - new.keys())
 
 
 def describe_diff(changed: list[str], added: list[str], removed: list[str]) -> str:
