@@ -63,6 +63,28 @@ def load_average() -> str:
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
+def run_data_sets(sets: dict, run) -> tuple[dict, dict, str, float]:
+    """Run ``run(articles, questions)`` on each data set of ``sets`` (name -> a loader giving (articles,
+    questions)); returns (results, sizes, load average at the start, wall seconds)."""
+    start, t0 = load_average(), time.perf_counter()
+    results, sizes = {}, {}
+    for data, load in sets.items():
+        articles, questions = load()
+        sizes[data] = (len(articles), len(questions))
+        results[data] = run(articles, questions)
+        print(f"{data}: done at {time.perf_counter() - t0:.0f} s, load {load_average()}", file=sys.stderr)
+    return results, sizes, start, time.perf_counter() - t0
+
+
+def run_header(title: str, script: str, sizes: dict, start: str, wall: float) -> list[str]:
+    """The lines above a results table: the command, the data sets' sizes, the wall time and the load."""
+    return [f"# {title}", "",
+            "Command: `" + " ".join([f"python benchmarks/{script}", *sys.argv[1:]]) + "`. "
+            + "; ".join(f"{d}: {a} articles indexed, {q} questions" for d, (a, q) in sizes.items()) + ".", "",
+            f"Wall time {wall / 60:.1f} min; load average (1 / 5 / 15 min) {start} at the start, "
+            f"{load_average()} at the end (2 cores).", ""]
+
+
 def cpu_model() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():

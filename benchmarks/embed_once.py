@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parents[1]))
-from benchutil import external, load_average, write_results  # noqa: E402
+from benchutil import external, run_data_sets, run_header, write_results  # noqa: E402
 import qa.index.build as build  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
@@ -92,22 +92,11 @@ def main() -> int:
         sets["XQuAD-en"] = lambda: load_squad(external("xquad-en"), sample=args.xquad)
     if args.squad:
         sets["SQuAD v1.1 dev"] = lambda: load_squad(external("squad-v1.1"), sample=args.squad)
-    start, t0 = load_average(), time.perf_counter()
-    results, sizes = {}, {}
-    for data, load in sets.items():
-        articles, questions = load()
-        sizes[data] = (len(articles), len(questions))
-        results[data] = run(articles, questions, settings)
-        print(f"{data}: done at {time.perf_counter() - t0:.0f} s, load {load_average()}", file=sys.stderr)
-    wall = time.perf_counter() - t0
-
-    lines = ["# Embed each text once: derived chunk vectors", "",
-             "Command: `" + " ".join(["python benchmarks/embed_once.py", *sys.argv[1:]]) + "`. "
-             + "; ".join(f"{d}: {a} articles indexed, {q} questions" for d, (a, q) in sizes.items()) + ".", "",
-             f"Wall time {wall / 60:.1f} min; load average (1 / 5 / 15 min) {start} at the start, "
-             f"{load_average()} at the end (2 cores).", "",
-             "| data | chunk vectors | " + " | ".join(KEYS) + " | build s | within 0.5 points |",
-             "|---" * (len(KEYS) + 4) + "|"]
+    results, sizes, start, wall = run_data_sets(sets, lambda articles, questions: run(articles, questions,
+                                                                                     settings))
+    lines = run_header("Embed each text once: derived chunk vectors", "embed_once.py", sizes, start, wall) + [
+        "| data | chunk vectors | " + " | ".join(KEYS) + " | build s | within 0.5 points |",
+        "|---" * (len(KEYS) + 4) + "|"]
     adopt = True
     for data, rows in results.items():
         base = rows["today (chunks embedded)"]

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import external, load_average, write_results  # noqa: E402
+from benchutil import external, run_data_sets, run_header, write_results  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate
 from qa.testset import load_questions
@@ -61,7 +60,6 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=None, help="XQuAD-en questions, sampled (default: all)")
     ap.add_argument("--squad", type=int, default=0, help="also N SQuAD v1.1 dev questions, sampled (0: none)")
     args = ap.parse_args()
-    start, t0 = load_average(), time.perf_counter()
     settings = Settings(query_encoder="fp32")  # the baseline embeds questions with fp32 too
     int8 = int8_dir(settings)
     from qa.corpus import load_articles
@@ -71,20 +69,11 @@ def main() -> int:
                                          load_questions(Path("corpus/questions.jsonl")))}
     if args.squad:
         sets["SQuAD v1.1 dev"] = lambda: load_squad(external("squad-v1.1"), sample=args.squad)
-    results, sizes = {}, {}
-    for data, load in sets.items():
-        articles, questions = load()
-        sizes[data] = (len(articles), len(questions))
-        results[data] = run(articles, questions, settings, int8)
-        print(f"{data}: done at {time.perf_counter() - t0:.0f} s, load {load_average()}", file=sys.stderr)
-    wall = time.perf_counter() - t0
-    lines = ["# int8 vs fp32 ONNX encoder", "",
-             "Command: `" + " ".join(["python benchmarks/int8.py", *sys.argv[1:]]) + "`. "
-             + "; ".join(f"{d}: {a} articles indexed, {q} questions" for d, (a, q) in sizes.items()) + ".", "",
-             f"Wall time {wall / 60:.1f} min; load average (1 / 5 / 15 min) {start} at the start, "
-             f"{load_average()} at the end (2 cores).", "",
-             "| data | encoder | " + " | ".join(KEYS) + " | within 0.5 points |",
-             "|---" * (len(KEYS) + 3) + "|"]
+    results, sizes, start, wall = run_data_sets(sets, lambda articles, questions: run(articles, questions,
+                                                                                     settings, int8))
+    lines = run_header("int8 vs fp32 ONNX encoder", "int8.py", sizes, start, wall) + [
+        "| data | encoder | " + " | ".join(KEYS) + " | within 0.5 points |",
+        "|---" * (len(KEYS) + 3) + "|"]
     passes = {name: True for rows in results.values() for name in rows if name != "fp32"}
     for data, rows in results.items():
         base = rows["fp32"]
