@@ -32,7 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SIZES = {"N1k": 1_000, "N10k": 10_000, "N100k": 100_000}
+SIZES = {"N1k": 1_000, "N10k": 10_000, "N25k": 25_000, "N100k": 100_000}
 
 
 class StandInEncoder:

@@ -6,7 +6,7 @@ its hash, where it came from) and read again from its file when the build reache
 
 The duplicate check needs no texts (hashes, addresses, lengths), except for the few copies that share an
 address or an id and are compared by their words: their files are read again for that. A from-scratch
-build so holds about 0.5 kB per article instead of the articles themselves (docs/SCALING.md).
+build so holds refs instead of the articles (about 2.3 KB per article in all: docs/SCALING.md).
 """
 
 from __future__ import annotations
