@@ -60,7 +60,8 @@ class PostingsBuilder:
         docs = np.frombuffer(self._docs, dtype=np.int32)[order] if len(self._docs) else np.zeros(0, np.int32)
         tf = np.frombuffer(self._tf, dtype=np.float32)[order] if len(self._tf) else np.zeros(0, np.float32)
         doc_len = np.frombuffer(self.doc_len, dtype=np.int32).copy() if len(self.doc_len) else np.zeros(0, np.int32)
-        return dict(self.vocab), indptr, docs.astype(np.int32), tf.astype(np.float32), doc_len
+        return (dict(self.vocab), indptr, docs.astype(np.int32, copy=False), tf.astype(np.float32, copy=False),
+                doc_len)
 
 
 @dataclass

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from qa.corpus import Changes
+    from qa.readers.stream import ArticleStream
 
 EMBED_BATCH_TEXTS = 512  # texts embedded per encoder call: bounded memory, whatever the collection's size
 MAX_SEGMENT_CHUNKS = 150_000  # a segment's size cap: its postings and HNSW graph are built in memory
@@ -107,6 +108,7 @@ def plan_build(articles: "list[Article] | ArticleStream", keep: dict[str, str], 
     ``keep`` names articles known unchanged without reading them (id -> sha256 from the manifest);
     ``articles`` may be an ArticleStream (qa.readers.stream): its texts are read only when embedded.
     """
+    from qa.index.store import read_segment_info
     from qa.readers.stream import article_ids, ids_hashes, only
 
     index_dir = Path(settings.index_dir)
@@ -128,8 +130,6 @@ def plan_build(articles: "list[Article] | ArticleStream", keep: dict[str, str], 
     gone = set(changed) | set(removed)
     todo_ids = set(changed) | set(added)
     segments = []
-    from qa.index.store import read_segment_info
-
     for entry in previous["segments"]:
         deleted = sorted(set(entry.get("deleted", [])) | set(_segment_rows(index_dir, entry["name"], gone)))
         segments.append({"name": entry["name"], "deleted": deleted,

@@ -156,6 +156,7 @@ class SegmentWriter:
         for f in (self._chunk_vectors, self._sentence_vectors, self._terms_blob):
             f.close()
         vocab, indptr, docs, tf, doc_len = self._postings.postings()
+        self._postings = None  # its 12 bytes a posting are not needed past here (nor while the graph is built)
         self._db.executemany("INSERT INTO vocab VALUES (?, ?)", vocab.items())
         self._db.commit()
         self._db.close()
@@ -176,6 +177,8 @@ class SegmentWriter:
         for name, value in save.items():
             with open(folder / name, "wb") as f:
                 np.save(f, value, allow_pickle=False)
+        n_postings = int(len(docs))
+        del save, docs, tf, indptr, doc_len  # written: the graph below is built without them in memory
         with open(folder / "article_years.npz", "wb") as f:
             np.savez(f, mentions=np.frombuffer(self._mentions, dtype=np.int16) if len(self._mentions)
                      else np.zeros(0, np.int16), mention_ptr=np.frombuffer(self._mention_ptr, dtype=np.int32),
@@ -185,7 +188,7 @@ class SegmentWriter:
         if approx:
             _write_hnsw(folder, self.n_chunks, self.dim)
         info = SegmentInfo(name=self.name, articles=self.n_articles, sentences=self.n_sentences,
-                           chunks=self.n_chunks, dim=self.dim, postings=int(len(docs)), terms=len(vocab),
+                           chunks=self.n_chunks, dim=self.dim, postings=n_postings, terms=len(vocab),
                            approx=approx, sources=tuple(self._sources))
         for p in folder.iterdir():
             fsync_file(p)

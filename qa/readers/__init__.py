@@ -11,7 +11,6 @@ line naming it, the problem and the fix.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
