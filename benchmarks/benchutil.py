@@ -76,6 +76,16 @@ def run_data_sets(sets: dict, run) -> tuple[dict, dict, str, float]:
     return results, sizes, start, time.perf_counter() - t0
 
 
+def within(m: dict, base: dict, keys, points: float = 0.5) -> bool:
+    """Every metric of ``keys`` within ``points`` (percentage points) of ``base``'s, either way."""
+    return all(abs((m[k] or 0) - (base[k] or 0)) <= points / 100 for k in keys)
+
+
+def metric_cells(m: dict, keys) -> str:
+    """' | '-joined metrics to three decimals, '–' for one not computed."""
+    return " | ".join("–" if m[k] is None else f"{m[k]:.3f}" for k in keys)
+
+
 def run_header(title: str, script: str, sizes: dict, start: str, wall: float) -> list[str]:
     """The lines above a results table: the command, the data sets' sizes, the wall time and the load."""
     return [f"# {title}", "",

@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parents[1]))
-from benchutil import external, run_data_sets, run_header, write_results  # noqa: E402
+from benchutil import external, metric_cells, run_data_sets, run_header, within, write_results  # noqa: E402
 import qa.index.build as build  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate  # noqa: E402
@@ -101,9 +101,9 @@ def main() -> int:
     for data, rows in results.items():
         base = rows["today (chunks embedded)"]
         for name, m in rows.items():
-            ok = all(abs((m[k] or 0) - (base[k] or 0)) <= 0.005 for k in KEYS)
+            ok = within(m, base, KEYS)
             adopt = adopt and ok
-            lines.append(f"| {data} | {name} | " + " | ".join("–" if m[k] is None else f"{m[k]:.3f}" for k in KEYS)
+            lines.append(f"| {data} | {name} | " + metric_cells(m, KEYS)
                          + f" | {m['build_s']:.1f} | {'—' if m is base else ('yes' if ok else 'no')} |")
     lines += ["", "Rule: adopt the derived chunk vectors only if each metric stays within 0.5 points of today's, "
               "either way, on every data set above.", "",

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchutil import external, run_data_sets, run_header, write_results  # noqa: E402
+from benchutil import external, metric_cells, run_data_sets, run_header, within, write_results  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluate import evaluate
 from qa.testset import load_questions
@@ -78,18 +78,17 @@ def main() -> int:
     for data, rows in results.items():
         base = rows["fp32"]
         for name, m in rows.items():
-            ok = all(abs((m[k] or 0) - (base[k] or 0)) <= 0.005 for k in KEYS)
+            ok = within(m, base, KEYS)
             if name != "fp32":
                 passes[name] = passes[name] and ok
-            lines.append(f"| {data} | {name} | " + " | ".join("–" if m[k] is None else f"{m[k]:.3f}" for k in KEYS)
+            lines.append(f"| {data} | {name} | " + metric_cells(m, KEYS)
                          + f" | {'—' if name == 'fp32' else ('yes' if ok else 'no')} |")
     shipped = [name for name, ok in passes.items() if ok]
     decision = (f"{shipped[0]} passes on every data set: it could ship (QA_QUERY_ENCODER=int8)" if shipped
                 else "fp32 ships by default: every int8 variant moves a metric by more than 0.5 points "
                      "(QA_QUERY_ENCODER=int8 embeds questions with int8 for those who prefer speed and memory)")
     doc_keys = ("recall@1", "recall@5", "mrr@10", "answer@1")  # issue 25 item 1 (b): the int8 document encoder
-    doc_ok = all(abs((rows["int8 everywhere"][k] or 0) - (rows["fp32"][k] or 0)) <= 0.005
-                 for rows in results.values() for k in doc_keys)
+    doc_ok = all(within(rows["int8 everywhere"], rows["fp32"], doc_keys) for rows in results.values())
     lines += ["", "Rule: a variant passes when each metric stays within 0.5 points of fp32, either way, on every "
               "data set above.", "", f"Decision: {decision}.", "",
               "int8 document encoder (issue 25 item 1; int8 everywhere against fp32 on R@1, R@5, MRR@10 and "
